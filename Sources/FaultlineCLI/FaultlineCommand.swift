@@ -1,0 +1,89 @@
+import ArgumentParser
+import FaultlineCore
+import FaultlineLinux
+import Foundation
+
+/// The `faultline` root command.
+public struct FaultlineCommand: ParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "faultline",
+        abstract: "Inject faults on Linux hosts and verify the guarantees a system claims.",
+        discussion: "Exit codes: \(ExitCode.help)",
+        version: version,
+        subcommands: [Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, ListFaults.self]
+    )
+
+    public init() {}
+}
+
+/// Options shared by the commands that touch a host's state.
+struct StateOptions: ParsableArguments {
+    @Option(help: "Where ledgers are kept (one file per run).")
+    var stateDir = "/run/faultline"
+}
+
+/// Loads experiments, printing every problem as FILE:LINE:COL; exits 64 on bad input.
+func loadOrExit(_ path: String) throws -> Experiment {
+    do {
+        return try ExperimentLoader.load(path: path)
+    } catch let failure as ValidationFailure {
+        FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+        throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check experiment files; every problem is printed as FILE:LINE:COL: message.",
+        discussion: "Exit codes: 0 all valid · 64 at least one file has problems.")
+
+    @Argument(help: "Experiment files (YAML or JSON).")
+    var files: [String]
+
+    func run() throws {
+        var bad = 0
+        for f in files {
+            do {
+                let e = try ExperimentLoader.load(path: f)
+                print("\(f): ok (\(e.faults.count) fault(s), \(e.probes.count) probe(s), \(e.expectations.count) expectation(s))")
+            } catch let failure as ValidationFailure {
+                bad += 1
+                FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+            }
+        }
+        if bad > 0 { throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput) }
+    }
+}
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan", abstract: "Print the resolved plan of an experiment (what, where, when); touches nothing.")
+
+    @Argument(help: "Experiment file.")
+    var file: String
+
+    func run() throws {
+        print(Plan(try loadOrExit(file)).render(), terminator: "")
+    }
+}
+
+struct ListFaults: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list-faults", abstract: "List the fault and probe kinds.")
+
+    func run() {
+        print(
+            """
+            faults:
+              kill    send a signal (default TERM) to processes; confirmed when they are gone
+              pause   SIGSTOP processes for 'duration'; SIGCONT on revert; confirmed by state T
+            probes:
+              http    request through libcurl; status set, body_contains, body_regex
+              tcp     TCP connect to host:port
+              command argv (or shell: script); exit_code, stdout_contains
+              process processes matching a selector are present (min)
+            process selectors: name, pid, pidfile, cmdline (regex), port (listening TCP port)
+            """)
+    }
+}

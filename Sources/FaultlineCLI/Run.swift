@@ -1,0 +1,112 @@
+import ArgumentParser
+import FaultlineCore
+import FaultlineLinux
+import Foundation
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an experiment: verify steady state, inject faults, revert, judge, report.",
+        discussion: "Exit codes: \(FaultlineCore.ExitCode.help)")
+
+    @Argument(help: "Experiment file (YAML or JSON).")
+    var file: String
+
+    @Flag(help: "Print the resolved plan and exit without touching anything.")
+    var dryRun = false
+
+    @Option(help: "Folder for reports: <out>/<run-id>/ and <out>/latest.")
+    var out = "reports"
+
+    @OptionGroup var state: StateOptions
+
+    @Flag(help: "Print only the summary.")
+    var quiet = false
+
+    func run() throws {
+        let experiment = try loadOrExit(file)
+        if dryRun {
+            print(Plan(experiment).render(), terminator: "")
+            return
+        }
+        let console = Console()
+        console.quiet = quiet
+        var options = Runner.Options()
+        options.stateDirectory = state.stateDir
+        let journal = Runner(experiment, options: options, console: console).run()
+        let dir: String
+        do {
+            dir = try ReportFiles.write(journal, root: out)
+        } catch {
+            console.error("faultline: write reports under '\(out)': \(error)")
+            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
+        }
+        printSummary(journal, dir: dir, console: console)
+        throw ArgumentParser.ExitCode(journal.exitCode)
+    }
+
+    func printSummary(_ j: Journal, dir: String, console: Console) {
+        let colour = j.verdict == .passed ? "green" : j.verdict == .failed ? "red" : "yellow"
+        var lines = ["", console.style("verdict: \(j.verdict.rawValue.uppercased())", colour) + " — \(j.experiment.title)"]
+        for c in j.checks {
+            let mark = c.passed ? console.style("pass", "green") : console.style("FAIL", "red")
+            lines.append("  \(mark)  \(c.name): expected \(c.expected), measured \(c.measured)")
+        }
+        for r in j.reasons { lines.append("  note: \(r)") }
+        for r in j.residue { lines.append(console.style("  residue: \(r)", "red")) }
+        lines.append("report: \(dir)/report.md")
+        console.quiet = false
+        lines.forEach(console.line)
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-render report.md and junit.xml from a journal, without touching any host.")
+
+    @Argument(help: "Path to a journal.json.")
+    var journal: String
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: journal) else {
+            FileHandle.standardError.write(Data("\(journal): cannot read file\n".utf8))
+            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
+        }
+        let j: Journal
+        do {
+            j = try Journal.decode(data)
+        } catch {
+            FileHandle.standardError.write(Data("\(journal): not a faultline journal: \(error)\n".utf8))
+            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
+        }
+        let dir = (journal as NSString).deletingLastPathComponent
+        try ReportFiles.render(j, into: dir.isEmpty ? "." : dir)
+        print("rendered \(dir.isEmpty ? "." : dir)/report.md and junit.xml (verdict \(j.verdict.rawValue))")
+    }
+}
+
+struct Recover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay pending undo steps from ledgers left by runs that did not finish.",
+        discussion: "Exit codes: 0 nothing left pending · 4 something could not be reverted · 64 bad input.")
+
+    @Flag(help: "Recover every run with a ledger in the state directory.")
+    var all = false
+
+    @Option(name: .customLong("run"), help: "Recover this run only.")
+    var runId: String?
+
+    @Flag(help: "Also recover runs whose runner still looks alive.")
+    var force = false
+
+    @OptionGroup var state: StateOptions
+
+    func validate() throws {
+        guard all != (runId != nil) else { throw ValidationError("give exactly one of --all or --run ID") }
+    }
+
+    func run() throws {
+        let outcome = Recovery.recover(directory: state.stateDir, runId: runId, force: force)
+        outcome.lines.forEach { print($0) }
+        if outcome.failures > 0 { throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.residue) }
+    }
+}

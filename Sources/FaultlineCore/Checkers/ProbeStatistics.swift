@@ -1,0 +1,82 @@
+/// Pure measurements over one probe's samples.
+///
+/// A sample's outcome is known when it completes (`started + latency`); a sample's state is
+/// taken to hold from its start until the next sample starts. Figures are time-weighted, so a
+/// slow failing sample (a timeout) weighs as much as the time it covered.
+public enum ProbeStatistics {
+    /// The instant sample `i` completed.
+    @inline(__always)
+    static func end(_ s: ProbeSeries, _ i: Int) -> Nanos { s.started[i] + s.latency[i] }
+
+    /// The span sample `i` stands for: its start to the next start (the last: its end, or one interval).
+    static func span(_ s: ProbeSeries, _ i: Int) -> Range<Nanos> {
+        let stop = i + 1 < s.count ? s.started[i + 1] : max(end(s, i), s.started[i] + (s.interval ?? 0))
+        return s.started[i]..<max(s.started[i], stop)
+    }
+
+    /// Time up and time observed inside (or outside) `windows`.
+    public static func availability(_ s: ProbeSeries, windows: [Range<Nanos>], inside: Bool) -> (up: Nanos, total: Nanos, samples: Int) {
+        var up: Nanos = 0
+        var total: Nanos = 0
+        var samples = 0
+        for i in 0..<s.count {
+            let span = span(s, i)
+            let covered = windows.reduce(Nanos(0)) { $0 + overlap(span, $1) }
+            let length = inside ? covered : (span.upperBound - span.lowerBound) - covered
+            guard length > 0 else { continue }
+            samples += 1
+            total += length
+            if s.ok[i] { up += length }
+        }
+        return (up, total, samples)
+    }
+
+    static func overlap(_ a: Range<Nanos>, _ b: Range<Nanos>) -> Nanos {
+        max(0, min(a.upperBound, b.upperBound) - max(a.lowerBound, b.lowerBound))
+    }
+
+    /// Time from `from` to the completion of the first success after which `streak` samples in a
+    /// row succeed; `nil` when the samples never show a sustained recovery.
+    ///
+    /// A probe that never failed after `from` recovers at once: the result is 0.
+    public static func recoveryTime(_ s: ProbeSeries, from: Nanos, streak: Int) -> Nanos? {
+        guard let first = s.started.firstIndex(where: { $0 >= from }) else { return nil }
+        guard s.ok[first...].contains(false) else { return 0 }
+        var runStart: Int?
+        var run = 0
+        var sawFailure = false
+        for i in first..<s.count {
+            if s.ok[i] {
+                if run == 0 { runStart = i }
+                run += 1
+                if sawFailure, run >= streak, let r = runStart { return end(s, r) - from }
+            } else {
+                sawFailure = true
+                run = 0
+            }
+        }
+        // Recovered but the run ended before the streak completed: not enough evidence.
+        return nil
+    }
+
+    /// The longest outage: from the completion of the last success before a run of failures (or
+    /// the first failure's start) to the completion of the next success (or the last failure's end).
+    public static func longestErrorWindow(_ s: ProbeSeries) -> (length: Nanos, start: Nanos?) {
+        var best: (Nanos, Nanos?) = (0, nil)
+        var start: Nanos?
+        for i in 0..<s.count {
+            if !s.ok[i] {
+                if start == nil { start = i > 0 ? end(s, i - 1) : s.started[i] }
+            } else if let st = start {
+                let len = end(s, i) - st
+                if len > best.0 { best = (len, st) }
+                start = nil
+            }
+        }
+        if let st = start, s.count > 0 {
+            let len = end(s, s.count - 1) - st
+            if len > best.0 { best = (len, st) }
+        }
+        return best
+    }
+}

@@ -1,0 +1,106 @@
+/// A validated experiment: what to observe, what to break, when, and what must hold.
+public struct Experiment: Codable, Equatable, Sendable {
+    public var version: Int
+    public var title: String
+    public var description: String?
+    public var tags: [String]
+    public var hosts: [HostSpec]
+    public var duration: Nanos
+    public var steadyState: [ProbeSpec]
+    public var probes: [ProbeSpec]
+    public var faults: [FaultStep]
+    public var actions: [ActionStep]
+    public var rollbacks: [ActionStep]
+    public var expectations: [Expectation]
+    public var settings: Settings
+    /// The file the experiment was read from, for messages.
+    public var source: String
+
+    public init(
+        version: Int = 1, title: String, description: String? = nil, tags: [String] = [],
+        hosts: [HostSpec] = [HostSpec.local], duration: Nanos, steadyState: [ProbeSpec] = [],
+        probes: [ProbeSpec] = [], faults: [FaultStep] = [], actions: [ActionStep] = [],
+        rollbacks: [ActionStep] = [], expectations: [Expectation] = [], settings: Settings = Settings(),
+        source: String = "<memory>"
+    ) {
+        self.version = version
+        self.title = title
+        self.description = description
+        self.tags = tags
+        self.hosts = hosts
+        self.duration = duration
+        self.steadyState = steadyState
+        self.probes = probes
+        self.faults = faults
+        self.actions = actions
+        self.rollbacks = rollbacks
+        self.expectations = expectations
+        self.settings = settings
+        self.source = source
+    }
+}
+
+/// Run-wide knobs with defaults.
+public struct Settings: Codable, Equatable, Sendable {
+    /// How long a fault may take to show its effect before the run is invalid.
+    public var confirmTimeout: Nanos = 2_000_000_000
+    /// How long steady-state probes may keep failing after the faults are reverted.
+    public var settleTimeout: Nanos = 5_000_000_000
+    public init() {}
+}
+
+/// Where faults happen. Version 1 knows the local host; namespaces and ssh come with the agent.
+public struct HostSpec: Codable, Equatable, Sendable {
+    public enum Transport: String, Codable, Sendable { case local }
+    public var name: String
+    public var transport: Transport
+    public static let local = HostSpec(name: "local", transport: .local)
+    public init(name: String, transport: Transport) {
+        self.name = name
+        self.transport = transport
+    }
+}
+
+/// Picks processes on a host.
+public enum ProcessSelector: Codable, Equatable, Sendable, CustomStringConvertible {
+    /// Exact process name (`comm`, or the basename of argv[0]).
+    case name(String)
+    case pid(Int32)
+    case pidFile(String)
+    /// A regular expression searched in the NUL-joined-by-space command line.
+    case cmdline(String)
+    /// The process listening on this TCP port.
+    case port(Int)
+
+    public var description: String {
+        switch self {
+        case .name(let n): return "name '\(n)'"
+        case .pid(let p): return "pid \(p)"
+        case .pidFile(let f): return "pid file '\(f)'"
+        case .cmdline(let r): return "cmdline /\(r)/"
+        case .port(let p): return "tcp port \(p)"
+        }
+    }
+}
+
+/// How many of the matching processes a fault takes.
+public enum Multiplicity: Codable, Equatable, Sendable {
+    /// Exactly one must match.
+    case one
+    /// The first N (oldest first); fewer matches is an error.
+    case count(Int)
+    case all
+}
+
+/// A command: argv run directly, or a script given to `/bin/sh -c` when the key says `shell:`.
+public enum CommandSpec: Codable, Equatable, Sendable, CustomStringConvertible {
+    case argv([String])
+    case shell(String)
+
+    public var description: String {
+        switch self {
+        case .argv(let a): return a.joined(separator: " ")
+        case .shell(let s): return "sh -c '\(s)'"
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Yams
+
+/// Reads experiment files (YAML or JSON — one parser, one model) and validates them completely.
+public enum ExperimentLoader {
+    static let topKeys = [
+        "version", "title", "description", "tags", "hosts", "duration", "steady_state", "probes", "faults",
+        "actions", "rollbacks", "expect", "settings",
+    ]
+
+    /// Loads and validates the file at `path`; throws ``ValidationFailure`` with every problem.
+    public static func load(path: String) throws -> Experiment {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "cannot read file")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "file is not UTF-8 text")])
+        }
+        return try load(text: text, file: path)
+    }
+
+    /// Parses and validates `text`, naming `file` in messages.
+    public static func load(text: String, file: String) throws -> Experiment {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let e as YamlError {
+            throw ValidationFailure([syntaxDiagnostic(e, file: file)])
+        }
+        guard let root else {
+            throw ValidationFailure([
+                Diagnostic(file: file, line: 1, column: 1, message: "file is empty; an experiment needs 'version', 'title' and 'duration'")
+            ])
+        }
+        let reader = NodeReader(file: file)
+        let experiment = read(root, reader: reader)
+        if let experiment { ExperimentValidator(reader: reader).validate(experiment) }
+        let diagnostics = reader.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+        guard diagnostics.isEmpty, var result = experiment else { throw ValidationFailure(diagnostics) }
+        result.source = file
+        return result
+    }
+
+    static func syntaxDiagnostic(_ e: YamlError, file: String) -> Diagnostic {
+        func d(_ mark: Mark?, _ message: String) -> Diagnostic {
+            Diagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message)
+        }
+        switch e {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return d(mark, "syntax error: \(problem)")
+        case .duplicatedKeysInMapping(let keys, let context):
+            let list = keys.map { "'\($0)'" }.joined(separator: ", ")
+            return d(context.mark, "duplicate key \(list) in one mapping")
+        case .reader(let problem, _, _, _):
+            return d(nil, "unreadable input: \(problem)")
+        default:
+            return d(nil, "syntax error: \(e)")
+        }
+    }
+
+    static func read(_ root: Node, reader r: NodeReader) -> Experiment? {
+        guard let f = r.fields(root, path: "", allowed: topKeys, what: "a mapping of experiment keys") else {
+            return nil
+        }
+        let version = r.int(f, "version", range: 1...1_000, required: true)
+        if let version, version != 1 {
+            r.error(f.values["version"], "'version' must be 1 (the only format version), got '\(version)'")
+        }
+        let title = r.string(f, "title", required: true)
+        let duration = r.duration(f, "duration", required: true, positive: true)
+        let steps = StepReader(reader: r)
+        var e = Experiment(title: title ?? "", duration: duration ?? 1)
+        e.version = version ?? 1
+        e.description = r.string(f, "description")
+        e.tags = r.strings(f, "tags") ?? []
+        e.hosts = readHosts(f, r)
+        let probes = ProbeReader(reader: r)
+        e.steadyState = r.list(f, "steady_state", what: "probes").compactMap { probes.read($0, path: $1, continuous: false) }
+        e.probes = r.list(f, "probes", what: "probes").compactMap { probes.read($0, path: $1, continuous: true) }
+        e.faults = r.list(f, "faults", what: "faults").enumerated().compactMap { steps.fault($1.0, path: $1.1, index: $0) }
+        e.actions = r.list(f, "actions", what: "actions").enumerated().compactMap {
+            steps.action($1.0, path: $1.1, index: $0, prefix: "action", timed: true)
+        }
+        e.rollbacks = r.list(f, "rollbacks", what: "rollback commands").enumerated().compactMap {
+            steps.action($1.0, path: $1.1, index: $0, prefix: "rollback", timed: false)
+        }
+        if let node = f.values["expect"] {
+            e.expectations = ExpectReader(reader: r).read(node, experiment: e)
+        }
+        if let node = f.values["settings"], let sf = r.fields(node, path: "settings", allowed: ["confirm_timeout", "settle_timeout"]) {
+            if let v = r.duration(sf, "confirm_timeout", positive: true) { e.settings.confirmTimeout = v }
+            if let v = r.duration(sf, "settle_timeout") { e.settings.settleTimeout = v }
+        }
+        return e
+    }
+
+    static func readHosts(_ f: Fields, _ r: NodeReader) -> [HostSpec] {
+        var hosts = [HostSpec.local]
+        guard let node = f.values["hosts"], case .mapping(let m) = node else {
+            if let node = f.values["hosts"] {
+                r.error(node, "'hosts' must be a mapping of host names to transports, got \(NodeReader.describe(node))")
+            }
+            return hosts
+        }
+        for (k, v) in m {
+            let name = k.string ?? ""
+            let path = "hosts.\(name)"
+            guard name.range(of: "^[A-Za-z][A-Za-z0-9_-]{0,31}$", options: .regularExpression) != nil else {
+                r.error(k, "host name '\(name)' must start with a letter and use letters, digits, '-' or '_' (at most 32)")
+                continue
+            }
+            guard let hf = r.fields(v, path: path, allowed: ["local", "netns", "ssh"], what: "a mapping with one transport: local") else {
+                continue
+            }
+            if let t = hf.keys["netns"] ?? hf.keys["ssh"] {
+                r.error(t, "host transport '\(t.string ?? "")' in '\(path)' is not supported by format version 1 yet (valid: local)")
+                continue
+            }
+            guard hf.has("local") else {
+                r.error(v, "'\(path)' needs a transport (valid: local)")
+                continue
+            }
+            if name != "local" { hosts.append(HostSpec(name: name, transport: .local)) }
+        }
+        return hosts
+    }
+}

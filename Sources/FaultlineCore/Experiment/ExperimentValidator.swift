@@ -1,0 +1,115 @@
+/// Checks that span several keys: names, references, timing, overlaps.
+struct ExperimentValidator {
+    let reader: NodeReader
+
+    func validate(_ e: Experiment) {
+        unique(e.probes.enumerated().map { ($1.name, "probes[\($0)]") })
+        unique(e.steadyState.enumerated().map { ($1.name, "steady_state[\($0)]") })
+        unique(e.faults.enumerated().map { ($1.name, "faults[\($0)]") } + e.actions.enumerated().map { ($1.name, "actions[\($0)]") })
+        hostsExist(e)
+        timing(e)
+        overlaps(e)
+        references(e)
+    }
+
+    /// Reports a name used twice; `entries` are (name, key path of its entry).
+    private func unique(_ entries: [(String, String)]) {
+        var seen = Set<String>()
+        for (name, path) in entries where !seen.insert(name).inserted {
+            reader.error(path: "\(path).name", "name '\(name)' in '\(path)' is already used; names must be unique")
+        }
+    }
+
+    private func hostsExist(_ e: Experiment) {
+        let declared = e.hosts.map(\.name)
+        for (i, f) in e.faults.enumerated() where !declared.contains(f.spec.host) {
+            let path = "faults[\(i)].\(f.spec.kind).host"
+            reader.error(path: path, "unknown host '\(f.spec.host)' in '\(path)' \(Suggest.hint(for: f.spec.host, in: declared))")
+        }
+        for (list, probes) in [("steady_state", e.steadyState), ("probes", e.probes)] {
+            for (i, p) in probes.enumerated() {
+                guard case .process(let spec) = p.kind, !declared.contains(spec.host) else { continue }
+                let path = "\(list)[\(i)].process.host"
+                reader.error(path: path, "unknown host '\(spec.host)' in '\(path)' \(Suggest.hint(for: spec.host, in: declared))")
+            }
+        }
+    }
+
+    private func timing(_ e: Experiment) {
+        let total = DurationText.format(e.duration)
+        for (i, f) in e.faults.enumerated() {
+            if f.at >= e.duration {
+                reader.error(path: "faults[\(i)].at", "'faults[\(i)].at' \(DurationText.format(f.at)) is not before the experiment's 'duration' \(total)")
+            } else if let d = f.duration, f.at + d > e.duration {
+                reader.error(
+                    path: "faults[\(i)].duration",
+                    "fault '\(f.name)' ends at \(DurationText.format(f.at + d)), after the experiment's 'duration' \(total)")
+            }
+        }
+        for (i, a) in e.actions.enumerated() where a.at >= e.duration {
+            reader.error(path: "actions[\(i)].at", "'actions[\(i)].at' \(DurationText.format(a.at)) is not before the experiment's 'duration' \(total)")
+        }
+    }
+
+    /// Two faults on the same host and the same process selection may not hold at the same time.
+    private func overlaps(_ e: Experiment) {
+        for (j, b) in e.faults.enumerated() {
+            for a in e.faults[..<j] {
+                guard a.spec.host == b.spec.host, selector(a) == selector(b) else { continue }
+                let aEnd = a.at + (a.spec.kind == "pause" ? (a.duration ?? 0) : 0)
+                let bEnd = b.at + (b.spec.kind == "pause" ? (b.duration ?? 0) : 0)
+                // Kills are instants, pauses are [at, at+duration): instants at the same time overlap too.
+                guard a.at == b.at || (a.at < bEnd && b.at < aEnd) else { continue }
+                reader.error(
+                    path: "faults[\(j)]",
+                    "fault '\(b.name)' overlaps '\(a.name)' on the same processes (\(selector(b)?.description ?? "")) of host '\(b.spec.host)'; faults on one target must not overlap in time"
+                )
+            }
+        }
+    }
+
+    private func selector(_ f: FaultStep) -> ProcessSelector? {
+        switch f.spec {
+        case .kill(let p), .pause(let p): return p.selector
+        }
+    }
+
+    private func references(_ e: Experiment) {
+        let probes = e.probes.map(\.name)
+        let faults = e.faults.map(\.name)
+        for (i, x) in e.expectations.enumerated() {
+            let (probe, fault): (String, String?)
+            switch x {
+            case .availability(let p, _, _), .errorWindow(let p, _): (probe, fault) = (p, nil)
+            case .recoveryTime(let p, _, let f, _): (probe, fault) = (p, f)
+            }
+            let base = path(of: x, index: i, in: e)
+            if !probes.contains(probe) {
+                reader.error(path: base + ".probe", "unknown probe '\(probe)' in '\(base)' \(Suggest.hint(for: probe, in: probes))")
+            }
+            if let fault, !faults.contains(fault) {
+                reader.error(path: base + ".fault", "unknown fault '\(fault)' in '\(base)' \(Suggest.hint(for: fault, in: faults))")
+            }
+        }
+    }
+
+    /// The key path an expectation was read from (`expect.availability` or `expect.availability[1]`).
+    private func path(of x: Expectation, index: Int, in e: Experiment) -> String {
+        let key: String
+        switch x {
+        case .availability: key = "expect.availability"
+        case .recoveryTime: key = "expect.recovery_time"
+        case .errorWindow: key = "expect.error_window"
+        }
+        let sameKind = e.expectations[..<index].filter { path(ofKind: $0) == key }.count
+        return reader.marks["\(key)[0]"] != nil ? "\(key)[\(sameKind)]" : key
+    }
+
+    private func path(ofKind x: Expectation) -> String {
+        switch x {
+        case .availability: return "expect.availability"
+        case .recoveryTime: return "expect.recovery_time"
+        case .errorWindow: return "expect.error_window"
+        }
+    }
+}

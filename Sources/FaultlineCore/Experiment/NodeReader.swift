@@ -1,0 +1,194 @@
+import Yams
+
+/// Reads a composed YAML/JSON node tree, collecting every problem with its position.
+///
+/// Readers never throw for bad input: they record a diagnostic and return `nil`, so a
+/// whole file is checked in one pass.
+final class NodeReader {
+    let file: String
+    private(set) var diagnostics: [Diagnostic] = []
+    /// Where each key path was written, for checks made after reading.
+    private(set) var marks: [String: Position] = [:]
+
+    init(file: String) { self.file = file }
+
+    func error(_ node: Node?, _ message: String) {
+        error(at: Position(node), message)
+    }
+
+    func error(at p: Position, _ message: String) {
+        diagnostics.append(Diagnostic(file: file, line: p.line, column: p.column, message: message))
+    }
+
+    func error(path: String, _ message: String) {
+        error(at: marks[path] ?? Position(line: 1, column: 1), message)
+    }
+
+    func remember(_ path: String, _ node: Node) {
+        if node.mark != nil { marks[path] = Position(node) }
+    }
+
+    /// Describes what a node is, for "got …" in messages.
+    static func describe(_ node: Node) -> String {
+        switch node {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        case .scalar(let s): return "'\(s.string)'"
+        }
+    }
+
+    /// A mapping's fields, with unknown keys reported against `allowed`.
+    func fields(_ node: Node, path: String, allowed: [String], what: String? = nil, unknown: String = "key") -> Fields? {
+        remember(path, node)
+        guard case .mapping(let mapping) = node else {
+            error(node, "'\(path)' must be \(what ?? "a mapping"), got \(Self.describe(node))")
+            return nil
+        }
+        var result = Fields(node: node, path: path)
+        for (k, v) in mapping {
+            guard case .scalar(let key) = k else {
+                error(k, "keys in '\(path)' must be plain words, got \(Self.describe(k))")
+                continue
+            }
+            guard allowed.contains(key.string) else {
+                let hint = Suggest.hint(for: key.string, in: allowed)
+                error(k, "unknown \(unknown) '\(key.string)' in '\(path.isEmpty ? "experiment" : path)' \(hint)")
+                continue
+            }
+            result.values[key.string] = v
+            result.keys[key.string] = k
+            remember(result.child(key.string), v)
+        }
+        return result
+    }
+
+    // MARK: typed values
+
+    func string(_ f: Fields, _ key: String, required: Bool = false) -> String? {
+        guard let node = f.value(key, required: required, reader: self) else { return nil }
+        guard case .scalar(let s) = node else {
+            error(node, "'\(f.child(key))' must be text, got \(Self.describe(node))")
+            return nil
+        }
+        return s.string
+    }
+
+    func int(_ f: Fields, _ key: String, range: ClosedRange<Int>, required: Bool = false) -> Int? {
+        guard let node = f.value(key, required: required, reader: self) else { return nil }
+        guard case .scalar(let s) = node, let v = Int(s.string) else {
+            error(node, "'\(f.child(key))' must be a whole number, got \(Self.describe(node))")
+            return nil
+        }
+        guard range.contains(v) else {
+            error(node, "'\(f.child(key))' must be between \(range.lowerBound) and \(range.upperBound), got '\(v)'")
+            return nil
+        }
+        return v
+    }
+
+    func bool(_ f: Fields, _ key: String) -> Bool? {
+        guard let node = f.value(key, required: false, reader: self) else { return nil }
+        guard case .scalar = node, let b = node.bool else {
+            error(node, "'\(f.child(key))' must be true or false, got \(Self.describe(node))")
+            return nil
+        }
+        return b
+    }
+
+    /// A duration such as `250ms`; `positive` rejects zero.
+    func duration(_ f: Fields, _ key: String, required: Bool = false, positive: Bool = false) -> Nanos? {
+        guard let node = f.value(key, required: required, reader: self) else { return nil }
+        guard case .scalar(let s) = node, let v = DurationText.parse(s.string) else {
+            error(node, "'\(f.child(key))' must be a duration like '250ms', '5s' or '2m', got \(Self.describe(node))")
+            return nil
+        }
+        if positive, v <= 0 {
+            error(node, "'\(f.child(key))' must be greater than 0, got '\(s.string)'")
+            return nil
+        }
+        return v
+    }
+
+    func percent(_ f: Fields, _ key: String, required: Bool = false) -> Double? {
+        guard let node = f.value(key, required: required, reader: self) else { return nil }
+        guard case .scalar(let s) = node, let v = PercentText.parse(s.string) else {
+            error(node, "'\(f.child(key))' must be a percentage from 0% to 100% like '99.9%', got \(Self.describe(node))")
+            return nil
+        }
+        return v
+    }
+
+    func strings(_ f: Fields, _ key: String) -> [String]? {
+        guard let node = f.value(key, required: false, reader: self) else { return nil }
+        return stringList(node, path: f.child(key))
+    }
+
+    func stringList(_ node: Node, path: String) -> [String]? {
+        guard case .sequence(let seq) = node else {
+            error(node, "'\(path)' must be a list of text, got \(Self.describe(node))")
+            return nil
+        }
+        var out: [String] = []
+        for (i, item) in seq.enumerated() {
+            guard case .scalar(let s) = item else {
+                error(item, "'\(path)[\(i)]' must be text, got \(Self.describe(item))")
+                return nil
+            }
+            out.append(s.string)
+        }
+        return out
+    }
+
+    /// Items of a list; a missing key is an empty list.
+    func list(_ f: Fields, _ key: String, what: String) -> [(Node, String)] {
+        guard let node = f.value(key, required: false, reader: self) else { return [] }
+        guard case .sequence(let seq) = node else {
+            error(node, "'\(f.child(key))' must be a list of \(what), got \(Self.describe(node))")
+            return []
+        }
+        return seq.enumerated().map { (i, n) in
+            let p = "\(f.child(key))[\(i)]"
+            remember(p, n)
+            return (n, p)
+        }
+    }
+}
+
+/// The known keys of one mapping node.
+struct Fields {
+    let node: Node
+    let path: String
+    var values: [String: Node] = [:]
+    var keys: [String: Node] = [:]
+
+    init(node: Node, path: String) {
+        self.node = node
+        self.path = path
+    }
+
+    func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func has(_ key: String) -> Bool { values[key] != nil }
+
+    func value(_ key: String, required: Bool, reader: NodeReader) -> Node? {
+        if let v = values[key] { return v }
+        if required { reader.error(node, "missing required key '\(key)' in '\(path.isEmpty ? "experiment" : path)'") }
+        return nil
+    }
+}
+
+/// A 1-based line and column in an input file.
+struct Position {
+    var line: Int
+    var column: Int
+
+    init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+
+    init(_ node: Node?) {
+        self.init(line: node?.mark?.line ?? 1, column: node?.mark?.column ?? 1)
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Yams
+
+/// Reads one probe entry of `steady_state` or `probes`.
+struct ProbeReader {
+    let reader: NodeReader
+    static let kinds = ["http", "tcp", "command", "process"]
+    static let httpMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    func read(_ node: Node, path: String, continuous: Bool) -> ProbeSpec? {
+        let r = reader
+        let common = continuous ? ["name", "interval", "max_latency"] : ["name", "max_latency"]
+        guard let f = r.fields(node, path: path, allowed: common + Self.kinds, what: "a probe mapping", unknown: "key or probe kind")
+        else { return nil }
+        let present = Self.kinds.filter { f.has($0) }
+        guard present.count == 1, let kindKey = present.first, let kindNode = f.values[kindKey] else {
+            if present.isEmpty {
+                r.error(node, "probe '\(path)' needs one kind (valid: \(Self.kinds.joined(separator: ", ")))")
+            } else {
+                r.error(f.keys[present[1]], "probe '\(path)' has more than one kind: \(present.joined(separator: ", "))")
+            }
+            return nil
+        }
+        let kindPath = f.child(kindKey)
+        let kind: ProbeSpec.Kind?
+        switch kindKey {
+        case "http": kind = http(kindNode, path: kindPath).map { .http($0) }
+        case "tcp": kind = tcp(kindNode, path: kindPath).map { .tcp($0) }
+        case "command": kind = command(kindNode, path: kindPath).map { .command($0) }
+        default: kind = process(kindNode, path: kindPath).map { .process($0) }
+        }
+        let name = r.string(f, "name") ?? path
+        var interval: Nanos?
+        if continuous {
+            interval = r.duration(f, "interval", positive: true) ?? 100_000_000
+            if let i = interval, i < 1_000_000 {
+                r.error(f.values["interval"], "'\(f.child("interval"))' must be at least 1ms, got '\(DurationText.format(i))'")
+            }
+        }
+        let maxLatency = r.duration(f, "max_latency", positive: true)
+        guard let kind else { return nil }
+        return ProbeSpec(name: name, kind: kind, interval: interval, maxLatency: maxLatency)
+    }
+
+    func http(_ node: Node, path: String) -> ProbeSpec.HTTP? {
+        let r = reader
+        if case .scalar(let s) = node { return checkURL(s.string, node: node, path: path).map { ProbeSpec.HTTP(url: $0) } }
+        let keys = ["url", "method", "headers", "body", "timeout", "status", "body_contains", "body_regex"]
+        guard let f = r.fields(node, path: path, allowed: keys, what: "a URL or a mapping with 'url'") else { return nil }
+        guard let url = r.string(f, "url", required: true), let valid = checkURL(url, node: f.values["url"], path: f.child("url")) else {
+            return nil
+        }
+        var h = ProbeSpec.HTTP(url: valid)
+        if let m = r.string(f, "method") {
+            if Self.httpMethods.contains(m.uppercased()) {
+                h.method = m.uppercased()
+            } else {
+                r.error(f.values["method"], "'\(f.child("method"))' must be an HTTP method, got '\(m)' \(Suggest.hint(for: m, in: Self.httpMethods))")
+            }
+        }
+        if let hn = f.values["headers"] {
+            if case .mapping(let m) = hn {
+                for (k, v) in m { h.headers[k.string ?? ""] = v.string ?? "" }
+            } else {
+                r.error(hn, "'\(f.child("headers"))' must be a mapping of header names to values, got \(NodeReader.describe(hn))")
+            }
+        }
+        h.body = r.string(f, "body")
+        if let t = r.duration(f, "timeout", positive: true) { h.timeout = t }
+        if let sn = f.values["status"], let ranges = statusRanges(sn, path: f.child("status")) { h.status = ranges }
+        h.bodyContains = r.string(f, "body_contains")
+        if let re = r.string(f, "body_regex") {
+            if (try? NSRegularExpression(pattern: re)) == nil {
+                r.error(f.values["body_regex"], "'\(f.child("body_regex"))' is not a valid regular expression: '\(re)'")
+            }
+            h.bodyRegex = re
+        }
+        return h
+    }
+
+    func checkURL(_ url: String, node: Node?, path: String) -> String? {
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), ["http", "https"].contains(scheme), u.host != nil else {
+            reader.error(node, "'\(path)' must be an http:// or https:// URL with a host, got '\(url)'")
+            return nil
+        }
+        return url
+    }
+
+    /// `200`, `[200, 204]`, `2xx`, `200-399` or a list of those.
+    func statusRanges(_ node: Node, path: String) -> [ClosedRange<Int>]? {
+        let items: [Node]
+        if case .sequence(let s) = node { items = Array(s) } else { items = [node] }
+        var out: [ClosedRange<Int>] = []
+        for item in items {
+            let text = item.string ?? ""
+            if let v = Int(text), (100...599).contains(v) {
+                out.append(v...v)
+            } else if text.count == 3, text.hasSuffix("xx"), let d = Int(text.prefix(1)), (1...5).contains(d) {
+                out.append((d * 100)...(d * 100 + 99))
+            } else if let dash = text.firstIndex(of: "-"), let lo = Int(text[..<dash]),
+                let hi = Int(text[text.index(after: dash)...]), 100 <= lo, lo <= hi, hi <= 599
+            {
+                out.append(lo...hi)
+            } else {
+                reader.error(item, "'\(path)' must be status codes like 200, '2xx' or '200-399', got \(NodeReader.describe(item))")
+                return nil
+            }
+        }
+        return out
+    }
+
+    func tcp(_ node: Node, path: String) -> ProbeSpec.TCP? {
+        let r = reader
+        var timeout: Nanos?
+        var addressNode = node
+        if case .mapping = node {
+            guard let f = r.fields(node, path: path, allowed: ["address", "timeout"]) else { return nil }
+            timeout = r.duration(f, "timeout", positive: true)
+            guard let a = f.value("address", required: true, reader: r) else { return nil }
+            addressNode = a
+        }
+        guard let text = addressNode.string, let (host, port) = Self.splitHostPort(text) else {
+            r.error(addressNode, "'\(path)' must be an address like '127.0.0.1:8080' or '[::1]:80', got \(NodeReader.describe(addressNode))")
+            return nil
+        }
+        var t = ProbeSpec.TCP(host: host, port: port)
+        if let timeout { t.timeout = timeout }
+        return t
+    }
+
+    /// Splits `host:port` or `[v6]:port`; `nil` when malformed or the port is out of range.
+    static func splitHostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains(" ") else { return nil }
+        return (host, port)
+    }
+
+    func command(_ node: Node, path: String) -> ProbeSpec.Command? {
+        let r = reader
+        if case .sequence = node {
+            return StepReader(reader: r).commandSpec(node, path: path, extra: []).0.map { ProbeSpec.Command(command: $0) }
+        }
+        let (spec, f) = StepReader(reader: r).commandSpec(node, path: path, extra: ["exit_code", "stdout_contains", "timeout"])
+        guard let spec, let f else { return nil }
+        var c = ProbeSpec.Command(command: spec)
+        if let code = r.int(f, "exit_code", range: 0...255) { c.exitCode = Int32(code) }
+        c.stdoutContains = r.string(f, "stdout_contains")
+        if let t = r.duration(f, "timeout", positive: true) { c.timeout = t }
+        return c
+    }
+
+    func process(_ node: Node, path: String) -> ProbeSpec.Process? {
+        let r = reader
+        if case .scalar(let s) = node { return ProbeSpec.Process(selector: .name(s.string)) }
+        let allowed = StepReader.selectorKeys + ["host", "min"]
+        guard let f = r.fields(node, path: path, allowed: allowed, what: "a process name or a mapping") else { return nil }
+        guard let selector = StepReader(reader: r).selector(f) else { return nil }
+        var p = ProbeSpec.Process(selector: selector)
+        p.host = r.string(f, "host") ?? "local"
+        if let m = r.int(f, "min", range: 1...100_000) { p.min = m }
+        return p
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+
+/// The record of one run: the one source of truth every report is rendered from.
+///
+/// Instants named `*_at` inside a run are nanoseconds since the run's monotonic origin, which
+/// is the wall-clock instant `started_at`.
+public struct Journal: Codable, Equatable, Sendable {
+    public var schema = "faultline.journal/1"
+    public var runId: String
+    public var verdict: Verdict
+    public var exitCode: Int32
+    /// Why the verdict is not `passed` or `failed`, in plain words.
+    public var reasons: [String] = []
+    public var experiment: ExperimentSummary
+    public var startedAt: String
+    public var finishedAt: String?
+    public var durationNs: Nanos = 0
+    public var events: [TimelineEvent] = []
+    public var steadyState = SteadyStateRecord()
+    public var faults: [FaultRecord] = []
+    public var actions: [ActionRecord] = []
+    public var checks: [CheckResult] = []
+    public var probes: [ProbeSeries] = []
+    public var residue: [String] = []
+
+    public init(runId: String, experiment: ExperimentSummary, startedAt: String) {
+        self.runId = runId
+        self.experiment = experiment
+        self.startedAt = startedAt
+        self.verdict = .error
+        self.exitCode = ExitCode.internalError
+    }
+
+    public static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
+
+    public func encoded() throws -> Data { try Self.encoder().encode(self) }
+
+    public static func decode(_ data: Data) throws -> Journal { try decoder().decode(Journal.self, from: data) }
+}
+
+public struct ExperimentSummary: Codable, Equatable, Sendable {
+    public var title: String
+    public var description: String?
+    public var tags: [String]
+    public var file: String
+    public var durationNs: Nanos
+
+    public init(_ e: Experiment) {
+        title = e.title
+        description = e.description
+        tags = e.tags
+        file = e.source
+        durationNs = e.duration
+    }
+}
+
+/// One probe's result in a steady-state check.
+public struct ProbeOutcome: Codable, Equatable, Sendable {
+    public var probe: String
+    public var ok: Bool
+    public var latencyNs: Nanos
+    public var detail: String
+
+    public init(probe: String, ok: Bool, latencyNs: Nanos, detail: String) {
+        self.probe = probe
+        self.ok = ok
+        self.latencyNs = latencyNs
+        self.detail = detail
+    }
+}
+
+public struct SteadyStateRecord: Codable, Equatable, Sendable {
+    public var before: [ProbeOutcome] = []
+    public var after: [ProbeOutcome] = []
+    public init() {}
+}
+
+/// What happened to one fault.
+public struct FaultRecord: Codable, Equatable, Sendable {
+    public var name: String
+    public var kind: String
+    public var host: String
+    public var target: String
+    public var scheduledAt: Nanos
+    public var injectedAt: Nanos?
+    public var confirmed = false
+    public var confirmedAt: Nanos?
+    public var revertedAt: Nanos?
+    /// Processes acted on, and other facts of the injection.
+    public var detail: String?
+    public var error: String?
+
+    public init(name: String, kind: String, host: String, target: String, scheduledAt: Nanos) {
+        self.name = name
+        self.kind = kind
+        self.host = host
+        self.target = target
+        self.scheduledAt = scheduledAt
+    }
+}
+
+/// What happened to one action or rollback command.
+public struct ActionRecord: Codable, Equatable, Sendable {
+    public var name: String
+    public var command: String
+    public var scheduledAt: Nanos
+    public var startedAt: Nanos?
+    public var exitStatus: Int32?
+    public var ok = false
+    public var output: String?
+
+    public init(name: String, command: String, scheduledAt: Nanos) {
+        self.name = name
+        self.command = command
+        self.scheduledAt = scheduledAt
+    }
+}

@@ -1,0 +1,97 @@
+/// The resolved schedule of a run: what happens where and when. Pure.
+public struct Plan: Sendable {
+    public struct Step: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable {
+            case inject(FaultStep)
+            case revert(FaultStep)
+            case action(ActionStep)
+        }
+        public var at: Nanos
+        public var kind: Kind
+    }
+
+    public var experiment: Experiment
+    /// Injections, reverts and actions ordered by time (reverts before injections at one instant).
+    public var steps: [Step]
+
+    public init(_ e: Experiment) {
+        experiment = e
+        var steps: [Step] = []
+        for f in e.faults {
+            steps.append(Step(at: f.at, kind: .inject(f)))
+            if f.spec.kind == "pause", let d = f.duration { steps.append(Step(at: f.at + d, kind: .revert(f))) }
+        }
+        steps += e.actions.map { Step(at: $0.at, kind: .action($0)) }
+        self.steps = steps.enumerated().sorted { a, b in
+            if a.element.at != b.element.at { return a.element.at < b.element.at }
+            if a.element.kind.isRevert != b.element.kind.isRevert { return a.element.kind.isRevert }
+            return a.offset < b.offset
+        }.map(\.element)
+    }
+
+    /// Fault windows for availability, clamped to the run.
+    public var faultWindows: [Range<Nanos>] { experiment.faults.map { $0.window(experimentDuration: experiment.duration) } }
+
+    /// The text `--dry-run` prints.
+    public func render() -> String {
+        let e = experiment
+        var out = "plan for '\(e.title)' (\(e.source))\n"
+        out += "  hosts: \(e.hosts.map { "\($0.name) (\($0.transport.rawValue))" }.joined(separator: ", "))\n"
+        out += "  steady state (before and after): \(e.steadyState.isEmpty ? "none" : "")\n"
+        for p in e.steadyState { out += "    - \(p.name): \(Self.describe(p.kind))\n" }
+        out += "  continuous probes: \(e.probes.isEmpty ? "none" : "")\n"
+        for p in e.probes {
+            out += "    - \(p.name) every \(DurationText.format(p.interval ?? 0)): \(Self.describe(p.kind))\n"
+        }
+        out += "  timeline (\(DurationText.format(e.duration)) from the first injection phase):\n"
+        if steps.isEmpty { out += "    (nothing scheduled)\n" }
+        for s in steps {
+            out += "    +\(DurationText.format(s.at))\t\(Self.describe(s))\n"
+        }
+        out += "    +\(DurationText.format(e.duration))\trevert everything still held, in reverse order\n"
+        out += "  rollbacks: \(e.rollbacks.isEmpty ? "none" : e.rollbacks.map { $0.command.description }.joined(separator: "; "))\n"
+        out += "  expectations: \(e.expectations.isEmpty ? "none" : "")\n"
+        for x in e.expectations { out += "    - \(Self.describe(x))\n" }
+        return out
+    }
+
+    static func describe(_ s: Step) -> String {
+        switch s.kind {
+        case .inject(let f):
+            guard case .kill(let p) = f.spec else {
+                if case .pause(let p) = f.spec {
+                    return "pause \(p.selector) on \(p.host) for \(DurationText.format(f.duration ?? 0)) [\(f.name)]"
+                }
+                return f.name
+            }
+            return "kill \(p.selector) on \(p.host) with SIG\(p.signalName) [\(f.name)]"
+        case .revert(let f): return "continue (SIGCONT) what '\(f.name)' paused"
+        case .action(let a): return "run \(a.command) [\(a.name)]"
+        }
+    }
+
+    static func describe(_ k: ProbeSpec.Kind) -> String {
+        switch k {
+        case .http(let h): return "http \(h.method) \(h.url)"
+        case .tcp(let t): return "tcp connect \(t.host):\(t.port)"
+        case .command(let c): return "command \(c.command) exits \(c.exitCode)"
+        case .process(let p): return "process \(p.selector) on \(p.host) (at least \(p.min))"
+        }
+    }
+
+    static func describe(_ x: Expectation) -> String {
+        switch x {
+        case .availability(let p, let min, let w): return "availability of \(p) (\(w.rawValue)) ≥ \(PercentText.format(min))"
+        case .recoveryTime(let p, let max, let f, let streak):
+            return "\(p) recovers within \(DurationText.format(max)) of '\(f)' (\(streak) successes in a row)"
+        case .errorWindow(let p, let max): return "longest error window of \(p) ≤ \(DurationText.format(max))"
+        }
+    }
+}
+
+extension Plan.Step.Kind {
+    var isRevert: Bool {
+        if case .revert = self { return true }
+        return false
+    }
+}

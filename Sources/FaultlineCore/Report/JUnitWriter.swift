@@ -1,0 +1,49 @@
+import Foundation
+
+/// Renders a journal as JUnit XML: one testcase per expectation, so CI systems can act on it.
+public enum JUnitWriter {
+    public static func render(_ j: Journal) -> String {
+        var cases: [String] = []
+        for c in j.checks {
+            var x = "    <testcase classname=\"faultline.\(attr(j.experiment.title))\" name=\"\(attr(c.name))\">"
+            if !c.passed {
+                let message = "expected \(c.expected), measured \(c.measured)"
+                x += "\n      <failure message=\"\(attr(message))\" type=\"expectation\">\(text(message + (c.evidence.map { "\n" + $0 } ?? "")))</failure>\n    "
+            }
+            cases.append(x + "</testcase>")
+        }
+        let verdictProblem = j.verdict == .invalid || j.verdict == .aborted || j.verdict == .error
+        if verdictProblem || !j.residue.isEmpty {
+            let reasons = (j.reasons + j.residue.map { "residue: \($0)" }).joined(separator: "\n")
+            cases.append(
+                "    <testcase classname=\"faultline.\(attr(j.experiment.title))\" name=\"run\">\n      <error message=\"\(attr("verdict \(j.verdict.rawValue)"))\" type=\"\(j.verdict.rawValue)\">\(text(reasons))</error>\n    </testcase>"
+            )
+        }
+        let failures = j.checks.filter { !$0.passed }.count
+        let errors = verdictProblem || !j.residue.isEmpty ? 1 : 0
+        let seconds = String(format: "%.3f", Double(j.durationNs) / 1e9)
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <testsuites name="faultline" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" time="\(seconds)">
+              <testsuite name="\(attr(j.experiment.title))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" time="\(seconds)" timestamp="\(attr(j.startedAt))">
+                <properties>
+                  <property name="run_id" value="\(attr(j.runId))"/>
+                  <property name="verdict" value="\(j.verdict.rawValue)"/>
+                  <property name="file" value="\(attr(j.experiment.file))"/>
+                </properties>
+            \(cases.joined(separator: "\n"))
+              </testsuite>
+            </testsuites>
+
+            """
+    }
+
+    static func text(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+
+    static func attr(_ s: String) -> String {
+        text(s).replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "\n", with: "&#10;")
+    }
+}

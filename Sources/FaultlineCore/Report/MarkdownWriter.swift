@@ -1,0 +1,67 @@
+import Foundation
+
+/// Renders a journal as the human summary read at a game-day review.
+public enum MarkdownWriter {
+    public static func render(_ j: Journal) -> String {
+        var out = "# \(j.experiment.title)\n\n"
+        if let d = j.experiment.description { out += d + "\n\n" }
+        out += "**Verdict: \(j.verdict.rawValue.uppercased())** (exit \(j.exitCode))\n\n"
+        for r in j.reasons { out += "- \(r)\n" }
+        if !j.reasons.isEmpty { out += "\n" }
+        out += "| | |\n|---|---|\n"
+        out += "| run | `\(j.runId)` |\n| file | `\(j.experiment.file)` |\n| started | \(j.startedAt) |\n"
+        out += "| duration | \(DurationText.format(j.durationNs)) |\n"
+        if !j.experiment.tags.isEmpty { out += "| tags | \(j.experiment.tags.joined(separator: ", ")) |\n" }
+        out += "\n## Checks\n\n"
+        if j.checks.isEmpty { out += "No checks were judged.\n" }
+        if !j.checks.isEmpty {
+            out += "| check | result | expected | measured | evidence |\n|---|---|---|---|---|\n"
+            for c in j.checks {
+                out += "| \(cell(c.name)) | \(c.passed ? "pass" : "**FAIL**") | \(cell(c.expected)) | \(cell(c.measured)) | \(cell(c.evidence ?? "")) |\n"
+            }
+        }
+        out += faults(j) + probes(j) + actions(j)
+        out += "\n## Residue\n\n"
+        out += j.residue.isEmpty ? "None: every injected fault was reverted and verified.\n" : j.residue.map { "- \($0)\n" }.joined()
+        out += "\n## Timeline\n\n"
+        for e in j.events { out += "- +\(DurationText.format(e.at)) \(e.what)\(e.detail.map { ": \($0)" } ?? "")\n" }
+        return out
+    }
+
+    static func faults(_ j: Journal) -> String {
+        guard !j.faults.isEmpty else { return "" }
+        var out = "\n## Faults\n\n| fault | kind | host | target | injected | confirmed | reverted | detail |\n|---|---|---|---|---|---|---|---|\n"
+        for f in j.faults {
+            let confirmed = f.confirmed ? "yes" + (f.confirmedAt.map { " (+\(DurationText.format($0)))" } ?? "") : "**no**"
+            out += "| \(cell(f.name)) | \(f.kind) | \(f.host) | \(cell(f.target)) | \(at(f.injectedAt)) | \(confirmed) | \(at(f.revertedAt)) | \(cell(f.error ?? f.detail ?? "")) |\n"
+        }
+        return out
+    }
+
+    static func probes(_ j: Journal) -> String {
+        guard !j.probes.isEmpty else { return "" }
+        var out = "\n## Probes\n\n| probe | kind | interval | samples | ok | median latency | first failures |\n|---|---|---|---|---|---|---|\n"
+        for p in j.probes {
+            let ok = p.ok.filter { $0 }.count
+            let median = p.latency.isEmpty ? "-" : DurationText.format(p.latency.sorted()[p.latency.count / 2])
+            let failures = p.failures.prefix(3).map { "\($0.reason) ×\($0.count)" }.joined(separator: "; ")
+            out += "| \(cell(p.probe)) | \(p.kind) | \(p.interval.map(DurationText.format) ?? "-") | \(p.count) | \(ok) | \(median) | \(cell(failures)) |\n"
+        }
+        return out
+    }
+
+    static func actions(_ j: Journal) -> String {
+        guard !j.actions.isEmpty else { return "" }
+        var out = "\n## Actions and rollbacks\n\n| action | command | started | exit | ok |\n|---|---|---|---|---|\n"
+        for a in j.actions {
+            out += "| \(cell(a.name)) | `\(cell(a.command))` | \(at(a.startedAt)) | \(a.exitStatus.map(String.init) ?? "-") | \(a.ok ? "yes" : "**no**") |\n"
+        }
+        return out
+    }
+
+    static func at(_ t: Nanos?) -> String { t.map { "+" + DurationText.format($0) } ?? "-" }
+
+    static func cell(_ s: String) -> String {
+        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
+}

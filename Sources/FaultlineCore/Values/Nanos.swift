@@ -1,0 +1,106 @@
+import Foundation
+
+/// A span or an instant on the monotonic clock, in nanoseconds.
+public typealias Nanos = Int64
+
+/// Parsing and printing of human durations such as `250ms`, `5s`, `2m`, `1h30m`.
+public enum DurationText {
+    private static let units: [(suffix: String, nanos: Int64)] = [
+        ("ns", 1), ("us", 1_000), ("µs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000),
+        ("m", 60_000_000_000), ("h", 3_600_000_000_000),
+    ]
+
+    /// Parses `text` into nanoseconds; `nil` when it is not a duration.
+    ///
+    /// A duration is one or more `NUMBER UNIT` parts (`1m30s`, `1.5s`); `0` alone is allowed.
+    public static func parse(_ text: String) -> Nanos? {
+        let s = text.trimmingCharacters(in: .whitespaces)
+        if s == "0" { return 0 }
+        var rest = Substring(s)
+        var total: Double = 0
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unitText = rest.prefix { $0.isLetter || $0 == "µ" }
+            guard let unit = units.first(where: { $0.suffix == String(unitText) }) else { return nil }
+            rest = rest.dropFirst(unitText.count)
+            total += value * Double(unit.nanos)
+        }
+        guard total.isFinite, total < 9.2e18 else { return nil }
+        return Nanos(total.rounded())
+    }
+
+    /// Formats nanoseconds compactly: `0s`, `850µs`, `12.3ms`, `4.25s`, `2m5s`.
+    public static func format(_ ns: Nanos) -> String {
+        if ns == 0 { return "0s" }
+        let sign = ns < 0 ? "-" : ""
+        let a = ns.magnitude
+        if a < 1_000 { return "\(sign)\(a)ns" }
+        if a < 1_000_000 { return sign + trim(Double(a) / 1e3) + "µs" }
+        if a < 1_000_000_000 { return sign + trim(Double(a) / 1e6) + "ms" }
+        if a < 60_000_000_000 { return sign + trim(Double(a) / 1e9) + "s" }
+        let minutes = a / 60_000_000_000
+        let seconds = Double(a % 60_000_000_000) / 1e9
+        return "\(sign)\(minutes)m" + (seconds > 0 ? trim(seconds) + "s" : "")
+    }
+
+    /// Three significant digits at most, trailing zeros dropped.
+    static func trim(_ v: Double) -> String {
+        let digits = v >= 100 ? 0 : v >= 10 ? 1 : 2
+        var s = String(format: "%.\(digits)f", v)
+        if s.contains(".") {
+            while s.hasSuffix("0") { s.removeLast() }
+            if s.hasSuffix(".") { s.removeLast() }
+        }
+        return s
+    }
+}
+
+/// An operation rate such as `200/s` or `5/ms`.
+public struct Rate: Equatable, Sendable, CustomStringConvertible {
+    /// Operations per second.
+    public let perSecond: Double
+
+    public init(perSecond: Double) { self.perSecond = perSecond }
+
+    /// Parses `N/s`, `N/ms`, `N/m`, `N/h` (also `N/1s`-style durations); `nil` otherwise.
+    public static func parse(_ text: String) -> Rate? {
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let count = Double(parts[0].trimmingCharacters(in: .whitespaces)), count > 0,
+            count.isFinite
+        else { return nil }
+        let unit = parts[1].trimmingCharacters(in: .whitespaces)
+        let per = DurationText.parse(unit.first?.isNumber == true ? unit : "1" + unit)
+        guard let per, per > 0 else { return nil }
+        return Rate(perSecond: count * 1e9 / Double(per))
+    }
+
+    /// Interval between operations in nanoseconds.
+    public var interval: Nanos { Nanos((1e9 / perSecond).rounded()) }
+
+    public var description: String { DurationText.trim(perSecond) + "/s" }
+}
+
+/// A percentage such as `99.9%`, kept as a fraction in 0...1.
+public enum PercentText {
+    /// Parses `99%`, `99.95%` or a bare fraction `0.99`; `nil` when out of 0...100%.
+    public static func parse(_ text: String) -> Double? {
+        let s = text.trimmingCharacters(in: .whitespaces)
+        if s.hasSuffix("%") {
+            guard let v = Double(s.dropLast()), v >= 0, v <= 100 else { return nil }
+            return v / 100
+        }
+        guard let v = Double(s), v >= 0, v <= 1 else { return nil }
+        return v
+    }
+
+    /// Formats a fraction as a percentage with up to three decimals: `99.95%`.
+    public static func format(_ fraction: Double) -> String {
+        var s = String(format: "%.3f", fraction * 100)
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
+        return s + "%"
+    }
+}

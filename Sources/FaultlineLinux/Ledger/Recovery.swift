@@ -1,0 +1,60 @@
+import FaultlineCore
+import Foundation
+import Glibc
+
+/// Replays pending undo steps from ledgers left behind by runs that did not finish.
+public enum Recovery {
+    public struct Outcome: Sendable {
+        public var lines: [String] = []
+        public var failures = 0
+    }
+
+    /// Recovers one run (`runId`) or every ledger in `directory`; a run whose runner is still
+    /// alive is left alone unless `force`.
+    public static func recover(directory: String, runId: String?, force: Bool) -> Outcome {
+        var out = Outcome()
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(".json") && (runId == nil || $0 == "\(runId!).json") }.sorted()
+        if files.isEmpty {
+            out.lines.append(runId.map { "no ledger for run '\($0)' in '\(directory)'" } ?? "no ledgers in '\(directory)': nothing to recover")
+            if runId != nil { out.failures += 1 }
+            return out
+        }
+        for name in files { recoverFile("\(directory)/\(name)", force: force, into: &out) }
+        return out
+    }
+
+    static func recoverFile(_ path: String, force: Bool, into out: inout Outcome) {
+        guard let data = FileManager.default.contents(atPath: path),
+            var file = try? Journal.decoder().decode(Ledger.File.self, from: data)
+        else {
+            out.lines.append("skip '\(path)': not a faultline ledger")
+            out.failures += 1
+            return
+        }
+        let owner = ProcessRef(pid: file.ownerPid, startTime: file.ownerStartTime, name: "")
+        if !force, ProcFS.isAlive(owner) {
+            out.lines.append("run \(file.runId): its runner (pid \(file.ownerPid)) is still running; left alone (use --force)")
+            return
+        }
+        var failed = false
+        for i in file.entries.indices where file.entries[i].state == .pending {
+            let e = file.entries[i]
+            do {
+                for step in e.undo.reversed() { try step.execute() }
+                file.entries[i].state = .reverted
+                out.lines.append("run \(file.runId): reverted '\(e.fault)' on \(e.host): \(e.undo.map(\.description).joined(separator: "; "))")
+            } catch {
+                failed = true
+                out.failures += 1
+                out.lines.append("run \(file.runId): could not revert '\(e.fault)' on \(e.host): \(error)")
+            }
+        }
+        if failed {
+            if let d = try? Journal.encoder().encode(file) { try? Ledger.writeDurably(d, to: path) }
+        } else {
+            unlink(path)
+            if !file.entries.contains(where: { $0.state == .pending }) { out.lines.append("run \(file.runId): ledger clean, removed") }
+        }
+    }
+}

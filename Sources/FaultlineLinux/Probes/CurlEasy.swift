@@ -1,0 +1,70 @@
+internal import CCurl
+import Foundation
+
+/// Owns one libcurl easy handle (`curl_easy_init` / `curl_easy_cleanup`) and its header list.
+final class CurlEasy {
+    private let handle: UnsafeMutableRawPointer
+    private var headers: UnsafeMutablePointer<curl_slist>?
+    /// The body of the last response, capped at one MiB.
+    fileprivate var body = Data()
+    private static let initialised: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
+
+    init() throws(ProbeError) {
+        guard Self.initialised, let h = curl_easy_init() else { throw ProbeError.setup("curl_easy_init failed") }
+        handle = h
+        try set(CURLOPT_NOSIGNAL, 1)
+        try set(CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
+        let rc = fl_curl_setopt_writefn(handle) { ptr, size, count, user in
+            guard let user, let ptr else { return 0 }
+            let me = Unmanaged<CurlEasy>.fromOpaque(user).takeUnretainedValue()
+            let n = size * count
+            if me.body.count < 1 << 20 { me.body.append(UnsafeRawPointer(ptr).assumingMemoryBound(to: UInt8.self), count: n) }
+            return n
+        }
+        try check(rc, "CURLOPT_WRITEFUNCTION")
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        if let headers { curl_slist_free_all(headers) }
+    }
+
+    func set(_ option: CURLoption, _ value: Int) throws(ProbeError) {
+        try check(fl_curl_setopt_long(handle, option, value), "option \(option.rawValue)")
+    }
+
+    func set(_ option: CURLoption, _ value: String) throws(ProbeError) {
+        // libcurl copies string options (since 7.17), so the temporary C string may go.
+        try check(fl_curl_setopt_string(handle, option, value), "option \(option.rawValue)")
+    }
+
+    func set(_ option: CURLoption, _ value: UnsafeMutableRawPointer?) throws(ProbeError) {
+        try check(fl_curl_setopt_pointer(handle, option, value), "option \(option.rawValue)")
+    }
+
+    /// Sets request headers (`curl_slist_append`, CURLOPT_HTTPHEADER).
+    func setHeaders(_ lines: [String]) throws(ProbeError) {
+        for l in lines { headers = curl_slist_append(headers, l) }
+        try set(CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
+    }
+
+    /// Performs the request (`curl_easy_perform`); returns the status code or libcurl's error text.
+    func perform() -> Result<Int, CurlFailure> {
+        body.removeAll(keepingCapacity: true)
+        let rc = curl_easy_perform(handle)
+        guard rc == CURLE_OK else { return .failure(CurlFailure(message: String(cString: curl_easy_strerror(rc)))) }
+        var code = 0
+        _ = fl_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &code)
+        return .success(code)
+    }
+
+    var responseBody: Data { body }
+
+    private func check(_ rc: CURLcode, _ what: String) throws(ProbeError) {
+        guard rc == CURLE_OK else { throw ProbeError.setup("libcurl \(what): \(String(cString: curl_easy_strerror(rc)))") }
+    }
+}
+
+struct CurlFailure: Error {
+    var message: String
+}

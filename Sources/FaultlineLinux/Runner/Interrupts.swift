@@ -1,0 +1,87 @@
+import Foundation
+import Glibc
+
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
+
+/// Async-signal-safe: only `write(2)` of the signal number to a pipe.
+private func forwardSignal(_ signal: Int32) {
+    var byte = UInt8(truncatingIfNeeded: signal)
+    _ = write(signalPipeWriteEnd, &byte, 1)
+}
+
+/// SIGINT/SIGTERM turned into a flag that waits can observe.
+///
+/// A real handler (not a blocked mask) is installed, so whichever thread the kernel picks, the
+/// process never dies of the default action while faults are held.
+public final class Interrupts: @unchecked Sendable {
+    public static let shared = Interrupts()
+    private let condition = NSCondition()
+    private var received: Int32?
+    private var count = 0
+    private var installed = false
+    /// Called on the watcher thread for every signal after the first.
+    public var onRepeat: (@Sendable (Int32) -> Void)?
+
+    /// Installs the handlers (idempotent).
+    public func install() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !installed else { return }
+        installed = true
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        signalPipeWriteEnd = fds[1]
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = forwardSignal
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGINT, &action, nil)
+        sigaction(SIGTERM, &action, nil)
+        let readEnd = fds[0]
+        Thread { [self] in
+            var byte: UInt8 = 0
+            while true {
+                let n = read(readEnd, &byte, 1)
+                if n < 0, errno == EINTR { continue }
+                guard n == 1 else { return }
+                self.deliver(Int32(byte))
+            }
+        }.start()
+    }
+
+    private func deliver(_ signal: Int32) {
+        condition.lock()
+        count += 1
+        let first = received == nil
+        if first { received = signal }
+        condition.broadcast()
+        condition.unlock()
+        if !first { onRepeat?(signal) }
+    }
+
+    /// The first signal received, if any.
+    public var signal: Int32? {
+        condition.lock()
+        defer { condition.unlock() }
+        return received
+    }
+
+    /// Sleeps until the monotonic `deadline` or an interrupt; returns `true` when interrupted.
+    ///
+    /// The last two milliseconds are slept with `clock_nanosleep(TIMER_ABSTIME)` for precision.
+    public func wait(until deadline: Int64) -> Bool {
+        let coarse = deadline - 2_000_000
+        condition.lock()
+        while received == nil {
+            let remaining = coarse - MonotonicClock.now()
+            if remaining <= 0 { break }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(remaining) / 1e9))
+        }
+        let interrupted = received != nil
+        condition.unlock()
+        if !interrupted { MonotonicClock.sleep(until: deadline) }
+        return interrupted
+    }
+}

@@ -1,0 +1,165 @@
+import FaultlineCore
+import Foundation
+import Glibc
+
+/// Runs one experiment through its whole lifecycle and produces its journal.
+///
+/// steady state before → continuous probes → faults and actions at their offsets (each fault
+/// recorded, injected, confirmed) → hold → revert in reverse order → steady state after →
+/// rollbacks → residue check → checkers → journal. An interrupt at any point jumps to revert.
+public final class Runner {
+    public struct Options: Sendable {
+        public var stateDirectory = "/run/faultline"
+        public var runId: String = Runner.newRunId()
+        public init() {}
+    }
+
+    let experiment: Experiment
+    let plan: Plan
+    let options: Options
+    let console: Console
+    let interrupts: Interrupts
+    var journal: Journal
+    let origin = MonotonicClock.now()
+    var ledger: Ledger?
+    /// Faults currently in effect, in injection order.
+    var held: [Held] = []
+    var phaseStart: Int64 = 0
+    var phaseEnd: Int64 = 0
+    var invalidReasons: [String] = []
+
+    struct Held {
+        var step: FaultStep
+        var injection: Injection
+        var ledgerId: Int
+        var record: Int
+    }
+
+    public init(_ experiment: Experiment, options: Options, console: Console, interrupts: Interrupts = .shared) {
+        self.experiment = experiment
+        self.plan = Plan(experiment)
+        self.options = options
+        self.console = console
+        self.interrupts = interrupts
+        journal = Journal(runId: options.runId, experiment: ExperimentSummary(experiment), startedAt: MonotonicClock.wallISO8601())
+    }
+
+    public static func newRunId(_ date: Date = Date()) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return "\(f.string(from: date))-\(String(UInt16.random(in: 0...UInt16.max), radix: 16).leftPadded(4, with: "0"))"
+    }
+
+    var now: Int64 { MonotonicClock.now() - origin }
+
+    func event(_ what: String, _ detail: String? = nil) {
+        let e = TimelineEvent(at: now, what: what, detail: detail)
+        journal.events.append(e)
+        console.line("+\(DurationText.format(e.at).leftPadded(7)) \(what)\(detail.map { ": \($0)" } ?? "")")
+    }
+
+    var aborted: Bool { interrupts.signal != nil }
+
+    /// Runs the experiment; never throws for the target's misbehaviour, only records it.
+    public func run() -> Journal {
+        interrupts.install()
+        interrupts.onRepeat = { [console] _ in console.error("faultline: interrupted again; still reverting, please wait") }
+        event("run \(options.runId) started", experiment.title)
+        do {
+            ledger = try Ledger(directory: options.stateDirectory, runId: options.runId)
+        } catch {
+            journal.reasons.append("cannot create ledger: \(error)")
+            return finish(verdict: .error, series: [])
+        }
+        guard steadyStateBefore() else {
+            ledger?.closeIfClean()
+            return finish(verdict: aborted ? .aborted : .invalid, series: [])
+        }
+        let probes = experiment.probes.map { ContinuousProbe($0, origin: origin) }
+        phaseStart = MonotonicClock.now()
+        for p in probes { p.start(at: phaseStart) }
+        event("fault phase started", "\(DurationText.format(experiment.duration)), \(plan.steps.count) scheduled steps")
+        runSchedule(probes)
+        phaseEnd = MonotonicClock.now()
+        let series = probes.map { $0.stop() }
+        revertAll()
+        if !aborted { steadyStateAfter() }
+        runRollbacks()
+        checkResidue()
+        let verdict: Verdict = aborted ? .aborted : invalidReasons.isEmpty ? .passed : .invalid
+        return finish(verdict: verdict, series: series)
+    }
+
+    /// Walks the plan until its end, an interrupt, or an unconfirmed fault.
+    func runSchedule(_ probes: [ContinuousProbe]) {
+        for step in plan.steps {
+            if !invalidReasons.isEmpty || wait(until: phaseStart + step.at, probes) { return }
+            switch step.kind {
+            case .inject(let f): inject(f, scheduled: step.at)
+            case .revert(let f): revert(named: f.name)
+            case .action(let a): journal.actions.append(runCommand(a, scheduled: step.at, kind: "action"))
+            }
+        }
+        if invalidReasons.isEmpty { _ = wait(until: phaseStart + experiment.duration, probes) }
+    }
+
+    /// Waits for a deadline, showing progress on a terminal; `true` when interrupted.
+    func wait(until deadline: Int64, _ probes: [ContinuousProbe]) -> Bool {
+        guard console.isTTY else { return interrupts.wait(until: deadline) }
+        while true {
+            let slice = min(deadline, MonotonicClock.now() + 250_000_000)
+            if interrupts.wait(until: slice) { return true }
+            if slice >= deadline { return false }
+            let elapsed = MonotonicClock.now() - phaseStart
+            let tallies = zip(experiment.probes, probes).map { spec, p in
+                let t = p.tally()
+                return "\(spec.name) \(t.total == 0 ? "-" : PercentText.format(Double(t.ok) / Double(t.total)))"
+            }
+            console.progress(
+                "[\(DurationText.format(elapsed)) / \(DurationText.format(experiment.duration))] \(held.count) fault(s) held · \(tallies.joined(separator: " · "))"
+            )
+        }
+    }
+
+    func finish(verdict: Verdict, series: [ProbeSeries]) -> Journal {
+        journal.probes = series
+        if !series.isEmpty || verdict == .passed || verdict == .invalid {
+            judge(series)
+        }
+        var v = verdict
+        if v == .passed, journal.checks.contains(where: { !$0.passed }) { v = .failed }
+        if aborted, let s = interrupts.signal {
+            journal.reasons.append("interrupted by \(s == SIGINT ? "SIGINT" : s == SIGTERM ? "SIGTERM" : "signal \(s)"); every fault was reverted")
+        }
+        journal.reasons += invalidReasons
+        journal.verdict = v
+        journal.exitCode = ExitCode.of(v, residue: !journal.residue.isEmpty)
+        journal.finishedAt = MonotonicClock.wallISO8601()
+        journal.durationNs = now
+        event("run finished", "verdict \(v.rawValue)")
+        return journal
+    }
+
+    /// Judges expectations over the recorded samples.
+    func judge(_ series: [ProbeSeries]) {
+        guard phaseStart > 0 else { return }
+        let phase = (phaseStart - origin)..<(max(phaseEnd, phaseStart) - origin)
+        var windows: [Range<Nanos>] = []
+        var starts: [String: Nanos] = [:]
+        for f in journal.faults {
+            guard let t = f.injectedAt, let step = experiment.faults.first(where: { $0.name == f.name }) else { continue }
+            starts[f.name] = t
+            let end = f.revertedAt ?? step.duration.map { t + $0 } ?? phase.upperBound
+            windows.append(t..<max(t, min(end, phase.upperBound)))
+        }
+        journal.checks += ExpectationChecker.check(
+            experiment.expectations, series: series, faultWindows: windows, faultStarts: starts, phase: phase)
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int, with pad: Character = " ") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

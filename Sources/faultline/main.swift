@@ -1,0 +1,2 @@
+import FaultlineCLI
+FaultlineCommand.main()
