@@ -106,7 +106,7 @@ struct Recover: ParsableCommand {
 
     func run() throws {
         let outcome = Recovery.recover(directory: state.stateDir, runId: runId, force: force)
-        outcome.lines.forEach { print($0) }
+        for line in outcome.lines { print(line) }
         if outcome.failures > 0 { throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.residue) }
     }
 }

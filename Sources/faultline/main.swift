@@ -1,2 +1,3 @@
 import FaultlineCLI
+
 FaultlineCommand.main()

@@ -34,7 +34,10 @@ struct ExpectReader {
                 if let v = AvailabilityWindow(rawValue: w) {
                     window = v
                 } else {
-                    r.error(f.values["window"], "'\(f.child("window"))' must be one of all, faults, outside, got '\(w)' \(Suggest.hint(for: w, in: AvailabilityWindow.allCases.map(\.rawValue)))")
+                    r.error(
+                        f.values["window"],
+                        "'\(f.child("window"))' must be one of all, faults, outside, got '\(w)' \(Suggest.hint(for: w, in: AvailabilityWindow.allCases.map(\.rawValue)))"
+                    )
                 }
             }
             guard let probe = probeName(f, e), let min else { return nil }

@@ -46,12 +46,13 @@ public enum ExperimentLoader {
             Diagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message)
         }
         switch e {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
-            .composer(_, let problem, let mark, _):
-            return d(mark, "syntax error: \(problem)")
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let within = context.map { " (\($0.text) that began at \($0.mark.line):\($0.mark.column))" } ?? ""
+            return d(mark, "syntax error: \(problem)\(within)")
         case .duplicatedKeysInMapping(let keys, let context):
             let list = keys.map { "'\($0)'" }.joined(separator: ", ")
-            return d(context.mark, "duplicate key \(list) in one mapping")
+            return d(context.mark, "duplicate key \(list) in one mapping (first written here)")
         case .reader(let problem, _, _, _):
             return d(nil, "unreadable input: \(problem)")
         default:
@@ -70,7 +71,8 @@ public enum ExperimentLoader {
         let title = r.string(f, "title", required: true)
         let duration = r.duration(f, "duration", required: true, positive: true)
         let steps = StepReader(reader: r)
-        var e = Experiment(title: title ?? "", duration: duration ?? 1)
+        // An unreadable duration is 0 here: timing checks against it would only repeat the error.
+        var e = Experiment(title: title ?? "", duration: duration ?? 0)
         e.version = version ?? 1
         e.description = r.string(f, "description")
         e.tags = r.strings(f, "tags") ?? []

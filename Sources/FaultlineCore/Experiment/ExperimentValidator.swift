@@ -36,10 +36,13 @@ struct ExperimentValidator {
     }
 
     private func timing(_ e: Experiment) {
+        guard e.duration > 0 else { return }
         let total = DurationText.format(e.duration)
         for (i, f) in e.faults.enumerated() {
             if f.at >= e.duration {
-                reader.error(path: "faults[\(i)].at", "'faults[\(i)].at' \(DurationText.format(f.at)) is not before the experiment's 'duration' \(total)")
+                reader.error(
+                    path: "faults[\(i)].at",
+                    "'faults[\(i)].at' \(DurationText.format(f.at)) is not before the experiment's 'duration' \(total)")
             } else if let d = f.duration, f.at + d > e.duration {
                 reader.error(
                     path: "faults[\(i)].duration",
@@ -47,7 +50,9 @@ struct ExperimentValidator {
             }
         }
         for (i, a) in e.actions.enumerated() where a.at >= e.duration {
-            reader.error(path: "actions[\(i)].at", "'actions[\(i)].at' \(DurationText.format(a.at)) is not before the experiment's 'duration' \(total)")
+            reader.error(
+                path: "actions[\(i)].at",
+                "'actions[\(i)].at' \(DurationText.format(a.at)) is not before the experiment's 'duration' \(total)")
         }
     }
 

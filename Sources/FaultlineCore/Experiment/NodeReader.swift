@@ -42,7 +42,7 @@ final class NodeReader {
     func fields(_ node: Node, path: String, allowed: [String], what: String? = nil, unknown: String = "key") -> Fields? {
         remember(path, node)
         guard case .mapping(let mapping) = node else {
-            error(node, "'\(path)' must be \(what ?? "a mapping"), got \(Self.describe(node))")
+            error(node, "\(path.isEmpty ? "the experiment" : "'\(path)'") must be \(what ?? "a mapping"), got \(Self.describe(node))")
             return nil
         }
         var result = Fields(node: node, path: path)
@@ -53,6 +53,8 @@ final class NodeReader {
             }
             guard allowed.contains(key.string) else {
                 let hint = Suggest.hint(for: key.string, in: allowed)
+                // A misspelt required key is reported once, as the misspelling.
+                if let close = Suggest.closest(to: key.string, in: allowed) { result.misspelt.insert(close) }
                 error(k, "unknown \(unknown) '\(key.string)' in '\(path.isEmpty ? "experiment" : path)' \(hint)")
                 continue
             }
@@ -161,6 +163,8 @@ struct Fields {
     let path: String
     var values: [String: Node] = [:]
     var keys: [String: Node] = [:]
+    /// Allowed keys that an unknown key looked like a typo of.
+    var misspelt: Set<String> = []
 
     init(node: Node, path: String) {
         self.node = node
@@ -173,7 +177,9 @@ struct Fields {
 
     func value(_ key: String, required: Bool, reader: NodeReader) -> Node? {
         if let v = values[key] { return v }
-        if required { reader.error(node, "missing required key '\(key)' in '\(path.isEmpty ? "experiment" : path)'") }
+        if required, !misspelt.contains(key) {
+            reader.error(node, "missing required key '\(key)' in '\(path.isEmpty ? "experiment" : path)'")
+        }
         return nil
     }
 }

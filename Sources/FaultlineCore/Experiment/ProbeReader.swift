@@ -55,7 +55,9 @@ struct ProbeReader {
             if Self.httpMethods.contains(m.uppercased()) {
                 h.method = m.uppercased()
             } else {
-                r.error(f.values["method"], "'\(f.child("method"))' must be an HTTP method, got '\(m)' \(Suggest.hint(for: m, in: Self.httpMethods))")
+                r.error(
+                    f.values["method"],
+                    "'\(f.child("method"))' must be an HTTP method, got '\(m)' \(Suggest.hint(for: m, in: Self.httpMethods))")
             }
         }
         if let hn = f.values["headers"] {
@@ -120,7 +122,8 @@ struct ProbeReader {
             addressNode = a
         }
         guard let text = addressNode.string, let (host, port) = Self.splitHostPort(text) else {
-            r.error(addressNode, "'\(path)' must be an address like '127.0.0.1:8080' or '[::1]:80', got \(NodeReader.describe(addressNode))")
+            r.error(
+                addressNode, "'\(path)' must be an address like '127.0.0.1:8080' or '[::1]:80', got \(NodeReader.describe(addressNode))")
             return nil
         }
         var t = ProbeSpec.TCP(host: host, port: port)

@@ -24,7 +24,8 @@ struct StepReader {
             if kinds.isEmpty, m.count == f.values.count {
                 r.error(node, "fault '\(path)' needs one kind (valid: \(FaultSpec.kinds.joined(separator: ", ")))")
             } else if kinds.count > 1 {
-                r.error(f.keys[kinds[1]], "fault '\(path)' has more than one kind: \(kinds.joined(separator: ", ")); use one entry per fault")
+                r.error(
+                    f.keys[kinds[1]], "fault '\(path)' has more than one kind: \(kinds.joined(separator: ", ")); use one entry per fault")
             }
             return nil
         }
@@ -79,7 +80,10 @@ struct StepReader {
             }
             return (n, name)
         }
-        reader.error(node, "'\(f.child("signal"))' must be a signal name or number, got '\(text)' \(Suggest.hint(for: name, in: Signals.byName.keys.sorted()))")
+        reader.error(
+            node,
+            "'\(f.child("signal"))' must be a signal name or number, got '\(text)' \(Suggest.hint(for: name, in: Signals.byName.keys.sorted()))"
+        )
         return nil
     }
 
@@ -138,7 +142,10 @@ struct StepReader {
             }
             return (.argv(argv), nil)
         }
-        guard let f = r.fields(node, path: path, allowed: ["argv", "shell"] + extra, what: "a list (argv) or a mapping with 'argv' or 'shell'") else {
+        guard
+            let f = r.fields(
+                node, path: path, allowed: ["argv", "shell"] + extra, what: "a list (argv) or a mapping with 'argv' or 'shell'")
+        else {
             return (nil, nil)
         }
         switch (f.values["argv"], r.string(f, "shell")) {

@@ -8,7 +8,8 @@ public enum JUnitWriter {
             var x = "    <testcase classname=\"faultline.\(attr(j.experiment.title))\" name=\"\(attr(c.name))\">"
             if !c.passed {
                 let message = "expected \(c.expected), measured \(c.measured)"
-                x += "\n      <failure message=\"\(attr(message))\" type=\"expectation\">\(text(message + (c.evidence.map { "\n" + $0 } ?? "")))</failure>\n    "
+                x +=
+                    "\n      <failure message=\"\(attr(message))\" type=\"expectation\">\(text(message + (c.evidence.map { "\n" + $0 } ?? "")))</failure>\n    "
             }
             cases.append(x + "</testcase>")
         }

@@ -17,7 +17,8 @@ public enum MarkdownWriter {
         if !j.checks.isEmpty {
             out += "| check | result | expected | measured | evidence |\n|---|---|---|---|---|\n"
             for c in j.checks {
-                out += "| \(cell(c.name)) | \(c.passed ? "pass" : "**FAIL**") | \(cell(c.expected)) | \(cell(c.measured)) | \(cell(c.evidence ?? "")) |\n"
+                out +=
+                    "| \(cell(c.name)) | \(c.passed ? "pass" : "**FAIL**") | \(cell(c.expected)) | \(cell(c.measured)) | \(cell(c.evidence ?? "")) |\n"
             }
         }
         out += faults(j) + probes(j) + actions(j)
@@ -30,22 +31,26 @@ public enum MarkdownWriter {
 
     static func faults(_ j: Journal) -> String {
         guard !j.faults.isEmpty else { return "" }
-        var out = "\n## Faults\n\n| fault | kind | host | target | injected | confirmed | reverted | detail |\n|---|---|---|---|---|---|---|---|\n"
+        var out =
+            "\n## Faults\n\n| fault | kind | host | target | injected | confirmed | reverted | detail |\n|---|---|---|---|---|---|---|---|\n"
         for f in j.faults {
             let confirmed = f.confirmed ? "yes" + (f.confirmedAt.map { " (+\(DurationText.format($0)))" } ?? "") : "**no**"
-            out += "| \(cell(f.name)) | \(f.kind) | \(f.host) | \(cell(f.target)) | \(at(f.injectedAt)) | \(confirmed) | \(at(f.revertedAt)) | \(cell(f.error ?? f.detail ?? "")) |\n"
+            out +=
+                "| \(cell(f.name)) | \(f.kind) | \(f.host) | \(cell(f.target)) | \(at(f.injectedAt)) | \(confirmed) | \(at(f.revertedAt)) | \(cell(f.error ?? f.detail ?? "")) |\n"
         }
         return out
     }
 
     static func probes(_ j: Journal) -> String {
         guard !j.probes.isEmpty else { return "" }
-        var out = "\n## Probes\n\n| probe | kind | interval | samples | ok | median latency | first failures |\n|---|---|---|---|---|---|---|\n"
+        var out =
+            "\n## Probes\n\n| probe | kind | interval | samples | ok | median latency | first failures |\n|---|---|---|---|---|---|---|\n"
         for p in j.probes {
             let ok = p.ok.filter { $0 }.count
             let median = p.latency.isEmpty ? "-" : DurationText.format(p.latency.sorted()[p.latency.count / 2])
             let failures = p.failures.prefix(3).map { "\($0.reason) ×\($0.count)" }.joined(separator: "; ")
-            out += "| \(cell(p.probe)) | \(p.kind) | \(p.interval.map(DurationText.format) ?? "-") | \(p.count) | \(ok) | \(median) | \(cell(failures)) |\n"
+            out +=
+                "| \(cell(p.probe)) | \(p.kind) | \(p.interval.map(DurationText.format) ?? "-") | \(p.count) | \(ok) | \(median) | \(cell(failures)) |\n"
         }
         return out
     }
@@ -54,7 +59,8 @@ public enum MarkdownWriter {
         guard !j.actions.isEmpty else { return "" }
         var out = "\n## Actions and rollbacks\n\n| action | command | started | exit | ok |\n|---|---|---|---|---|\n"
         for a in j.actions {
-            out += "| \(cell(a.name)) | `\(cell(a.command))` | \(at(a.startedAt)) | \(a.exitStatus.map(String.init) ?? "-") | \(a.ok ? "yes" : "**no**") |\n"
+            out +=
+                "| \(cell(a.name)) | `\(cell(a.command))` | \(at(a.startedAt)) | \(a.exitStatus.map(String.init) ?? "-") | \(a.ok ? "yes" : "**no**") |\n"
         }
         return out
     }

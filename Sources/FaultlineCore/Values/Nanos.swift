@@ -46,9 +46,9 @@ public enum DurationText {
         return "\(sign)\(minutes)m" + (seconds > 0 ? trim(seconds) + "s" : "")
     }
 
-    /// Three significant digits at most, trailing zeros dropped.
+    /// Up to three decimals below 10 (two below 100, one above), trailing zeros dropped.
     static func trim(_ v: Double) -> String {
-        let digits = v >= 100 ? 0 : v >= 10 ? 1 : 2
+        let digits = v >= 100 ? 1 : v >= 10 ? 2 : 3
         var s = String(format: "%.\(digits)f", v)
         if s.contains(".") {
             while s.hasSuffix("0") { s.removeLast() }

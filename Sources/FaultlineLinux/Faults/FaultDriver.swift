@@ -57,7 +57,9 @@ public enum FaultDrivers {
                 return Confirmation(ok: true, detail: "\(what): \(targets.map(\.description).joined(separator: ", "))", at: now)
             }
             if now > deadline {
-                return Confirmation(ok: false, detail: "not \(what) before the confirm timeout: \(missing.map(\.description).joined(separator: ", "))", at: nil)
+                return Confirmation(
+                    ok: false, detail: "not \(what) before the confirm timeout: \(missing.map(\.description).joined(separator: ", "))",
+                    at: nil)
             }
             usleep(500)
         }

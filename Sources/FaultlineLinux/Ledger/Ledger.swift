@@ -50,7 +50,8 @@ public final class Ledger: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let id = file.entries.count
-        file.entries.append(Entry(id: id, fault: fault, host: host, summary: summary, undo: undo, state: undo.isEmpty ? .irreversible : .pending))
+        file.entries.append(
+            Entry(id: id, fault: fault, host: host, summary: summary, undo: undo, state: undo.isEmpty ? .irreversible : .pending))
         try persist()
         return id
     }

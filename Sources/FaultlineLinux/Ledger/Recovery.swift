@@ -16,7 +16,8 @@ public enum Recovery {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".json") && (runId == nil || $0 == "\(runId!).json") }.sorted()
         if files.isEmpty {
-            out.lines.append(runId.map { "no ledger for run '\($0)' in '\(directory)'" } ?? "no ledgers in '\(directory)': nothing to recover")
+            out.lines.append(
+                runId.map { "no ledger for run '\($0)' in '\(directory)'" } ?? "no ledgers in '\(directory)': nothing to recover")
             if runId != nil { out.failures += 1 }
             return out
         }
@@ -43,7 +44,8 @@ public enum Recovery {
             do {
                 for step in e.undo.reversed() { try step.execute() }
                 file.entries[i].state = .reverted
-                out.lines.append("run \(file.runId): reverted '\(e.fault)' on \(e.host): \(e.undo.map(\.description).joined(separator: "; "))")
+                out.lines.append(
+                    "run \(file.runId): reverted '\(e.fault)' on \(e.host): \(e.undo.map(\.description).joined(separator: "; "))")
             } catch {
                 failed = true
                 out.failures += 1

@@ -8,7 +8,8 @@ extension Runner {
         let outcomes = experiment.steadyState.map(sampleOnce)
         journal.steadyState.before = outcomes
         for (o, p) in zip(outcomes, experiment.steadyState) {
-            journal.checks.append(CheckResult(name: "steady_state.before(\(o.probe))", passed: o.ok, expected: describe(p), measured: o.detail))
+            journal.checks.append(
+                CheckResult(name: "steady_state.before(\(o.probe))", passed: o.ok, expected: describe(p), measured: o.detail))
         }
         let failed = outcomes.filter { !$0.ok }
         if !failed.isEmpty {
@@ -54,7 +55,9 @@ extension Runner {
     func describe(_ p: ProbeSpec) -> String {
         var s: String
         switch p.kind {
-        case .http(let h): s = "\(h.method) \(h.url) → \(h.status.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))"
+        case .http(let h):
+            s =
+                "\(h.method) \(h.url) → \(h.status.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))"
         case .tcp(let t): s = "tcp connect \(t.host):\(t.port)"
         case .command(let c): s = "\(c.command) exits \(c.exitCode)"
         case .process(let pr): s = "≥ \(pr.min) process(es) with \(pr.selector)"
@@ -65,7 +68,8 @@ extension Runner {
 
     /// prepare → record in the ledger (fsynced) → apply → confirm.
     func inject(_ f: FaultStep, scheduled: Nanos) {
-        var record = FaultRecord(name: f.name, kind: f.spec.kind, host: f.spec.host, target: target(of: f.spec), scheduledAt: phaseStart - origin + scheduled)
+        var record = FaultRecord(
+            name: f.name, kind: f.spec.kind, host: f.spec.host, target: target(of: f.spec), scheduledAt: phaseStart - origin + scheduled)
         let driver = FaultDrivers.driver(for: f.spec)
         let index = journal.faults.count
         do {

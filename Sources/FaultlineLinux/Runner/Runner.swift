@@ -130,7 +130,8 @@ public final class Runner {
         var v = verdict
         if v == .passed, journal.checks.contains(where: { !$0.passed }) { v = .failed }
         if aborted, let s = interrupts.signal {
-            journal.reasons.append("interrupted by \(s == SIGINT ? "SIGINT" : s == SIGTERM ? "SIGTERM" : "signal \(s)"); every fault was reverted")
+            journal.reasons.append(
+                "interrupted by \(s == SIGINT ? "SIGINT" : s == SIGTERM ? "SIGTERM" : "signal \(s)"); every fault was reverted")
         }
         journal.reasons += invalidReasons
         journal.verdict = v

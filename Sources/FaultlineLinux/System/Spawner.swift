@@ -55,7 +55,7 @@ public enum Spawner {
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var pid: pid_t = 0
         let cargs = argv.map { strdup($0) } + [nil]
-        defer { cargs.forEach { free($0) } }
+        defer { for c in cargs { free(c) } }
         let rc = posix_spawnp(&pid, argv[0], &actions, &attr, cargs, environ)
         close(writeFd)
         spawnLock.unlock()

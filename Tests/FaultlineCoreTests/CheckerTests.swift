@@ -1,0 +1,118 @@
+import Testing
+
+@testable import FaultlineCore
+
+/// Builds a probe series from a pattern: one character per sample, `.` ok and `x` failed,
+/// samples every `interval` ms starting at 0, each taking `latency` ms.
+func series(_ pattern: String, interval: Int64 = 100, latency: Int64 = 1, name: String = "web") -> ProbeSeries {
+    var s = ProbeSeries(probe: name, kind: "http", interval: interval * 1_000_000)
+    for (i, c) in pattern.enumerated() {
+        let t = Int64(i) * interval * 1_000_000
+        s.append(scheduled: t, started: t, latency: latency * 1_000_000, ok: c == ".", reason: c == "." ? nil : "refused")
+    }
+    return s
+}
+
+let ms: Int64 = 1_000_000
+
+@Suite("checkers on synthetic timelines")
+struct CheckerTests {
+    @Test("availability is time-weighted over the whole phase")
+    func availabilityAll() {
+        let s = series("..........xxxxx.....")  // 20 samples, 5 failed → 75%
+        let r = ProbeStatistics.availability(s, windows: [0..<(2_000 * ms)], inside: true)
+        #expect(r.total == 2_000 * ms)
+        #expect(r.up == 1_500 * ms)
+        #expect(r.samples == 20)
+    }
+
+    @Test("a slow failing sample weighs as much as the time it covered")
+    func availabilityTimeWeighted() {
+        var s = ProbeSeries(probe: "web", kind: "http", interval: 10 * ms)
+        s.append(scheduled: 0, started: 0, latency: 1 * ms, ok: true, reason: nil)
+        s.append(scheduled: 10 * ms, started: 10 * ms, latency: 500 * ms, ok: false, reason: "timeout")
+        s.append(scheduled: 520 * ms, started: 520 * ms, latency: 1 * ms, ok: true, reason: nil)
+        let r = ProbeStatistics.availability(s, windows: [0..<(530 * ms)], inside: true)
+        #expect(r.up == 20 * ms)
+        #expect(r.total == 530 * ms)
+    }
+
+    @Test("availability inside and outside fault windows")
+    func availabilityWindows() {
+        let s = series("..........xxxxx.....")
+        let window = [(1_000 * ms)..<(1_500 * ms)]
+        let inside = ProbeStatistics.availability(s, windows: window, inside: true)
+        let outside = ProbeStatistics.availability(s, windows: window, inside: false)
+        #expect(inside.up == 0 && inside.total == 500 * ms)
+        #expect(outside.up == 1_500 * ms && outside.total == 1_500 * ms)
+    }
+
+    @Test("recovery time runs from the fault to the first success of a lasting streak")
+    func recovery() {
+        // fault at 1000ms; failures 1000–1400; a lone success at 1500; failure 1600; streak from 1700.
+        let s = series("..........xxxxx.x.....")
+        #expect(ProbeStatistics.recoveryTime(s, from: 1_000 * ms, streak: 3) == 701 * ms)
+        #expect(ProbeStatistics.recoveryTime(s, from: 1_000 * ms, streak: 1) == 501 * ms)
+    }
+
+    @Test("a probe that never failed after the fault recovers in zero time")
+    func recoveryNeverDown() {
+        #expect(ProbeStatistics.recoveryTime(series("...................."), from: 500 * ms, streak: 3) == 0)
+    }
+
+    @Test("no sustained recovery is nil, never a number")
+    func recoveryNever() {
+        #expect(ProbeStatistics.recoveryTime(series(".....xxxxx"), from: 500 * ms, streak: 3) == nil)
+        #expect(ProbeStatistics.recoveryTime(series(".....xxxx.."), from: 500 * ms, streak: 3) == nil)
+    }
+
+    @Test("longest error window spans last success to next success, by completion")
+    func errorWindow() {
+        let s = series("...xx....xxxx...")
+        let w = ProbeStatistics.longestErrorWindow(s)
+        // last success before the long run completes at 801ms; next success completes at 1301ms
+        #expect(w.length == 500 * ms)
+        #expect(w.start == 801 * ms)
+        #expect(ProbeStatistics.longestErrorWindow(series("......")).length == 0)
+    }
+
+    @Test("an error window still open at the end runs to the last sample's end")
+    func errorWindowOpen() {
+        let w = ProbeStatistics.longestErrorWindow(series("..xxx"))
+        // last success completes at 101ms; the last (failed) sample completes at 401ms
+        #expect(w.length == 300 * ms)
+    }
+
+    @Test("expectations become checks with expected and measured values")
+    func expectationChecker() {
+        let s = series("..........xxxxx.....")
+        let checks = ExpectationChecker.check(
+            [
+                .availability(probe: "web", min: 0.9, window: .all),
+                .recoveryTime(probe: "web", max: 600 * ms, fault: "kill", streak: 3),
+                .errorWindow(probe: "web", max: 400 * ms),
+                .availability(probe: "nope", min: 0.5, window: .all),
+                .recoveryTime(probe: "web", max: 1 * ms, fault: "never-ran", streak: 3),
+            ], series: [s], faultWindows: [(1_000 * ms)..<(2_000 * ms)], faultStarts: ["kill": 1_000 * ms],
+            phase: 0..<(2_000 * ms))
+        #expect(checks.map(\.passed) == [false, true, false, false, false])
+        #expect(checks[0].measured == "75%")
+        #expect(checks[0].expected == "≥ 90%")
+        #expect(checks[1].measured == "501ms")
+        // from the last success's completion (901ms) to the next success's completion (1501ms)
+        #expect(checks[2].measured == "600ms")
+        #expect(checks[3].measured == "no samples recorded")
+        #expect(checks[4].measured == "fault 'never-ran' was not injected")
+    }
+
+    @Test("exit codes: residue outranks every verdict but an internal error")
+    func exitCodes() {
+        #expect(ExitCode.of(.passed, residue: false) == 0)
+        #expect(ExitCode.of(.failed, residue: false) == 1)
+        #expect(ExitCode.of(.invalid, residue: false) == 2)
+        #expect(ExitCode.of(.aborted, residue: false) == 3)
+        #expect(ExitCode.of(.passed, residue: true) == 4)
+        #expect(ExitCode.of(.aborted, residue: true) == 4)
+        #expect(ExitCode.of(.error, residue: true) == 70)
+    }
+}

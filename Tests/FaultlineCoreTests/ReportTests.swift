@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+@testable import FaultlineCore
+
+@Suite("report writers")
+struct ReportTests {
+    /// A journal with every section filled, fixed to the nanosecond.
+    static func sample() -> Journal {
+        var e = Experiment(title: "web <heals> & \"recovers\"", description: "kill it", tags: ["web"], duration: 10_000 * ms)
+        e.source = "experiments/web.yaml"
+        var j = Journal(runId: "20261127-000000-abcd", experiment: ExperimentSummary(e), startedAt: "2026-11-27T00:00:00.000Z")
+        j.verdict = .failed
+        j.exitCode = 1
+        j.finishedAt = "2026-11-27T00:00:10.500Z"
+        j.durationNs = 10_500 * ms
+        j.events = [
+            TimelineEvent(at: 2 * ms, what: "run started"),
+            TimelineEvent(at: 2_001 * ms, what: "inject kill-web", detail: "SIGKILL to 42 (python3)"),
+        ]
+        var f = FaultRecord(name: "kill-web", kind: "kill", host: "local", target: "tcp port 8080", scheduledAt: 2_000 * ms)
+        f.injectedAt = 2_001 * ms
+        f.confirmed = true
+        f.confirmedAt = 2_003 * ms
+        f.detail = "SIGKILL to 42 (python3)"
+        j.faults = [f]
+        j.checks = [
+            CheckResult(name: "steady_state.before(web)", passed: true, expected: "GET / → 200", measured: "ok in 1ms"),
+            CheckResult(
+                name: "recovery_time(web, after kill-web)", passed: false, expected: "≤ 1s", measured: "2.5s",
+                evidence: "first of 3 successes in a row"),
+        ]
+        j.probes = [series("..xx..", name: "web")]
+        var a = ActionRecord(name: "noop", command: "true", scheduledAt: 1_000 * ms)
+        a.startedAt = 1_001 * ms
+        a.exitStatus = 0
+        a.ok = true
+        j.actions = [a]
+        return j
+    }
+
+    func golden(_ name: String, _ rendered: String) throws {
+        let path = Fixtures.path("golden/\(name)")
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+            let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/golden/\(name)")
+            try rendered.write(to: source, atomically: true, encoding: .utf8)
+            return
+        }
+        let expected = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(rendered == expected)
+    }
+
+    @Test("markdown report matches its golden file")
+    func markdown() throws {
+        try golden("report.md", MarkdownWriter.render(Self.sample()))
+    }
+
+    @Test("junit matches its golden file, with the measured value in the failure")
+    func junit() throws {
+        let xml = JUnitWriter.render(Self.sample())
+        try golden("junit.xml", xml)
+        #expect(xml.contains("tests=\"2\" failures=\"1\" errors=\"0\""))
+        #expect(xml.contains("expected ≤ 1s, measured 2.5s"))
+        #expect(xml.contains("web &lt;heals&gt; &amp; &quot;recovers&quot;"))
+    }
+
+    @Test("an aborted run adds an erroring 'run' testcase")
+    func junitAborted() {
+        var j = Self.sample()
+        j.verdict = .aborted
+        j.reasons = ["interrupted by SIGINT; every fault was reverted"]
+        let xml = JUnitWriter.render(j)
+        #expect(xml.contains("name=\"run\""))
+        #expect(xml.contains("<error message=\"verdict aborted\" type=\"aborted\">interrupted by SIGINT"))
+        #expect(xml.contains("errors=\"1\""))
+    }
+
+    @Test("journal round-trips through JSON with the documented keys")
+    func journalRoundTrip() throws {
+        let j = Self.sample()
+        let data = try j.encoded()
+        #expect(try Journal.decode(data) == j)
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        for key in ["verdict", "experiment", "started_at", "faults", "checks", "residue"] { #expect(object[key] != nil, "missing \(key)") }
+        let fault = (object["faults"] as? [[String: Any]])?.first ?? [:]
+        for key in ["kind", "host", "injected_at", "confirmed"] { #expect(fault[key] != nil, "fault missing \(key)") }
+        let check = (object["checks"] as? [[String: Any]])?.first ?? [:]
+        for key in ["name", "passed", "expected", "measured"] { #expect(check[key] != nil, "check missing \(key)") }
+    }
+
+    @Test("the plan lists steps in time order with reverts first at one instant")
+    func planOrder() throws {
+        let e = try ExperimentLoader.load(path: Fixtures.path("valid/web.yaml"))
+        let plan = Plan(e)
+        #expect(plan.steps.map(\.at) == [1_000 * ms, 2_000 * ms, 3_000 * ms, 5_000 * ms])
+        let text = plan.render()
+        #expect(text.contains("+2s\tkill tcp port 8080 on web1 with SIGKILL [kill-web]"))
+        #expect(text.contains("+5s\tcontinue (SIGCONT) what 'freeze-db' paused"))
+    }
+}

@@ -1,0 +1,64 @@
+import FaultlineCore
+import Foundation
+import Glibc
+import Testing
+
+@testable import FaultlineLinux
+
+@Suite("ledger and recovery", .serialized)
+struct LedgerTests {
+    @Test("entries are on disk before injection; a clean ledger is removed")
+    func lifecycle() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ledger = try Ledger(directory: dir, runId: "r1")
+        let ref = ProcessRef(pid: 999_999, startTime: 1, name: "x")
+        let id = try ledger.record(fault: "f", host: "local", summary: "s", undo: [.signal(ref, signal: SIGCONT)])
+        let onDisk = try Journal.decoder().decode(Ledger.File.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/r1.json")))
+        #expect(onDisk.entries.map(\.state) == [.pending])
+        #expect(onDisk.ownerPid == getpid())
+        #expect(!ledger.closeIfClean())
+        try ledger.markReverted(id)
+        #expect(ledger.closeIfClean())
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/r1.json"))
+    }
+
+    @Test("recover continues a process paused by a runner that died, then removes the ledger")
+    func recoverDeadRunner() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let victim = try Child(["sleep", "36"])
+        defer { victim.stop() }
+        let ref = try #require(ProcessResolver.matches(.pid(victim.pid)).first)
+        kill(victim.pid, SIGSTOP)
+        usleep(50_000)
+        #expect(ProcFS.stat(victim.pid)?.state == "T")
+        // A ledger whose owner is a process that no longer exists.
+        let file = Ledger.File(
+            runId: "dead", ownerPid: 999_999, ownerStartTime: 1, createdAt: "now",
+            entries: [
+                .init(id: 0, fault: "freeze", host: "local", summary: "SIGSTOP", undo: [.signal(ref, signal: SIGCONT)], state: .pending)
+            ])
+        try Ledger.writeDurably(try Journal.encoder().encode(file), to: "\(dir)/dead.json")
+        let outcome = Recovery.recover(directory: dir, runId: nil, force: false)
+        #expect(outcome.failures == 0)
+        #expect(outcome.lines.first?.contains("reverted 'freeze'") == true)
+        usleep(50_000)
+        #expect(ProcFS.stat(victim.pid)?.state != "T")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/dead.json"))
+    }
+
+    @Test("recover leaves a live runner's faults alone unless forced")
+    func recoverLiveOwner() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ledger = try Ledger(directory: dir, runId: "live")
+        _ = try ledger.record(
+            fault: "f", host: "local", summary: "s", undo: [.signal(ProcessRef(pid: 999_999, startTime: 1, name: "x"), signal: SIGCONT)])
+        let outcome = Recovery.recover(directory: dir, runId: "live", force: false)
+        #expect(outcome.lines.first?.contains("still running; left alone") == true)
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/live.json"))
+        #expect(Recovery.recover(directory: dir, runId: "live", force: true).failures == 0)
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/live.json"))
+    }
+}

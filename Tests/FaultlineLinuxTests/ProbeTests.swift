@@ -1,0 +1,90 @@
+import FaultlineCore
+import Foundation
+import Glibc
+import Testing
+
+@testable import FaultlineLinux
+
+@Suite("probes against real endpoints", .serialized)
+struct ProbeTests {
+    @Test("http probe: status, body match, refused connection")
+    func http() throws {
+        let port = freePort()
+        let server = try Child.httpServer(port: port)
+        defer { server.stop() }
+        var spec = ProbeSpec.HTTP(url: "http://127.0.0.1:\(port)/")
+        #expect(try Probes.make(ProbeSpec(name: "h", kind: .http(spec))).sample().ok)
+        spec.bodyContains = "Directory listing"
+        #expect(try Probes.make(ProbeSpec(name: "h", kind: .http(spec))).sample().ok)
+        spec.bodyContains = "no such words in the page"
+        let miss = try Probes.make(ProbeSpec(name: "h", kind: .http(spec))).sample()
+        #expect(!miss.ok && miss.reason == "body lacks 'no such words in the page'")
+        var notFound = ProbeSpec.HTTP(url: "http://127.0.0.1:\(port)/definitely-missing")
+        #expect(try Probes.make(ProbeSpec(name: "h", kind: .http(notFound))).sample().reason == "status 404")
+        notFound.status = [404...404]
+        #expect(try Probes.make(ProbeSpec(name: "h", kind: .http(notFound))).sample().ok)
+        let refused = try Probes.make(ProbeSpec(name: "h", kind: .http(ProbeSpec.HTTP(url: "http://127.0.0.1:\(freePort())/")))).sample()
+        #expect(!refused.ok)
+        #expect(refused.reason?.contains("connect") == true || refused.reason?.contains("Couldn't") == true)
+    }
+
+    @Test("http probe times out against a paused server")
+    func httpTimeout() throws {
+        let port = freePort()
+        let server = try Child.httpServer(port: port)
+        defer { server.stop() }
+        kill(server.pid, SIGSTOP)
+        defer { kill(server.pid, SIGCONT) }
+        var spec = ProbeSpec.HTTP(url: "http://127.0.0.1:\(port)/")
+        spec.timeout = 100_000_000
+        let s = try Probes.make(ProbeSpec(name: "h", kind: .http(spec))).sample()
+        #expect(!s.ok)
+        #expect(s.latency >= 100_000_000)
+    }
+
+    @Test("tcp probe: open and closed ports")
+    func tcp() throws {
+        let port = freePort()
+        let server = try Child.httpServer(port: port)
+        defer { server.stop() }
+        #expect(try Probes.make(ProbeSpec(name: "t", kind: .tcp(.init(host: "127.0.0.1", port: port)))).sample().ok)
+        let closed = try Probes.make(ProbeSpec(name: "t", kind: .tcp(.init(host: "127.0.0.1", port: freePort())))).sample()
+        #expect(!closed.ok && closed.reason == "connect: Connection refused")
+    }
+
+    @Test("command probe: argv without a shell, exit code, output")
+    func command() throws {
+        var c = ProbeSpec.Command(command: .argv(["echo", "$HOME;", "ready"]))
+        c.stdoutContains = "$HOME; ready"
+        #expect(try Probes.make(ProbeSpec(name: "c", kind: .command(c))).sample().ok)
+        c = ProbeSpec.Command(command: .shell("echo ready; exit 3"))
+        c.exitCode = 3
+        c.stdoutContains = "ready"
+        #expect(try Probes.make(ProbeSpec(name: "c", kind: .command(c))).sample().ok)
+        let missing = try Probes.make(ProbeSpec(name: "c", kind: .command(.init(command: .argv(["/nonexistent/program"]))))).sample()
+        #expect(!missing.ok && missing.reason?.hasPrefix("cannot run '/nonexistent/program'") == true)
+    }
+
+    @Test("command timeout kills the whole process group")
+    func commandTimeout() throws {
+        let start = MonotonicClock.now()
+        let r = Spawner.run(.shell("sleep 37 & sleep 37; echo never"), timeout: 200_000_000)
+        #expect(r.timedOut)
+        #expect(MonotonicClock.now() - start < 2_000_000_000)
+        usleep(100_000)
+        #expect(try ProcessResolver.matches(.cmdline("^sleep 37$")).isEmpty)
+    }
+
+    @Test("process probe and latency tolerance")
+    func processAndLatency() throws {
+        let sleeper = try Child(["sleep", "38"])
+        defer { sleeper.stop() }
+        var p = ProbeSpec.Process(selector: .pid(sleeper.pid))
+        #expect(try Probes.make(ProbeSpec(name: "p", kind: .process(p))).sample().ok)
+        p.min = 2
+        #expect(try !Probes.make(ProbeSpec(name: "p", kind: .process(p))).sample().ok)
+        let slow = ProbeSpec(name: "s", kind: .command(.init(command: .argv(["sleep", "0.05"]))), maxLatency: 10_000_000)
+        let s = try Probes.make(slow).sample()
+        #expect(!s.ok && s.reason == "slower than 10ms")
+    }
+}

@@ -1,0 +1,125 @@
+import FaultlineCore
+import Foundation
+import Glibc
+import Testing
+
+@testable import FaultlineLinux
+
+@Suite("process selection and faults on real processes", .serialized)
+struct ProcessFaultTests {
+    @Test("/proc stat of this process")
+    func procStat() throws {
+        let s = try #require(ProcFS.stat(getpid()))
+        #expect(s.state == "R" || s.state == "S")
+        #expect(s.ppid == getppid())
+        #expect(s.startTime > 0)
+        #expect(ProcFS.stat(-5) == nil)
+    }
+
+    @Test("select by pid, name, cmdline and listening port")
+    func selectors() throws {
+        let port = freePort()
+        let server = try Child.httpServer(port: port)
+        defer { server.stop() }
+        let byPort = try ProcessResolver.matches(.port(port))
+        #expect(byPort.map(\.pid) == [server.pid])
+        #expect(try ProcessResolver.matches(.pid(server.pid)).map(\.pid) == [server.pid])
+        #expect(try ProcessResolver.matches(.cmdline("http\\.server \(port) ")).map(\.pid) == [server.pid])
+        #expect(try ProcessResolver.matches(.name("python3")).map(\.pid).contains(server.pid))
+        #expect(try ProcessResolver.matches(.port(freePort())).isEmpty)
+    }
+
+    @Test("select by pid file, and a clear error for a missing one")
+    func pidFile() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sleeper = try Child(["sleep", "30"])
+        defer { sleeper.stop() }
+        try "\(sleeper.pid)\n".write(toFile: "\(dir)/s.pid", atomically: true, encoding: .utf8)
+        #expect(try ProcessResolver.matches(.pidFile("\(dir)/s.pid")).map(\.pid) == [sleeper.pid])
+        #expect(throws: FaultError.target("cannot read pid file '\(dir)/none.pid'")) {
+            try ProcessResolver.matches(.pidFile("\(dir)/none.pid"))
+        }
+    }
+
+    @Test("PID 1 and the runner itself are refused")
+    func safety() {
+        #expect(throws: FaultError.refused("refusing to signal PID 1 (init)")) {
+            try ProcessResolver.targets(ProcessFault(selector: .pid(1), signal: 9, signalName: "KILL"))
+        }
+        #expect(throws: FaultError.refused("refusing to signal the runner itself (pid \(getpid()))")) {
+            try ProcessResolver.targets(ProcessFault(selector: .pid(getpid()), signal: 9, signalName: "KILL"))
+        }
+    }
+
+    @Test("an ambiguous selection needs count or all")
+    func multiplicity() throws {
+        let a = try Child(["sleep", "31.5"])
+        let b = try Child(["sleep", "31.5"])
+        defer {
+            a.stop()
+            b.stop()
+        }
+        usleep(50_000)
+        var p = ProcessFault(selector: .cmdline("^sleep 31\\.5$"))
+        #expect(throws: FaultError.self) { try ProcessResolver.targets(p) }
+        p.multiplicity = .count(1)
+        #expect(try ProcessResolver.targets(p).map(\.pid) == [a.pid])
+        p.multiplicity = .all
+        #expect(try Set(ProcessResolver.targets(p).map(\.pid)) == [a.pid, b.pid])
+        p.multiplicity = .count(3)
+        #expect(throws: FaultError.self) { try ProcessResolver.targets(p) }
+    }
+
+    @Test("kill: prepare, apply, confirm gone")
+    func killFault() throws {
+        let victim = try Child(["sleep", "32"])
+        defer { victim.stop() }
+        let driver = ProcessKillFault()
+        let spec = FaultSpec.kill(ProcessFault(selector: .pid(victim.pid), signal: SIGKILL, signalName: "KILL"))
+        let injection = try driver.prepare(spec)
+        #expect(injection.undo.isEmpty)
+        try driver.apply(injection)
+        let c = driver.confirm(injection, deadline: MonotonicClock.now() + 2_000_000_000)
+        #expect(c.ok, "\(c.detail)")
+    }
+
+    @Test("kill of a process that ignores the signal is not confirmed")
+    func killNotConfirmed() throws {
+        let stubborn = try Child(["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"])
+        defer { stubborn.stop() }
+        usleep(100_000)
+        let driver = ProcessKillFault()
+        let injection = try driver.prepare(.kill(ProcessFault(selector: .pid(stubborn.pid))))
+        try driver.apply(injection)
+        let c = driver.confirm(injection, deadline: MonotonicClock.now() + 300_000_000)
+        #expect(!c.ok)
+        #expect(c.detail.hasPrefix("not gone before the confirm timeout"))
+    }
+
+    @Test("pause: stopped, then continued by the undo steps with no residue")
+    func pauseFault() throws {
+        let victim = try Child(["sleep", "34"])
+        defer { victim.stop() }
+        let driver = ProcessPauseFault()
+        let injection = try driver.prepare(.pause(ProcessFault(selector: .pid(victim.pid))))
+        #expect(injection.undo.count == 1)
+        try driver.apply(injection)
+        #expect(driver.confirm(injection, deadline: MonotonicClock.now() + 1_000_000_000).ok)
+        #expect(ProcFS.stat(victim.pid)?.state == "T")
+        // Pausing an already stopped process is refused: continuing it later would change state we did not make.
+        #expect(throws: FaultError.self) { try driver.prepare(.pause(ProcessFault(selector: .pid(victim.pid)))) }
+        let residue = try FaultDrivers.revert(injection)
+        #expect(residue.isEmpty)
+        #expect(ProcFS.stat(victim.pid)?.state != "T")
+    }
+
+    @Test("an undo step for a process that is gone counts as done")
+    func undoGone() throws {
+        let victim = try Child(["sleep", "35"])
+        let ref = try #require(ProcessResolver.matches(.pid(victim.pid)).first)
+        victim.stop()
+        try UndoStep.signal(ref, signal: SIGCONT).execute()
+        #expect(UndoStep.signal(ref, signal: SIGCONT).residue() == nil)
+    }
+}
