@@ -44,7 +44,8 @@ let package = Package(
             dependencies: ["FaultlineCore"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "FaultlineLinuxTests", dependencies: ["FaultlineLinux", "FaultlineCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["FaultlineCore"]),
+        .target(name: "FaultlineTestSupport", path: "Tests/Support"),
+        .testTarget(name: "FaultlineLinuxTests", dependencies: ["FaultlineLinux", "FaultlineCore", "FaultlineTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["FaultlineCore", "FaultlineLinux", "FaultlineTestSupport"]),
     ]
 )

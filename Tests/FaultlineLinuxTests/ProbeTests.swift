@@ -1,4 +1,5 @@
 import FaultlineCore
+import FaultlineTestSupport
 import Foundation
 import Glibc
 import Testing

@@ -39,6 +39,13 @@ public final class Interrupts: @unchecked Sendable {
         action.sa_flags = SA_RESTART
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        // A blocked mask is inherited across exec (CI runners and test harnesses do block these):
+        // unblock them here, or they would stay pending while faults are held.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        sigaddset(&mask, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         let readEnd = fds[0]
         Thread { [self] in
             var byte: UInt8 = 0

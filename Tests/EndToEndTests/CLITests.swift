@@ -1,0 +1,56 @@
+import FaultlineCore
+import FaultlineTestSupport
+import Foundation
+import Testing
+
+@Suite("faultline validate, report, --version")
+struct CLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+
+    @Test("every shipped experiment validates: exit 0")
+    func shipped() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(Self.root)/experiments").filter { $0.hasSuffix(".yaml") }
+        let out = try FaultlineBinary.run(["validate"] + files.map { "experiments/\($0)" }, in: Self.root)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.split(separator: "\n").count == files.count)
+    }
+
+    @Test("a malformed file exits 64 with FILE:LINE:COL on stderr")
+    func malformed() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "version: 1\ntitle: t\nduration: 5s\nfaults:\n  - at: 1s\n    kil: {process: x}\n".write(
+            toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
+        let out = try FaultlineBinary.run(["validate", "bad.yaml"], in: dir)
+        #expect(out.status == 64)
+        #expect(out.stderr == "bad.yaml:6:5: unknown fault kind 'kil' in 'faults[0]' (did you mean 'kill'?)\n")
+        let run = try FaultlineBinary.run(["run", "bad.yaml", "--state-dir", "state"], in: dir)
+        #expect(run.status == 64)
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/state"))
+    }
+
+    @Test("report re-renders markdown and junit from a journal alone")
+    func report() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var j = Journal(
+            runId: "r", experiment: ExperimentSummary(Experiment(title: "from a journal", duration: 1)), startedAt: "2026-11-27T00:00:00Z")
+        j.verdict = .passed
+        j.exitCode = 0
+        j.checks = [CheckResult(name: "availability(web, all)", passed: true, expected: "≥ 99%", measured: "100%")]
+        try j.encoded().write(to: URL(fileURLWithPath: "\(dir)/journal.json"))
+        let out = try FaultlineBinary.run(["report", "journal.json"], in: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        let md = try String(contentsOfFile: "\(dir)/report.md", encoding: .utf8)
+        #expect(md == MarkdownWriter.render(j))
+        #expect(try String(contentsOfFile: "\(dir)/junit.xml", encoding: .utf8) == JUnitWriter.render(j))
+    }
+
+    @Test("--version and --help name the exit codes")
+    func versionAndHelp() throws {
+        let v = try FaultlineBinary.run(["--version"], in: NSTemporaryDirectory())
+        #expect(v.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
+        let h = try FaultlineBinary.run(["run", "--help"], in: NSTemporaryDirectory())
+        #expect(h.stdout.contains("4 residue left"))
+    }
+}

@@ -1,0 +1,251 @@
+import FaultlineCore
+import FaultlineLinux
+import FaultlineTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// Runs the built binary against real local processes and reads what it wrote.
+@Suite("faultline run, end to end", .serialized)
+struct RunTests {
+    /// A scratch folder with `state/` (ledgers) and `reports/`.
+    final class Scratch {
+        let dir: String
+        init() throws { dir = try temporaryDirectory() }
+        deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+        func write(_ name: String, _ text: String) throws -> String {
+            try text.write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
+            return name
+        }
+
+        func run(_ file: String, _ extra: [String] = []) throws -> FaultlineBinary.Output {
+            try FaultlineBinary.run(["run", file, "--state-dir", "state", "--out", "reports"] + extra, in: dir)
+        }
+
+        func journal() throws -> Journal {
+            try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        }
+
+        func file(_ relative: String) -> String { (try? String(contentsOfFile: "\(dir)/\(relative)", encoding: .utf8)) ?? "" }
+
+        var ledgers: [String] { (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/state")) ?? [] }
+    }
+
+    @Test("kill without a supervisor: confirmed, not recovered, verdict failed with the measured value")
+    func killFails() throws {
+        let s = try Scratch()
+        let port = freePort()
+        let server = try Child.httpServer(port: port)
+        defer { server.stop() }
+        let file = try s.write(
+            "kill.yaml",
+            """
+            version: 1
+            title: kill with nobody to restart it
+            duration: 1500ms
+            steady_state: [{name: web, http: "http://127.0.0.1:\(port)/"}]
+            probes: [{name: web, interval: 10ms, http: {url: "http://127.0.0.1:\(port)/", timeout: 100ms}}]
+            faults: [{name: kill-web, at: 500ms, kill: {process: {port: \(port)}, signal: KILL}}]
+            expect: {recovery_time: {max: 500ms}}
+            settings: {settle_timeout: 200ms}
+            """)
+        let out = try s.run(file)
+        #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
+        #expect(processState(server.pid) == nil || processState(server.pid) == "Z")
+        let j = try s.journal()
+        #expect(j.verdict == .failed)
+        #expect(j.faults.count == 1)
+        #expect(j.faults[0].kind == "kill" && j.faults[0].confirmed && j.faults[0].injectedAt != nil)
+        #expect(j.faults[0].detail == "SIGKILL to \(server.pid) (python3)")
+        let rto = try #require(j.checks.first { $0.name.hasPrefix("recovery_time") })
+        #expect(!rto.passed && rto.measured == "not recovered")
+        #expect(j.checks.contains { $0.name == "steady_state.after(web)" && !$0.passed })
+        let junit = s.file("reports/latest/junit.xml")
+        #expect(junit.contains("<failure message=\"expected ≤ 500ms, measured not recovered\""))
+        #expect(s.file("reports/latest/report.md").contains("**Verdict: FAILED**"))
+        #expect(s.ledgers.isEmpty)
+    }
+
+    @Test("kill, then an action restarts the server: recovery measured, verdict passed")
+    func killAndRestart() throws {
+        let s = try Scratch()
+        let port = freePort()
+        let server = try Child.httpServer(port: port)
+        defer {
+            server.stop()
+            // The action's server is not our child: find it by its port and stop it.
+            for p in (try? ProcessResolver.matches(.port(port))) ?? [] { kill(p.pid, SIGKILL) }
+        }
+        let file = try s.write(
+            "heal.yaml",
+            """
+            version: 1
+            title: restart by action
+            duration: 2500ms
+            steady_state: [{name: web, http: "http://127.0.0.1:\(port)/"}]
+            probes: [{name: web, interval: 10ms, http: {url: "http://127.0.0.1:\(port)/", timeout: 100ms}}]
+            faults: [{name: kill-web, at: 500ms, duration: 1s, kill: {process: {port: \(port)}, signal: KILL}}]
+            actions:
+              - name: restart
+                at: 800ms
+                command: {shell: "python3 -m http.server \(port) --bind 127.0.0.1 --directory /tmp >/dev/null 2>&1 &"}
+            expect:
+              recovery_time: {max: 1500ms}
+              availability: {window: outside, min: 95%}
+            """)
+        let out = try s.run(file)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let j = try s.journal()
+        #expect(j.verdict == .passed)
+        let rto = try #require(j.checks.first { $0.name.hasPrefix("recovery_time") })
+        let measured = try #require(DurationText.parse(rto.measured))
+        // Killed at 500ms, restarted by the action at 800ms: recovery is at least 300ms.
+        #expect(measured >= 300_000_000 && measured <= 1_500_000_000, "\(rto.measured)")
+        #expect(j.actions.first?.ok == true)
+    }
+
+    @Test("pause: the process is stopped during the fault and continued on revert")
+    func pause() throws {
+        let s = try Scratch()
+        let port = freePort()
+        let server = try Child.httpServer(port: port)
+        defer { server.stop() }
+        let file = try s.write(
+            "pause.yaml",
+            """
+            version: 1
+            title: pause
+            duration: 1500ms
+            probes: [{name: web, interval: 10ms, http: {url: "http://127.0.0.1:\(port)/", timeout: 100ms}}]
+            faults: [{name: freeze, at: 300ms, duration: 700ms, pause: {process: {pid: \(server.pid)}}}]
+            expect: {error_window: {max: 1s}}
+            """)
+        let p = try FaultlineBinary.start(["run", file, "--state-dir", "state", "--out", "reports"], in: s.dir)
+        var sawStopped = false
+        let deadline = Date().addingTimeInterval(5)
+        while p.isRunning, Date() < deadline {
+            if processState(server.pid) == "T" { sawStopped = true }
+            usleep(5_000)
+        }
+        let out = FaultlineBinary.collect(p, in: s.dir)
+        #expect(sawStopped)
+        #expect(processState(server.pid) != "T")
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let j = try s.journal()
+        #expect(j.faults[0].confirmed && j.faults[0].revertedAt != nil)
+        let held = (j.faults[0].revertedAt ?? 0) - (j.faults[0].injectedAt ?? 0)
+        #expect(held >= 690_000_000 && held < 900_000_000, "held \(held)ns")
+        #expect(j.residue.isEmpty && s.ledgers.isEmpty)
+    }
+
+    @Test(
+        "SIGINT or SIGTERM mid-fault: process continued, verdict aborted, exit 3",
+        arguments: [SIGINT, SIGTERM])
+    func interrupted(_ signal: Int32) throws {
+        let s = try Scratch()
+        let victim = try Child(["sleep", "60"])
+        defer { victim.stop() }
+        let file = try s.write(
+            "long.yaml",
+            """
+            version: 1
+            title: long pause
+            duration: 30s
+            faults: [{name: freeze, at: 100ms, duration: 20s, pause: {process: {pid: \(victim.pid)}}}]
+            rollbacks: [{name: note, command: [touch, rolled-back]}]
+            """)
+        let p = try FaultlineBinary.start(["run", file, "--state-dir", "state", "--out", "reports"], in: s.dir)
+        defer { p.stop() }
+        try waitUntil(5) { processState(victim.pid) == "T" }
+        kill(p.pid, signal)
+        let out = FaultlineBinary.collect(p, in: s.dir)
+        #expect(out.status == 3, "\(out.stdout)\(out.stderr)")
+        #expect(processState(victim.pid) != "T")
+        let j = try s.journal()
+        #expect(j.verdict == .aborted)
+        #expect(j.faults.first?.revertedAt != nil)
+        #expect(j.reasons.first?.hasPrefix("interrupted by SIG\(signal == SIGINT ? "INT" : "TERM")") == true)
+        #expect(FileManager.default.fileExists(atPath: "\(s.dir)/rolled-back"))
+        #expect(s.ledgers.isEmpty)
+    }
+
+    @Test("steady state failing before: nothing injected, verdict invalid, exit 2")
+    func steadyStateFails() throws {
+        let s = try Scratch()
+        let victim = try Child(["sleep", "61"])
+        defer { victim.stop() }
+        let file = try s.write(
+            "invalid.yaml",
+            """
+            version: 1
+            title: no steady state
+            duration: 2s
+            steady_state: [{name: web, tcp: "127.0.0.1:\(freePort())"}]
+            faults: [{at: 0s, kill: {process: {pid: \(victim.pid)}, signal: KILL}}]
+            """)
+        let out = try s.run(file)
+        #expect(out.status == 2, "\(out.stdout)\(out.stderr)")
+        #expect(victim.isRunning)
+        let j = try s.journal()
+        #expect(j.verdict == .invalid && j.faults.isEmpty)
+        #expect(j.reasons.first?.hasPrefix("steady state did not hold before any fault, nothing was injected") == true)
+        #expect(s.file("reports/latest/junit.xml").contains("type=\"invalid\""))
+    }
+
+    @Test("a fault on PID 1 is refused at run time: invalid, nothing signalled")
+    func refusesInit() throws {
+        let s = try Scratch()
+        let file = try s.write(
+            "init.yaml", "version: 1\ntitle: t\nduration: 1s\nfaults: [{at: 0s, kill: {process: {pid: 1}}}]\n")
+        let out = try s.run(file)
+        #expect(out.status == 2)
+        #expect(try s.journal().faults.first?.error == "refusing to signal PID 1 (init)")
+    }
+
+    @Test("runner SIGKILLed mid-pause: the ledger survives and recover continues the process")
+    func recoverAfterCrash() throws {
+        let s = try Scratch()
+        let victim = try Child(["sleep", "62"])
+        defer { victim.stop() }
+        let file = try s.write(
+            "crash.yaml",
+            "version: 1\ntitle: t\nduration: 30s\nfaults: [{at: 0s, duration: 25s, pause: {process: {pid: \(victim.pid)}}}]\n")
+        let p = try FaultlineBinary.start(["run", file, "--state-dir", "state", "--out", "reports"], in: s.dir)
+        try waitUntil(5) { processState(victim.pid) == "T" }
+        kill(p.pid, SIGKILL)
+        p.wait()
+        #expect(s.ledgers.count == 1)
+        let out = try FaultlineBinary.run(["recover", "--all", "--state-dir", "state"], in: s.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.stdout.contains("reverted 'pause-1' on local"))
+        try waitUntil(2) { processState(victim.pid) != "T" }
+        #expect(s.ledgers.isEmpty)
+    }
+
+    @Test("--dry-run prints the plan and touches nothing")
+    func dryRun() throws {
+        let s = try Scratch()
+        let victim = try Child(["sleep", "63"])
+        defer { victim.stop() }
+        let file = try s.write(
+            "dry.yaml", "version: 1\ntitle: t\nduration: 5s\nfaults: [{at: 1s, kill: {process: {pid: \(victim.pid)}, signal: KILL}}]\n")
+        let out = try s.run(file, ["--dry-run"])
+        #expect(out.status == 0)
+        #expect(out.stdout.contains("+1s\tkill pid \(victim.pid) on local with SIGKILL [kill-1]"))
+        usleep(100_000)
+        #expect(victim.isRunning)
+        #expect(!FileManager.default.fileExists(atPath: "\(s.dir)/reports"))
+        #expect(!FileManager.default.fileExists(atPath: "\(s.dir)/state"))
+    }
+}
+
+/// Polls `condition` every 5 ms for up to `seconds`.
+func waitUntil(_ seconds: Double, _ condition: () -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return }
+        usleep(5_000)
+    }
+    throw TestFailure("condition not met within \(seconds)s")
+}

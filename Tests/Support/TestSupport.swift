@@ -1,0 +1,158 @@
+import Foundation
+import Glibc
+
+/// A free TCP port on 127.0.0.1 (bound to port 0, then released).
+public func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// A process started with `posix_spawnp` and reaped with `waitpid` — no Foundation `Process`,
+/// whose exit monitoring is not dependable inside the test runner.
+public final class Spawned {
+    public let pid: Int32
+    private var status: Int32?
+
+    /// Starts `argv` (searched in PATH) in `dir`, stdout and stderr to the given files (or /dev/null).
+    public init(_ argv: [String], in dir: String? = nil, stdout: String = "/dev/null", stderr: String = "/dev/null") throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // posix_spawn_file_actions_addchdir_np is not exported to Swift: let sh change directory.
+        let full = dir.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + argv } ?? argv
+        let cargs = full.map { strdup($0) } + [nil]
+        defer { for c in cargs { free(c) } }
+        var pid: Int32 = 0
+        let rc = posix_spawnp(&pid, full[0], &actions, nil, cargs, environ)
+        guard rc == 0 else { throw TestFailure("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+    }
+
+    /// Reaps without blocking; true while the process has not exited.
+    public var isRunning: Bool {
+        if status != nil { return false }
+        var s: Int32 = 0
+        if waitpid(pid, &s, WNOHANG) == pid {
+            status = s
+            return false
+        }
+        return true
+    }
+
+    /// Waits for exit; returns the exit code (128+signal when killed).
+    @discardableResult
+    public func wait() -> Int32 {
+        if status == nil {
+            var s: Int32 = 0
+            while waitpid(pid, &s, 0) < 0, errno == EINTR {}
+            status = s
+        }
+        let s = status ?? 0
+        return (s & 0x7f) == 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f)
+    }
+
+    /// Continues (if stopped), kills and reaps.
+    public func stop() {
+        guard isRunning else { return }
+        kill(pid, SIGCONT)
+        kill(pid, SIGKILL)
+        wait()
+    }
+
+    deinit { stop() }
+}
+
+/// A child process owned by a test, stopped when released.
+public typealias Child = Spawned
+
+extension Spawned {
+    /// A real HTTP server on 127.0.0.1, ready when this returns.
+    public static func httpServer(port: Int) throws -> Spawned {
+        let c = try Spawned(["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", "/tmp"])
+        try waitForPort(port)
+        return c
+    }
+}
+
+/// Polls until something accepts TCP connections on the port (at most 10 s).
+public func waitForPort(_ port: Int) throws {
+    for _ in 0..<1_000 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        close(fd)
+        if rc == 0 { return }
+        usleep(10_000)
+    }
+    throw TestFailure("nothing listens on port \(port)")
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// A fresh temporary directory, removed by the caller.
+public func temporaryDirectory() throws -> String {
+    let dir = NSTemporaryDirectory() + "faultline-test-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// The built `faultline` binary: `$FAULTLINE_BIN`, or the one next to the test bundle.
+public enum FaultlineBinary {
+    public static var path: String {
+        if let p = ProcessInfo.processInfo.environment["FAULTLINE_BIN"] { return p }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("faultline").path
+    }
+
+    public struct Output {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Starts the binary in `dir` with stdout and stderr captured to files there.
+    public static func start(_ arguments: [String], in dir: String) throws -> Spawned {
+        try Spawned([path] + arguments, in: dir, stdout: "\(dir)/stdout", stderr: "\(dir)/stderr")
+    }
+
+    /// Runs the binary to completion in `dir`.
+    public static func run(_ arguments: [String], in dir: String) throws -> Output {
+        let p = try start(arguments, in: dir)
+        return collect(p, in: dir)
+    }
+
+    /// Waits for the process and reads what it printed.
+    public static func collect(_ p: Spawned, in dir: String) -> Output {
+        let status = p.wait()
+        let out = (try? String(contentsOfFile: "\(dir)/stdout", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: "\(dir)/stderr", encoding: .utf8)) ?? ""
+        return Output(status: status, stdout: out, stderr: err)
+    }
+}
+
+/// The state letter of a process from /proc/PID/stat (`T` when stopped), or nil when gone.
+public func processState(_ pid: Int32) -> Character? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = text.lastIndex(of: ")")
+    else { return nil }
+    return text[text.index(close, offsetBy: 2)]
+}
