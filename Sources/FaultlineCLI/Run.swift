@@ -32,7 +32,16 @@ struct Run: ParsableCommand {
         console.quiet = quiet
         var options = Runner.Options()
         options.stateDirectory = state.stateDir
+        // The guardian must be watching before anything is injected.
+        let guardian: Guardian
+        do {
+            guardian = try Guardian(runId: options.runId, stateDirectory: state.stateDir)
+        } catch {
+            console.error("faultline: \(error)")
+            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
+        }
         let journal = Runner(experiment, options: options, console: console).run()
+        guardian.release()
         let dir: String
         do {
             dir = try ReportFiles.write(journal, root: out)
@@ -108,5 +117,20 @@ struct Recover: ParsableCommand {
         let outcome = Recovery.recover(directory: state.stateDir, runId: runId, force: force)
         for line in outcome.lines { print(line) }
         if outcome.failures > 0 { throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.residue) }
+    }
+}
+
+struct Guard: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guard", abstract: "Internal: watch a runner and revert its run if it dies.", shouldDisplay: false)
+
+    @Option(name: .customLong("run"), help: "The run to guard.")
+    var runId: String
+
+    @OptionGroup var state: StateOptions
+
+    func run() throws {
+        let code = Guardian.serve(runId: runId, stateDirectory: state.stateDir)
+        if code != 0 { throw ArgumentParser.ExitCode(code) }
     }
 }

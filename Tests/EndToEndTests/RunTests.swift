@@ -203,18 +203,44 @@ struct RunTests {
         #expect(try s.journal().faults.first?.error == "refusing to signal PID 1 (init)")
     }
 
-    @Test("runner SIGKILLed mid-pause: the ledger survives and recover continues the process")
-    func recoverAfterCrash() throws {
-        let s = try Scratch()
-        let victim = try Child(["sleep", "62"])
-        defer { victim.stop() }
+    /// Starts a run that pauses a fresh `sleep` for 25 s and returns once it is stopped.
+    func startLongPause(_ s: Scratch, _ victim: Child) throws -> Spawned {
         let file = try s.write(
             "crash.yaml",
             "version: 1\ntitle: t\nduration: 30s\nfaults: [{at: 0s, duration: 25s, pause: {process: {pid: \(victim.pid)}}}]\n")
         let p = try FaultlineBinary.start(["run", file, "--state-dir", "state", "--out", "reports"], in: s.dir)
         try waitUntil(5) { processState(victim.pid) == "T" }
+        return p
+    }
+
+    @Test("runner SIGKILLed mid-pause: its guardian continues the process and clears the ledger")
+    func guardianRecovers() throws {
+        let s = try Scratch()
+        let victim = try Child(["sleep", "62"])
+        defer { victim.stop() }
+        let p = try startLongPause(s, victim)
+        kill(p.pid, SIGKILL)
+        let killedAt = Date()
+        p.wait()
+        try waitUntil(1) { processState(victim.pid) != "T" }
+        #expect(Date().timeIntervalSince(killedAt) < 1)
+        try waitUntil(1) { s.ledgers.isEmpty }
+        try waitUntil(1) { s.file("stderr").contains("runner of") }
+    }
+
+    @Test("runner and guardian both SIGKILLed: recover --all continues the process from the ledger")
+    func recoverAfterCrash() throws {
+        let s = try Scratch()
+        let victim = try Child(["sleep", "64"])
+        defer { victim.stop() }
+        let p = try startLongPause(s, victim)
+        let guardians = try ProcessResolver.matches(.cmdline("faultline guard --run \\S+ --state-dir state$"))
+        #expect(guardians.count == 1)
+        for g in guardians { kill(g.pid, SIGKILL) }
         kill(p.pid, SIGKILL)
         p.wait()
+        usleep(200_000)
+        #expect(processState(victim.pid) == "T")
         #expect(s.ledgers.count == 1)
         let out = try FaultlineBinary.run(["recover", "--all", "--state-dir", "state"], in: s.dir)
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
