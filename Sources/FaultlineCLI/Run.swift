@@ -32,16 +32,17 @@ struct Run: ParsableCommand {
         console.quiet = quiet
         var options = Runner.Options()
         options.stateDirectory = state.stateDir
-        // The guardian must be watching before anything is injected.
-        let guardian: Guardian
+        // The guardian must be watching before anything is injected; without faults there is
+        // nothing for it to guard.
+        var guardian: Guardian?
         do {
-            guardian = try Guardian(runId: options.runId, stateDirectory: state.stateDir)
+            if !experiment.faults.isEmpty { guardian = try Guardian(runId: options.runId, stateDirectory: state.stateDir) }
         } catch {
             console.error("faultline: \(error)")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
         }
         let journal = Runner(experiment, options: options, console: console).run()
-        guardian.release()
+        guardian?.release()
         let dir: String
         do {
             dir = try ReportFiles.write(journal, root: out)

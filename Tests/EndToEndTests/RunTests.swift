@@ -119,7 +119,7 @@ struct RunTests {
             duration: 1500ms
             probes: [{name: web, interval: 10ms, http: {url: "http://127.0.0.1:\(port)/", timeout: 100ms}}]
             faults: [{name: freeze, at: 300ms, duration: 700ms, pause: {process: {pid: \(server.pid)}}}]
-            expect: {error_window: {max: 1s}}
+            expect: {error_window: {max: 3s}}
             """)
         let p = try FaultlineBinary.start(["run", file, "--state-dir", "state", "--out", "reports"], in: s.dir)
         var sawStopped = false
@@ -134,8 +134,15 @@ struct RunTests {
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         let j = try s.journal()
         #expect(j.faults[0].confirmed && j.faults[0].revertedAt != nil)
-        let held = (j.faults[0].revertedAt ?? 0) - (j.faults[0].injectedAt ?? 0)
-        #expect(held >= 690_000_000 && held < 900_000_000, "held \(held)ns")
+        // The revert follows the schedule (300ms + 700ms); the injection itself may be a few ms late
+        // because the ledger entry is fsynced before it.
+        let f = j.faults[0]
+        let revertAfterSchedule = (f.revertedAt ?? 0) - f.scheduledAt
+        #expect(revertAfterSchedule >= 700_000_000 && revertAfterSchedule < 800_000_000, "\(revertAfterSchedule)ns")
+        #expect((f.injectedAt ?? 0) >= f.scheduledAt && (f.injectedAt ?? 0) - f.scheduledAt < 100_000_000)
+        // The service really was down for about the pause: the outage is measured, not assumed.
+        let window = try #require(j.checks.first { $0.name == "error_window(web)" }.flatMap { DurationText.parse($0.measured) })
+        #expect(window >= 600_000_000, "error window \(window)ns")
         #expect(j.residue.isEmpty && s.ledgers.isEmpty)
     }
 

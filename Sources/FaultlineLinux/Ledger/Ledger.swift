@@ -36,13 +36,15 @@ public final class Ledger: @unchecked Sendable {
     private let lock = NSLock()
     private var file: File
 
-    /// Creates the ledger for a new run under `directory` (created with mode 0700 if missing).
+    /// Prepares the ledger of a new run under `directory` (created with mode 0700 if missing).
+    ///
+    /// The directory must be writable now, so a bad state directory fails before any fault; the
+    /// file itself is first written with the first entry — a run without faults writes nothing.
     public init(directory: String, runId: String) throws(LedgerError) {
         try Self.ensureDirectory(directory)
         path = "\(directory)/\(runId).json"
         let me = getpid()
         file = File(runId: runId, ownerPid: me, ownerStartTime: ProcFS.stat(me)?.startTime ?? 0, createdAt: MonotonicClock.wallISO8601())
-        try persist()
     }
 
     /// Records an entry durably and returns its id. Call before injecting.
@@ -70,7 +72,14 @@ public final class Ledger: @unchecked Sendable {
         return file.entries.filter { $0.state == .pending }
     }
 
-    /// Removes the ledger when nothing is pending; returns whether it did.
+    /// True when nothing was ever recorded (and so no file was written).
+    public var isEmpty: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return file.entries.isEmpty
+    }
+
+    /// Removes the ledger when nothing is pending; returns whether it is gone.
     @discardableResult
     public func closeIfClean() -> Bool {
         guard pending.isEmpty else { return false }

@@ -47,14 +47,15 @@ public final class Guardian {
         self.pipe = fds[1]
     }
 
-    /// Tells the guardian the run finished cleanly and reaps it.
+    /// Tells the guardian the run finished cleanly. It exits on its own; the runner does not
+    /// wait for it (if the runner exits first, init reaps it).
     public func release() {
         guard pipe >= 0 else { return }
         _ = "done\n".withCString { write(pipe, $0, 5) }
         close(pipe)
         pipe = -1
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = waitpid(pid, &status, WNOHANG)
     }
 
     deinit { release() }

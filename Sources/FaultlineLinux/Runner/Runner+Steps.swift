@@ -154,7 +154,7 @@ extension Runner {
     func checkResidue() {
         if let ledger {
             for e in ledger.pending { journal.residue.append("ledger entry '\(e.fault)' on \(e.host) still pending: \(e.summary)") }
-            if ledger.closeIfClean() { event("ledger clean", "removed \(ledger.path)") }
+            if ledger.closeIfClean(), !ledger.isEmpty { event("ledger clean", "removed \(ledger.path)") }
         }
         if !journal.residue.isEmpty { event("RESIDUE", journal.residue.joined(separator: "; ")) }
     }
