@@ -29,6 +29,38 @@ struct ProbeTests {
         #expect(refused.reason?.contains("connect") == true || refused.reason?.contains("Couldn't") == true)
     }
 
+    @Test("http probe sends the method asked for, with headers and body")
+    func httpMethod() throws {
+        let port = freePort()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A server that answers 200 with the method, a header and the body it received.
+        let script = """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                def answer(self):
+                    n = int(self.headers.get('Content-Length') or 0)
+                    text = f"{self.command} {self.headers.get('X-Probe')} {self.rfile.read(n).decode()}".encode()
+                    self.send_response(200); self.send_header('Content-Length', str(len(text))); self.end_headers(); self.wfile.write(text)
+                do_GET = do_POST = do_PUT = answer
+                def log_message(self, *a): pass
+            http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+            """
+        try script.write(toFile: "\(dir)/echo.py", atomically: true, encoding: .utf8)
+        let server = try Child(["python3", "\(dir)/echo.py", String(port)])
+        defer { server.stop() }
+        try waitForPort(port)
+        for method in ["GET", "PUT", "POST"] {
+            var spec = ProbeSpec.HTTP(url: "http://127.0.0.1:\(port)/")
+            spec.method = method
+            spec.body = "payload"
+            spec.headers = ["X-Probe": "yes"]
+            spec.bodyContains = "\(method) yes payload"
+            let s = try Probes.make(ProbeSpec(name: "h", kind: .http(spec))).sample()
+            #expect(s.ok, "\(method): \(s.reason ?? "")")
+        }
+    }
+
     @Test("http probe times out against a paused server")
     func httpTimeout() throws {
         let port = freePort()

@@ -16,12 +16,10 @@ final class HTTPProbe: Probe {
         try curl.set(CURLOPT_URL, spec.url)
         try curl.set(CURLOPT_TIMEOUT_MS, Int(spec.timeout / 1_000_000))
         try curl.set(CURLOPT_CONNECTTIMEOUT_MS, Int(spec.timeout / 1_000_000))
-        switch spec.method {
-        case "GET": break
-        case "HEAD": try curl.set(CURLOPT_NOBODY, 1)
-        default: try curl.set(CURLOPT_CUSTOMREQUEST, spec.method)
-        }
+        if spec.method == "HEAD" { try curl.set(CURLOPT_NOBODY, 1) }
         if let body = spec.body { try curl.set(CURLOPT_COPYPOSTFIELDS, body) }
+        // A body makes libcurl send POST; naming the method keeps what the experiment asked for.
+        if spec.method != "HEAD", spec.method != "GET" || spec.body != nil { try curl.set(CURLOPT_CUSTOMREQUEST, spec.method) }
         if !spec.headers.isEmpty { try curl.setHeaders(spec.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }) }
         regex = try spec.bodyRegex.map { (p) throws(ProbeError) in
             do { return try NSRegularExpression(pattern: p) } catch { throw ProbeError.setup("invalid body_regex '\(p)'") }
