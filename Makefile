@@ -11,7 +11,7 @@ build:
 	$(SWIFT) build
 
 release:
-	$(SWIFT) build -c release --product faultline
+	$(SWIFT) build -c release --static-swift-stdlib --product faultline
 
 ## Builds everything (the end-to-end tests run the built binary) and runs every test.
 test: deps

@@ -17,8 +17,8 @@ venv=bench/.venv
 [ -x "$venv/bin/chaos" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q chaostoolkit==1.19.0; }
 chaos="$PWD/$venv/bin/chaos"
 
-swift build -c release --product faultline 2>&1 | tail -n 1
-fl="$(swift build -c release --show-bin-path)/faultline"
+swift build -c release --static-swift-stdlib --product faultline 2>&1 | tail -n 1
+fl="$(swift build -c release --static-swift-stdlib --show-bin-path)/faultline"
 
 scratch=$(mktemp -d /tmp/faultline-bench.XXXXXX)
 mkdir -p "$scratch/nginx/tmp" bench/results

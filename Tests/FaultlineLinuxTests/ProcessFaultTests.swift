@@ -124,3 +124,25 @@ struct ProcessFaultTests {
         #expect(UndoStep.signal(ref, signal: SIGCONT).residue() == nil)
     }
 }
+
+@Suite("clock")
+struct ClockTests {
+    @Test("wall-clock text is UTC ISO 8601 with milliseconds, run ids sort by time")
+    func wallText() throws {
+        let iso = MonotonicClock.wallISO8601()
+        #expect(iso.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/) != nil, "\(iso)")
+        let parsed = try #require(ISO8601DateFormatter.withFractions.date(from: iso))
+        #expect(abs(parsed.timeIntervalSinceNow) < 5)
+        let id = Runner.newRunId()
+        #expect(id.wholeMatch(of: /\d{8}-\d{6}-[0-9a-f]{4}/) != nil, "\(id)")
+        #expect(id.prefix(8) == iso.prefix(10).replacingOccurrences(of: "-", with: ""))
+    }
+}
+
+extension ISO8601DateFormatter {
+    static var withFractions: ISO8601DateFormatter {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }
+}

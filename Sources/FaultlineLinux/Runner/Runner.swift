@@ -44,11 +44,9 @@ public final class Runner {
         journal = Journal(runId: options.runId, experiment: ExperimentSummary(experiment), startedAt: MonotonicClock.wallISO8601())
     }
 
-    public static func newRunId(_ date: Date = Date()) -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        f.timeZone = TimeZone(identifier: "UTC")
-        return "\(f.string(from: date))-\(String(UInt16.random(in: 0...UInt16.max), radix: 16).leftPadded(4, with: "0"))"
+    /// A new run id: UTC time and four random hex digits, `20261127-082650-97d0`.
+    public static func newRunId() -> String {
+        "\(MonotonicClock.wallCompact())-\(String(UInt16.random(in: 0...UInt16.max), radix: 16).leftPadded(4, with: "0"))"
     }
 
     var now: Int64 { MonotonicClock.now() - origin }

@@ -17,11 +17,29 @@ public enum MonotonicClock {
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
     }
 
-    /// The wall clock as ISO 8601 with milliseconds, for humans and `started_at`.
-    public static func wallISO8601(_ date: Date = Date()) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: date)
+    /// The wall clock in UTC as ISO 8601 with milliseconds (`2026-11-27T08:26:50.123Z`).
+    ///
+    /// Formatted with `gmtime_r`: Foundation's formatters load ICU and time-zone data, which
+    /// costs a CLI several milliseconds at start.
+    public static func wallISO8601() -> String {
+        let (t, ms) = wallNow()
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ms)
+    }
+
+    /// UTC now as compact text for run ids: `20261127-082650`.
+    public static func wallCompact() -> String {
+        let (t, _) = wallNow()
+        return String(format: "%04d%02d%02d-%02d%02d%02d", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+    }
+
+    private static func wallNow() -> (tm, Int32) {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = tm()
+        var seconds = ts.tv_sec
+        gmtime_r(&seconds, &t)
+        return (t, Int32(ts.tv_nsec / 1_000_000))
     }
 }
 
