@@ -70,10 +70,10 @@ final class ContinuousProbe: @unchecked Sendable {
         return series
     }
 
-    /// Samples so far and how many succeeded, for live progress.
-    func tally() -> (ok: Int, total: Int) {
+    /// The latest outcome and how many samples failed so far, for live progress.
+    func tally() -> (up: Bool?, failed: Int, total: Int) {
         lock.lock()
         defer { lock.unlock() }
-        return (series.ok.lazy.filter { $0 }.count, series.count)
+        return (series.ok.last, series.ok.lazy.filter { !$0 }.count, series.count)
     }
 }

@@ -112,7 +112,8 @@ public final class Runner {
             let elapsed = MonotonicClock.now() - phaseStart
             let tallies = zip(experiment.probes, probes).map { spec, p in
                 let t = p.tally()
-                return "\(spec.name) \(t.total == 0 ? "-" : PercentText.format(Double(t.ok) / Double(t.total)))"
+                let state = t.up.map { $0 ? "up" : console.style("DOWN", "red") } ?? "-"
+                return "\(spec.name) \(state) (\(t.failed) of \(t.total) samples failed)"
             }
             console.progress(
                 "[\(DurationText.format(elapsed)) / \(DurationText.format(experiment.duration))] \(held.count) fault(s) held · \(tallies.joined(separator: " · "))"
