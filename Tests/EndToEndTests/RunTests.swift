@@ -282,3 +282,30 @@ func waitUntil(_ seconds: Double, _ condition: () -> Bool) throws {
     }
     throw TestFailure("condition not met within \(seconds)s")
 }
+
+@Suite("residue, end to end", .serialized)
+struct ResidueTests {
+    @Test(
+        "an action that leaves a qdisc behind is residue: exit 4, named in the journal",
+        .enabled(if: getuid() == 0, "needs root to add a veth pair and a qdisc"))
+    func qdiscResidue() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let link = "flres\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+        #expect(try FaultlineBinary.run(["--version"], in: dir).status == 0)
+        let add = try Spawned(["ip", "link", "add", link, "type", "veth", "peer", "name", link + "p"])
+        #expect(add.wait() == 0)
+        defer { _ = try? Spawned(["ip", "link", "del", link]).wait() }
+        try """
+        version: 1
+        title: leaves a qdisc
+        duration: 200ms
+        actions: [{at: 0s, command: [tc, qdisc, add, dev, \(link), root, handle, "1:", tbf, rate, 1mbit, burst, 32kbit, latency, 400ms]}]
+        """.write(toFile: "\(dir)/r.yaml", atomically: true, encoding: .utf8)
+        let out = try FaultlineBinary.run(["run", "r.yaml", "--state-dir", "state", "--out", "reports"], in: dir)
+        #expect(out.status == 4, "\(out.stdout)\(out.stderr)")
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        #expect(j.residue == ["qdisc added: tbf 1:0 on \(link)"])
+        #expect(j.verdict == .passed && j.exitCode == 4)
+    }
+}

@@ -146,3 +146,27 @@ extension ISO8601DateFormatter {
         return f
     }
 }
+
+@Suite("netlink host snapshot")
+struct SnapshotTests {
+    @Test("qdiscs of this namespace are listed through libnl")
+    func lists() throws {
+        let qdiscs = try NetlinkRoute().qdiscs()
+        #expect(!qdiscs.isEmpty)
+        #expect(qdiscs.contains { $0.link == "lo" })
+    }
+
+    @Test("a qdisc added after the snapshot is a difference", .enabled(if: getuid() == 0, "needs root to add a veth pair"))
+    func difference() throws {
+        let link = "fltest\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+        #expect(
+            Spawner.run(.argv(["ip", "link", "add", link, "type", "veth", "peer", "name", link + "p"]), timeout: 5_000_000_000).status == 0)
+        defer { _ = Spawner.run(.argv(["ip", "link", "del", link]), timeout: 5_000_000_000) }
+        let before = HostSnapshot.take().0
+        let tbf = [
+            "tc", "qdisc", "add", "dev", link, "root", "handle", "1:", "tbf", "rate", "1mbit", "burst", "32kbit", "latency", "400ms",
+        ]
+        #expect(Spawner.run(.argv(tbf), timeout: 5_000_000_000).status == 0)
+        #expect(HostSnapshot.take().0.differences(from: before) == ["qdisc added: tbf 1:0 on \(link)"])
+    }
+}

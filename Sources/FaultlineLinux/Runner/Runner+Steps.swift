@@ -152,6 +152,9 @@ extension Runner {
 
     /// Anything this run changed that is not back as it was.
     func checkResidue() {
+        if let before {
+            journal.residue += HostSnapshot.take().0.differences(from: before)
+        }
         if let ledger {
             for e in ledger.pending { journal.residue.append("ledger entry '\(e.fault)' on \(e.host) still pending: \(e.summary)") }
             if ledger.closeIfClean(), !ledger.isEmpty { event("ledger clean", "removed \(ledger.path)") }

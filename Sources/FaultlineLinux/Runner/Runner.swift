@@ -27,6 +27,8 @@ public final class Runner {
     var phaseStart: Int64 = 0
     var phaseEnd: Int64 = 0
     var invalidReasons: [String] = []
+    /// The host as it was before the first injection.
+    var before: HostSnapshot?
 
     struct Held {
         var step: FaultStep
@@ -75,6 +77,9 @@ public final class Runner {
             return finish(verdict: aborted ? .aborted : .invalid, series: [])
         }
         let probes = experiment.probes.map { ContinuousProbe($0, origin: origin) }
+        let (snapshot, problems) = HostSnapshot.take()
+        before = snapshot
+        for p in problems { event("residue check limited", p) }
         phaseStart = MonotonicClock.now()
         for p in probes { p.start(at: phaseStart) }
         event("fault phase started", "\(DurationText.format(experiment.duration)), \(plan.steps.count) scheduled steps")
