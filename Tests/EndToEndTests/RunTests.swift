@@ -271,20 +271,7 @@ struct RunTests {
         #expect(!FileManager.default.fileExists(atPath: "\(s.dir)/reports"))
         #expect(!FileManager.default.fileExists(atPath: "\(s.dir)/state"))
     }
-}
 
-/// Polls `condition` every 5 ms for up to `seconds`.
-func waitUntil(_ seconds: Double, _ condition: () -> Bool) throws {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return }
-        usleep(5_000)
-    }
-    throw TestFailure("condition not met within \(seconds)s")
-}
-
-@Suite("residue, end to end", .serialized)
-struct ResidueTests {
     @Test(
         "an action that leaves a qdisc behind is residue: exit 4, named in the journal",
         .enabled(if: getuid() == 0, "needs root to add a veth pair and a qdisc"))
@@ -308,4 +295,14 @@ struct ResidueTests {
         #expect(j.residue == ["qdisc added: tbf 1:0 on \(link)"])
         #expect(j.verdict == .passed && j.exitCode == 4)
     }
+}
+
+/// Polls `condition` every 5 ms for up to `seconds`.
+func waitUntil(_ seconds: Double, _ condition: () -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return }
+        usleep(5_000)
+    }
+    throw TestFailure("condition not met within \(seconds)s")
 }

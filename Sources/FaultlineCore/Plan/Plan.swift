@@ -38,10 +38,10 @@ public struct Plan: Sendable {
         var out = "plan for '\(e.title)' (\(e.source))\n"
         out += "  hosts: \(e.hosts.map { "\($0.name) (\($0.transport.rawValue))" }.joined(separator: ", "))\n"
         out += "  steady state (before and after): \(e.steadyState.isEmpty ? "none" : "")\n"
-        for p in e.steadyState { out += "    - \(p.name): \(Self.describe(p.kind))\n" }
+        for p in e.steadyState { out += "    - \(p.name): \(p.summary)\n" }
         out += "  continuous probes: \(e.probes.isEmpty ? "none" : "")\n"
         for p in e.probes {
-            out += "    - \(p.name) every \(DurationText.format(p.interval ?? 0)): \(Self.describe(p.kind))\n"
+            out += "    - \(p.name) every \(DurationText.format(p.interval ?? 0)): \(p.summary)\n"
         }
         out += "  timeline (\(DurationText.format(e.duration)) from the first injection phase):\n"
         if steps.isEmpty { out += "    (nothing scheduled)\n" }
@@ -67,15 +67,6 @@ public struct Plan: Sendable {
             return "kill \(p.selector) on \(p.host) with SIG\(p.signalName) [\(f.name)]"
         case .revert(let f): return "continue (SIGCONT) what '\(f.name)' paused"
         case .action(let a): return "run \(a.command) [\(a.name)]"
-        }
-    }
-
-    static func describe(_ k: ProbeSpec.Kind) -> String {
-        switch k {
-        case .http(let h): return "http \(h.method) \(h.url)"
-        case .tcp(let t): return "tcp connect \(t.host):\(t.port)"
-        case .command(let c): return "command \(c.command) exits \(c.exitCode)"
-        case .process(let p): return "process \(p.selector) on \(p.host) (at least \(p.min))"
         }
     }
 

@@ -17,13 +17,19 @@ final class NetlinkRoute {
 
     deinit { nl_socket_free(socket) }
 
-    /// Every qdisc on every link of this network namespace (`rtnl_qdisc_alloc_cache`), with
-    /// link names from `rtnl_link_alloc_cache`.
-    func qdiscs() throws(NetlinkError) -> [QdiscEntry] {
+    /// The link names and every qdisc of this network namespace (`rtnl_link_alloc_cache`,
+    /// `rtnl_qdisc_alloc_cache`). A link that is down may have no qdisc at all.
+    func linksAndQdiscs() throws(NetlinkError) -> (links: [String], qdiscs: [QdiscEntry]) {
         var links: OpaquePointer?
         var rc = rtnl_link_alloc_cache(socket, AF_UNSPEC, &links)
         guard rc == 0, let links else { throw NetlinkError.call("rtnl_link_alloc_cache", String(cString: nl_geterror(rc))) }
         defer { nl_cache_free(links) }
+        var names: [String] = []
+        var link = nl_cache_get_first(links)
+        while let l = link {
+            if let n = rtnl_link_get_name(l) { names.append(String(cString: n)) }
+            link = nl_cache_get_next(l)
+        }
         var cache: OpaquePointer?
         rc = rtnl_qdisc_alloc_cache(socket, &cache)
         guard rc == 0, let cache else { throw NetlinkError.call("rtnl_qdisc_alloc_cache", String(cString: nl_geterror(rc))) }
@@ -40,7 +46,7 @@ final class NetlinkRoute {
             out.append(QdiscEntry(link: link, kind: kind, handle: rtnl_tc_get_handle(tc), parent: rtnl_tc_get_parent(tc)))
             object = nl_cache_get_next(o)
         }
-        return out.sorted { ($0.link, $0.handle) < ($1.link, $1.handle) }
+        return (names.sorted(), out.sorted { ($0.link, $0.handle) < ($1.link, $1.handle) })
     }
 }
 

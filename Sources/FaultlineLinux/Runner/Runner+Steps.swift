@@ -9,7 +9,7 @@ extension Runner {
         journal.steadyState.before = outcomes
         for (o, p) in zip(outcomes, experiment.steadyState) {
             journal.checks.append(
-                CheckResult(name: "steady_state.before(\(o.probe))", passed: o.ok, expected: describe(p), measured: o.detail))
+                CheckResult(name: "steady_state.before(\(o.probe))", passed: o.ok, expected: p.summary, measured: o.detail))
         }
         let failed = outcomes.filter { !$0.ok }
         if !failed.isEmpty {
@@ -36,7 +36,8 @@ extension Runner {
             journal.checks.append(
                 CheckResult(
                     name: "steady_state.after(\(o.probe))", passed: o.ok,
-                    expected: "\(describe(p)) within \(DurationText.format(experiment.settings.settleTimeout))", measured: o.detail))
+                    expected: "\(p.summary), settling within \(DurationText.format(experiment.settings.settleTimeout))", measured: o.detail)
+            )
         }
         journal.steadyState.after = outcomes
         if !outcomes.isEmpty { event("steady state after: \(outcomes.allSatisfy(\.ok) ? "ok" : "FAILED")") }
@@ -50,20 +51,6 @@ extension Runner {
         } catch {
             return ProbeOutcome(probe: p.name, ok: false, latencyNs: 0, detail: "probe could not run: \(error)")
         }
-    }
-
-    func describe(_ p: ProbeSpec) -> String {
-        var s: String
-        switch p.kind {
-        case .http(let h):
-            s =
-                "\(h.method) \(h.url) → \(h.status.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ","))"
-        case .tcp(let t): s = "tcp connect \(t.host):\(t.port)"
-        case .command(let c): s = "\(c.command) exits \(c.exitCode)"
-        case .process(let pr): s = "≥ \(pr.min) process(es) with \(pr.selector)"
-        }
-        if let m = p.maxLatency { s += " within \(DurationText.format(m))" }
-        return s
     }
 
     /// prepare → record in the ledger (fsynced) → apply → confirm.
