@@ -14,37 +14,21 @@ public final class Guardian {
 
     /// Starts `faultline guard` for a run; call before the first injection.
     public init(runId: String, stateDirectory: String, executable: String = Guardian.selfPath) throws(LedgerError) {
-        var fds: [Int32] = [0, 0]
-        guard Glibc.pipe(&fds) == 0 else { throw LedgerError.io("guardian pipe: \(errnoText())") }
-        // Only the guardian may hold the read end, and no other child may inherit the write end.
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
-        let argv = [executable, "guard", "--run", runId, "--state-dir", stateDirectory]
-        let cargs = argv.map { strdup($0) } + [nil]
-        defer { for c in cargs { free(c) } }
-        var pid: pid_t = 0
-        Spawner.spawnLock.lock()
-        let rc = posix_spawn(&pid, executable, &actions, &attr, cargs, environ)
-        Spawner.spawnLock.unlock()
-        close(fds[0])
-        guard rc == 0 else {
-            close(fds[1])
-            throw LedgerError.io("start guardian '\(executable)': \(errnoText(rc))")
+        guard let (readFd, writeFd) = Launcher.pipe() else { throw LedgerError.io("guardian pipe: \(errnoText())") }
+        // Its own process group: a Ctrl-C aimed at the runner must not reach the guardian.
+        var options = Launcher.Options()
+        options.stdin = .descriptor(readFd)
+        options.stdout = .descriptor(STDERR_FILENO)
+        options.newGroup = true
+        let launched = Launcher.spawn([executable, "guard", "--run", runId, "--state-dir", stateDirectory], options)
+        close(readFd)
+        switch launched {
+        case .success(let p): pid = p
+        case .failure(let f):
+            close(writeFd)
+            throw LedgerError.io("start guardian '\(executable)': \(f.text)")
         }
-        self.pid = pid
-        self.pipe = fds[1]
+        self.pipe = writeFd
     }
 
     /// Tells the guardian the run finished cleanly. It exits on its own; the runner does not

@@ -58,6 +58,23 @@ public enum ProcFS {
         return s.state != "Z" && s.state != "X"
     }
 
+    /// The process's pid in each nested PID namespace, outermost first (`NSpid:` of /proc/PID/status).
+    public static func nsPids(_ pid: Int32) -> [Int32] {
+        guard let text = read("/proc/\(pid)/status"), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") })
+        else { return [] }
+        return line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int32($0) }
+    }
+
+    /// The PID namespace a process is in, as the link text `pid:[INODE]`.
+    public static func pidNamespace(_ pid: Int32) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/pid")
+    }
+
+    /// Live children of a process.
+    public static func children(of parent: Int32) -> [Int32] {
+        pids().filter { stat($0)?.ppid == parent }
+    }
+
     /// Inodes of TCP sockets listening on `port` (IPv4 and IPv6).
     public static func listeningInodes(port: Int) -> Set<UInt64> {
         var out = Set<UInt64>()

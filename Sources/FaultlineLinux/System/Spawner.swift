@@ -15,7 +15,6 @@ public enum Spawner {
 
     /// Output beyond this many bytes is read and discarded.
     static let outputLimit = 64 * 1024
-    static let spawnLock = NSLock()
 
     /// Runs `command` in its own process group; on timeout the whole group gets SIGKILL.
     public static func run(_ command: CommandSpec, timeout: Int64) -> Result {
@@ -24,44 +23,20 @@ public enum Spawner {
         case .argv(let a): argv = a
         case .shell(let s): argv = ["/bin/sh", "-c", s]
         }
-        // pipe2 is not exported to Swift: create and mark close-on-exec under a lock that every
-        // spawn takes, so no concurrent spawn inherits the write end and holds the pipe open.
-        spawnLock.lock()
-        var pipeFds: [Int32] = [0, 0]
-        guard pipe(&pipeFds) == 0 else {
-            spawnLock.unlock()
+        guard let (readFd, writeFd) = Launcher.pipe() else {
             return Result(status: nil, output: "", timedOut: false, error: "pipe: \(errnoText())")
         }
-        _ = fcntl(pipeFds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(pipeFds[1], F_SETFD, FD_CLOEXEC)
-        let (readFd, writeFd) = (pipeFds[0], pipeFds[1])
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, writeFd, 1)
-        posix_spawn_file_actions_adddup2(&actions, writeFd, 2)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for s in [SIGINT, SIGTERM, SIGPIPE, SIGHUP] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        var pid: pid_t = 0
-        let cargs = argv.map { strdup($0) } + [nil]
-        defer { for c in cargs { free(c) } }
-        let rc = posix_spawnp(&pid, argv[0], &actions, &attr, cargs, environ)
+        var options = Launcher.Options()
+        options.stdout = .descriptor(writeFd)
+        options.newGroup = true
+        let launched = Launcher.spawn(argv, options)
         close(writeFd)
-        spawnLock.unlock()
-        guard rc == 0 else {
+        let pid: pid_t
+        switch launched {
+        case .success(let p): pid = p
+        case .failure(let f):
             close(readFd)
-            return Result(status: nil, output: "", timedOut: false, error: "cannot run '\(argv[0])': \(errnoText(rc))")
+            return Result(status: nil, output: "", timedOut: false, error: "cannot run '\(argv[0])': \(f.text)")
         }
         let deadline = MonotonicClock.now() + timeout
         let (output, timedOut) = drain(readFd, until: deadline)

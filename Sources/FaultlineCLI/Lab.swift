@@ -1,0 +1,116 @@
+import ArgumentParser
+import FaultlineCore
+import FaultlineLinux
+import Foundation
+
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Bring a lab of namespace hosts up or down, or show its state.",
+        subcommands: [LabUp.self, LabDown.self, LabStatus.self, LabHostInit.self, LabExec.self])
+}
+
+struct LabOptions: ParsableArguments {
+    @Option(help: "Where labs keep their state and host data.")
+    var labDir = "/var/lib/faultline/labs"
+}
+
+/// A lab file's name, or a lab name.
+func labName(_ arg: String, dataRoot: String) throws -> (String, LabSpec?) {
+    guard arg.hasSuffix(".yaml") || arg.hasSuffix(".yml") || arg.hasSuffix(".json") else { return (arg, nil) }
+    do {
+        let spec = try LabLoader.load(path: arg, dataRoot: dataRoot)
+        return (spec.name, spec)
+    } catch let failure as ValidationFailure {
+        FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+        throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
+    }
+}
+
+struct LabUp: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up", abstract: "Create the lab's bridge, hosts and services; wait until every service is ready.")
+
+    @Argument(help: "Lab file.")
+    var file: String
+
+    @OptionGroup var options: LabOptions
+
+    func run() throws {
+        let (_, spec) = try labName(file, dataRoot: options.labDir)
+        guard let spec else { throw ValidationError("give a lab file (.yaml or .json)") }
+        do {
+            try LabManager(dataRoot: options.labDir) { print($0) }.up(spec)
+        } catch {
+            FileHandle.standardError.write(Data("faultline: \(error)\n".utf8))
+            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
+        }
+    }
+}
+
+struct LabDown: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "down", abstract: "Remove everything a lab created, from its state file (works after a crash).",
+        discussion: "Exit codes: 0 nothing left · 4 something could not be removed.")
+
+    @Argument(help: "Lab file or lab name.")
+    var lab: String
+
+    @OptionGroup var options: LabOptions
+
+    func run() throws {
+        let (name, _) = try labName(lab, dataRoot: options.labDir)
+        let problems = LabManager(dataRoot: options.labDir) { print($0) }.down(name)
+        for p in problems { FileHandle.standardError.write(Data("faultline: \(p)\n".utf8)) }
+        if problems.contains(where: { !$0.hasSuffix("nothing to remove") }) {
+            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.residue)
+        }
+    }
+}
+
+struct LabStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a lab's hosts and services.")
+
+    @Argument(help: "Lab file or lab name.")
+    var lab: String
+
+    @OptionGroup var options: LabOptions
+
+    func run() throws {
+        let (name, spec) = try labName(lab, dataRoot: options.labDir)
+        let manager = LabManager(dataRoot: options.labDir, log: { print($0) })
+        for line in manager.status(name, spec: spec) { print(line) }
+    }
+}
+
+struct LabHostInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "host-init", abstract: "Internal: PID 1 of a lab host.", shouldDisplay: false)
+
+    @Option(help: "Mount a fresh tmpfs here.") var `private`: [String] = []
+    @Option(help: "Created once the host is ready.") var readyFile: String
+
+    func run() throws {
+        throw ArgumentParser.ExitCode(HostInit.serve(privateDirs: `private`, readyFile: readyFile))
+    }
+}
+
+struct LabExec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec", abstract: "Internal: start a service detached inside a lab host.", shouldDisplay: false)
+
+    @Option var dir: String
+    @Option var log: String
+    @Option var env: [String] = []
+    @Argument(parsing: .postTerminator) var argv: [String]
+
+    func run() throws {
+        var environment: [String: String] = [:]
+        for e in env {
+            let parts = e.split(separator: "=", maxSplits: 1)
+            environment[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        let code = HostInit.execDetached(argv, dir: dir, log: log, env: environment)
+        if code != 0 { throw ArgumentParser.ExitCode(code) }
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+import Yams
+
+/// Reads lab files with the same positioned diagnostics as experiments.
+///
+/// `{address}`, `{host}`, `{lab}`, `{dir}` and `{ip:HOST}` in a host's strings are replaced
+/// before that host is read, so a service or a readiness probe can name its own address.
+public enum LabLoader {
+    static let topKeys = ["lab", "subnet", "bridge_address", "hosts"]
+    static let hostKeys = ["address", "group", "region", "private", "files", "services"]
+    static let serviceKeys = ["name", "argv", "env", "dir", "log", "ready", "ready_within"]
+
+    /// Loads and validates `path`; `dataRoot` is where host data directories live (`{dir}`).
+    public static func load(path: String, dataRoot: String) throws -> LabSpec {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "cannot read file")])
+        }
+        return try load(text: text, file: path, dataRoot: dataRoot)
+    }
+
+    public static func load(text: String, file: String, dataRoot: String) throws -> LabSpec {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let e as YamlError {
+            throw ValidationFailure([ExperimentLoader.syntaxDiagnostic(e, file: file)])
+        }
+        let r = NodeReader(file: file)
+        var lab: LabSpec?
+        if let root {
+            lab = read(root, r, dataRoot: dataRoot)
+        } else {
+            r.error(nil, "file is empty; a lab needs 'lab', 'subnet' and 'hosts'")
+        }
+        let diagnostics = r.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+        guard diagnostics.isEmpty, var result = lab else { throw ValidationFailure(diagnostics) }
+        result.source = file
+        return result
+    }
+
+    static func read(_ root: Node, _ r: NodeReader, dataRoot: String) -> LabSpec? {
+        guard let f = r.fields(root, path: "", allowed: topKeys, what: "a mapping of lab keys") else { return nil }
+        let name = r.string(f, "lab", required: true)
+        if let name, name.range(of: "^[a-z][a-z0-9]{0,7}$", options: .regularExpression) == nil {
+            r.error(
+                f.values["lab"],
+                "'lab' must be 1 to 8 lowercase letters or digits starting with a letter (it prefixes interface names), got '\(name)'")
+        }
+        var subnet: IPv4Subnet?
+        if let text = r.string(f, "subnet", required: true) {
+            if let s = IPv4Subnet(text), s.isInside(.benchmarking), (16...29).contains(s.prefix) {
+                subnet = s
+            } else {
+                r.error(
+                    f.values["subnet"],
+                    "'subnet' must be a network from /16 to /29 inside 198.18.0.0/15 (the benchmarking range), like '198.18.1.0/24', got '\(text)'"
+                )
+            }
+        }
+        var bridge: IPv4Address?
+        if let subnet {
+            bridge = IPv4Address(subnet.network.value | ~subnet.mask - 1)
+            if let text = r.string(f, "bridge_address") {
+                bridge = address(text, node: f.values["bridge_address"], path: "bridge_address", in: subnet, r)
+            }
+        }
+        guard let hostsNode = f.value("hosts", required: true, reader: r) else { return nil }
+        guard case .mapping(let m) = hostsNode, !m.isEmpty else {
+            r.error(hostsNode, "'hosts' must be a mapping of host names to hosts, got \(NodeReader.describe(hostsNode))")
+            return nil
+        }
+        let labName = name ?? "lab"
+        // First pass: addresses, so {ip:HOST} can refer to any host.
+        var addresses: [String: String] = [:]
+        for (k, v) in m {
+            if case .mapping(let hm) = v, let a = hm.first(where: { $0.key.string == "address" })?.value.string {
+                addresses[k.string ?? ""] = a
+            }
+        }
+        var hosts: [LabHost] = []
+        for (k, v) in m {
+            let hostName = k.string ?? ""
+            guard hostName.range(of: "^[a-z][a-z0-9]{0,5}$", options: .regularExpression) != nil else {
+                r.error(
+                    k,
+                    "host name '\(hostName)' must be 1 to 6 lowercase letters or digits starting with a letter (namespace names derive from it)"
+                )
+                continue
+            }
+            var vars = [
+                "host": hostName, "lab": labName, "dir": "\(dataRoot)/\(labName)/\(hostName)", "address": addresses[hostName] ?? "",
+            ]
+            for (h, a) in addresses { vars["ip:\(h)"] = a }
+            if let host = readHost(substitute(v, vars), name: hostName, subnet: subnet, r) { hosts.append(host) }
+        }
+        checkUnique(hosts, bridge: bridge, r)
+        guard let name, let subnet, let bridge else { return nil }
+        return LabSpec(name: name, subnet: subnet, bridgeAddress: bridge, hosts: hosts, source: "")
+    }
+
+    static func address(_ text: String, node: Node?, path: String, in subnet: IPv4Subnet, _ r: NodeReader) -> IPv4Address? {
+        guard let a = IPv4Address(text), subnet.isHostAddress(a) else {
+            r.error(node, "'\(path)' must be a host address inside \(subnet), got '\(text)'")
+            return nil
+        }
+        return a
+    }
+
+    static func readHost(_ node: Node, name: String, subnet: IPv4Subnet?, _ r: NodeReader) -> LabHost? {
+        let path = "hosts.\(name)"
+        guard let f = r.fields(node, path: path, allowed: hostKeys) else { return nil }
+        let text = r.string(f, "address", required: true)
+        let addr = text.flatMap { t in subnet.flatMap { address(t, node: f.values["address"], path: f.child("address"), in: $0, r) } }
+        var host = LabHost(name: name, address: addr ?? IPv4Address(0))
+        host.group = r.string(f, "group")
+        host.region = r.string(f, "region")
+        if let dirs = r.strings(f, "private") {
+            for d in dirs where !["/run", "/tmp", "/var/run"].contains(d) {
+                r.error(f.values["private"], "'\(f.child("private"))' may list /run, /tmp or /var/run, got '\(d)'")
+            }
+            host.privateDirs = dirs
+        }
+        if let fn = f.values["files"] {
+            if case .mapping(let fm) = fn {
+                for (k, v) in fm {
+                    let file = k.string ?? ""
+                    if file.isEmpty || file.contains("/") || file.hasPrefix(".") {
+                        r.error(k, "file name '\(file)' in '\(f.child("files"))' must be a plain name (no '/', not hidden)")
+                    }
+                    host.files[file] = v.string ?? ""
+                }
+            } else {
+                r.error(fn, "'\(f.child("files"))' must be a mapping of file names to contents, got \(NodeReader.describe(fn))")
+            }
+        }
+        host.services = r.list(f, "services", what: "services").compactMap { readService($0, path: $1, r) }
+        var seen = Set<String>()
+        for (i, s) in host.services.enumerated() where !seen.insert(s.name).inserted {
+            r.error(path: "\(f.child("services"))[\(i)].name", "service name '\(s.name)' is used twice on host '\(name)'")
+        }
+        return addr == nil ? nil : host
+    }
+
+    static func readService(_ node: Node, path: String, _ r: NodeReader) -> LabService? {
+        guard let f = r.fields(node, path: path, allowed: serviceKeys, what: "a service mapping") else { return nil }
+        let name = r.string(f, "name", required: true)
+        let argv = f.value("argv", required: true, reader: r).flatMap { r.stringList($0, path: f.child("argv")) }
+        if let argv, argv.isEmpty { r.error(f.values["argv"], "'\(f.child("argv"))' must name a program: the list is empty") }
+        var env: [String: String] = [:]
+        if let en = f.values["env"] {
+            if case .mapping(let em) = en {
+                for (k, v) in em { env[k.string ?? ""] = v.string ?? "" }
+            } else {
+                r.error(en, "'\(f.child("env"))' must be a mapping of names to values, got \(NodeReader.describe(en))")
+            }
+        }
+        let ready = f.values["ready"].flatMap { ProbeReader(reader: r).read($0, path: f.child("ready"), continuous: false) }
+        let within = r.duration(f, "ready_within", positive: true)
+        guard let name, let argv, !argv.isEmpty else { return nil }
+        return LabService(
+            name: name, argv: argv, env: env, dir: r.string(f, "dir"), log: r.string(f, "log"), ready: ready,
+            readyWithin: within ?? 15_000_000_000)
+    }
+
+    static func checkUnique(_ hosts: [LabHost], bridge: IPv4Address?, _ r: NodeReader) {
+        var seen: [IPv4Address: String] = [:]
+        if let bridge { seen[bridge] = "the bridge" }
+        for h in hosts {
+            if let other = seen[h.address] {
+                r.error(path: "hosts.\(h.name).address", "address \(h.address) of host '\(h.name)' is already used by \(other)")
+            }
+            seen[h.address] = "host '\(h.name)'"
+        }
+    }
+
+    /// Replaces `{NAME}` in every scalar of `node`, keeping positions.
+    static func substitute(_ node: Node, _ vars: [String: String]) -> Node {
+        switch node {
+        case .scalar(var s):
+            guard s.string.contains("{") else { return node }
+            for (k, v) in vars { s.string = s.string.replacingOccurrences(of: "{\(k)}", with: v) }
+            return .scalar(s)
+        case .mapping(let m):
+            return .mapping(Node.Mapping(m.map { ($0.key, substitute($0.value, vars)) }, m.tag, m.style, m.mark))
+        case .sequence(let q):
+            return .sequence(Node.Sequence(q.map { substitute($0, vars) }, q.tag, q.style, q.mark))
+        case .alias:
+            return node
+        }
+    }
+}

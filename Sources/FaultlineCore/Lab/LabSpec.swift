@@ -1,0 +1,131 @@
+/// A lab: hosts (network namespaces with their own PID namespaces) on one bridge, each
+/// running real services.
+public struct LabSpec: Codable, Equatable, Sendable {
+    /// Short name; prefixes every kernel object the lab creates (`fl-NAME-br`, `fl-NAME-n1` …).
+    public var name: String
+    /// Inside 198.18.0.0/15, the benchmarking range.
+    public var subnet: IPv4Subnet
+    /// The root namespace's address on the bridge: how the runner reaches the hosts.
+    public var bridgeAddress: IPv4Address
+    public var hosts: [LabHost]
+    public var source: String
+
+    public init(name: String, subnet: IPv4Subnet, bridgeAddress: IPv4Address, hosts: [LabHost], source: String) {
+        self.name = name
+        self.subnet = subnet
+        self.bridgeAddress = bridgeAddress
+        self.hosts = hosts
+        self.source = source
+    }
+
+    /// The kernel object names, derived from the lab name so two labs never collide.
+    public var bridgeName: String { "fl-\(name)-br" }
+    public func namespaceName(_ host: LabHost) -> String { "fl-\(name)-\(host.name)" }
+    /// The root-side end of a host's veth pair (interface names are limited to 15 bytes).
+    public func vethName(index: Int) -> String { "fl-\(name)-\(index + 1)" }
+}
+
+public struct LabHost: Codable, Equatable, Sendable {
+    public var name: String
+    public var address: IPv4Address
+    public var group: String?
+    public var region: String?
+    /// Paths that get a fresh tmpfs inside the host (default `/run`).
+    public var privateDirs: [String]
+    /// Files written into the host's data directory before its services start.
+    public var files: [String: String]
+    public var services: [LabService]
+
+    public init(
+        name: String, address: IPv4Address, group: String? = nil, region: String? = nil, privateDirs: [String] = ["/run"],
+        files: [String: String] = [:], services: [LabService] = []
+    ) {
+        self.name = name
+        self.address = address
+        self.group = group
+        self.region = region
+        self.privateDirs = privateDirs
+        self.files = files
+        self.services = services
+    }
+}
+
+public struct LabService: Codable, Equatable, Sendable {
+    public var name: String
+    public var argv: [String]
+    public var env: [String: String]
+    /// Working directory; default the host's data directory.
+    public var dir: String?
+    /// Log file (relative paths are in the host's data directory); default `NAME.log`.
+    public var log: String
+    /// Checked from the root namespace until it passes or `readyWithin` ends.
+    public var ready: ProbeSpec?
+    public var readyWithin: Nanos
+
+    public init(
+        name: String, argv: [String], env: [String: String] = [:], dir: String? = nil, log: String? = nil, ready: ProbeSpec? = nil,
+        readyWithin: Nanos = 15_000_000_000
+    ) {
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.dir = dir
+        self.log = log ?? "\(name).log"
+        self.ready = ready
+        self.readyWithin = readyWithin
+    }
+}
+
+/// An IPv4 address as four octets.
+public struct IPv4Address: Codable, Hashable, Sendable, CustomStringConvertible {
+    public var value: UInt32
+
+    public init(_ value: UInt32) { self.value = value }
+
+    /// Parses dotted-quad text; `nil` otherwise.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var v: UInt32 = 0
+        for p in parts {
+            guard p.count <= 3, let o = UInt32(p), o <= 255 else { return nil }
+            v = v << 8 | o
+        }
+        value = v
+    }
+
+    public var description: String { "\(value >> 24).\(value >> 16 & 255).\(value >> 8 & 255).\(value & 255)" }
+}
+
+/// An IPv4 network such as `198.18.1.0/24`.
+public struct IPv4Subnet: Codable, Hashable, Sendable, CustomStringConvertible {
+    public var network: IPv4Address
+    public var prefix: Int
+
+    /// Parses `A.B.C.D/N`; the address must be the network's first address.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let a = IPv4Address(String(parts[0])), let p = Int(parts[1]), (0...32).contains(p) else { return nil }
+        let mask: UInt32 = p == 0 ? 0 : ~UInt32(0) << (32 - p)
+        guard a.value & mask == a.value else { return nil }
+        network = a
+        prefix = p
+    }
+
+    public var mask: UInt32 { prefix == 0 ? 0 : ~UInt32(0) << (32 - prefix) }
+
+    public func contains(_ a: IPv4Address) -> Bool { a.value & mask == network.value }
+
+    /// Whether every address of `self` lies in `other`.
+    public func isInside(_ other: IPv4Subnet) -> Bool { prefix >= other.prefix && other.contains(network) }
+
+    /// Usable for a host: not the network or broadcast address.
+    public func isHostAddress(_ a: IPv4Address) -> Bool {
+        contains(a) && a != network && a.value != network.value | ~mask
+    }
+
+    public var description: String { "\(network)/\(prefix)" }
+
+    /// 198.18.0.0/15 (RFC 2544): the only range labs may use.
+    public static let benchmarking = IPv4Subnet("198.18.0.0/15")!
+}

@@ -1,0 +1,51 @@
+import FaultlineCore
+import Foundation
+import Glibc
+
+/// The processes that give each lab host its own PID namespace.
+public enum HostInit {
+    /// PID 1 of a host: mounts a fresh tmpfs on each private directory, marks itself ready by
+    /// creating `readyFile`, then reaps orphans until killed. On SIGTERM it stops everything
+    /// in its namespace.
+    public static func serve(privateDirs: [String], readyFile: String) -> Int32 {
+        for dir in privateDirs {
+            // The mount namespace is private (unshare --propagation private): nothing leaks out.
+            if mount("tmpfs", dir, "tmpfs", 0, "mode=0755") != 0 {
+                FileHandle.standardError.write(Data("host-init: mount tmpfs on '\(dir)': \(errnoText())\n".utf8))
+                return ExitCode.internalError
+            }
+        }
+        signal(SIGTERM) { _ in
+            kill(-1, SIGKILL)
+            _exit(0)
+        }
+        _ = FileManager.default.createFile(atPath: readyFile, contents: Data("\(getpid())\n".utf8))
+        var status: Int32 = 0
+        while true {
+            if waitpid(-1, &status, 0) < 0 {
+                if errno == ECHILD { pause() }
+            }
+        }
+    }
+
+    /// Starts `argv` detached inside the current host (in a new session, stdout and stderr
+    /// appended to `log`, working directory `dir`) and prints its pid; the process is then
+    /// reparented to the host's PID 1.
+    public static func execDetached(_ argv: [String], dir: String, log: String, env: [String: String]) -> Int32 {
+        guard chdir(dir) == 0 else {
+            FileHandle.standardError.write(Data("lab exec: chdir '\(dir)': \(errnoText())\n".utf8))
+            return ExitCode.internalError
+        }
+        var environment = ProcessInfo.processInfo.environment
+        for (k, v) in env { environment[k] = v }
+        let pid: pid_t
+        switch Detached.start(argv, log: log, environment: environment) {
+        case .success(let p): pid = p
+        case .failure(let e):
+            FileHandle.standardError.write(Data("lab exec: \(e)\n".utf8))
+            return ExitCode.internalError
+        }
+        print(pid)
+        return 0
+    }
+}

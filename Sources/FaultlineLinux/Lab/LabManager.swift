@@ -1,0 +1,171 @@
+import FaultlineCore
+import Foundation
+import Glibc
+
+/// Brings labs up and down. Every kernel object is recorded in the lab's state file before it
+/// is created; `down` removes whatever the state names and treats "already gone" as done.
+public final class LabManager {
+    public let dataRoot: String
+    let log: (String) -> Void
+    let executable: String
+
+    public init(dataRoot: String, executable: String = Guardian.selfPath, log: @escaping (String) -> Void) {
+        self.dataRoot = dataRoot
+        self.executable = executable
+        self.log = log
+    }
+
+    /// Creates the bridge, the hosts and their services, and waits until every service is ready.
+    /// On any failure everything created so far is removed again.
+    public func up(_ spec: LabSpec) throws(LabError) {
+        guard geteuid() == 0 else { throw LabError.refused("lab: needs root to create network namespaces") }
+        if LabState.read(dataRoot: dataRoot, lab: spec.name) != nil {
+            throw LabError.refused(
+                "lab '\(spec.name)' is already up (state in \(LabState.path(dataRoot: dataRoot, lab: spec.name))); run 'faultline lab down \(spec.name)' first"
+            )
+        }
+        for other in LabState.all(dataRoot: dataRoot) {
+            if let s = IPv4Subnet(other.subnet), s.contains(spec.subnet.network) || spec.subnet.contains(s.network) {
+                throw LabError.refused(
+                    "subnet \(spec.subnet) of lab '\(spec.name)' overlaps lab '\(other.lab)' (\(other.subnet)), which is up")
+            }
+        }
+        var state = LabState(
+            lab: spec.name, source: spec.source, subnet: spec.subnet.description, dataDir: "\(dataRoot)/\(spec.name)",
+            createdAt: MonotonicClock.wallISO8601())
+        do {
+            try FileManager.default.createDirectory(atPath: state.dataDir, withIntermediateDirectories: true)
+            try state.save(dataRoot: dataRoot)
+            try createBridge(spec, &state)
+            for (i, host) in spec.hosts.enumerated() { try createHost(spec, host, index: i, &state) }
+            for (i, host) in spec.hosts.enumerated() {
+                for service in host.services { try start(service, on: host, index: i, &state) }
+            }
+            for host in spec.hosts {
+                for service in host.services { try waitReady(service, on: host) }
+            }
+        } catch {
+            log("lab \(spec.name): bring-up failed, removing what was created: \(error)")
+            _ = down(spec.name)
+            throw error as? LabError ?? LabError.system("\(error)")
+        }
+        log("lab \(spec.name): up: \(spec.hosts.count) host(s) on \(spec.bridgeName) \(spec.subnet)")
+    }
+
+    func createBridge(_ spec: LabSpec, _ state: inout LabState) throws {
+        state.bridge = spec.bridgeName
+        try state.save(dataRoot: dataRoot)
+        try ip(["link", "add", spec.bridgeName, "type", "bridge"])
+        try ip(["addr", "add", "\(spec.bridgeAddress)/\(spec.subnet.prefix)", "dev", spec.bridgeName])
+        try ip(["link", "set", spec.bridgeName, "up"])
+    }
+
+    func createHost(_ spec: LabSpec, _ host: LabHost, index: Int, _ state: inout LabState) throws {
+        let ns = spec.namespaceName(host)
+        let veth = spec.vethName(index: index)
+        let dir = "\(state.dataDir)/\(host.name)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (name, content) in host.files { try content.write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8) }
+        state.hosts.append(LabState.Host(name: host.name, address: host.address.description, namespace: ns, veth: veth))
+        try state.save(dataRoot: dataRoot)
+        try ip(["netns", "add", ns])
+        try ip(["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+        try ip(["link", "set", veth, "master", spec.bridgeName, "up"])
+        try ip(["-n", ns, "link", "set", "lo", "up"])
+        try ip(["-n", ns, "addr", "add", "\(host.address)/\(spec.subnet.prefix)", "dev", "eth0"])
+        try ip(["-n", ns, "link", "set", "eth0", "up"])
+        state.hosts[state.hosts.count - 1].initProcess = try startInit(ns: ns, host: host, dir: dir)
+        try state.save(dataRoot: dataRoot)
+    }
+
+    /// `ip netns exec NS unshare --pid --fork --mount-proc …  faultline lab host-init`, detached;
+    /// returns the host init (the unshare's child, PID 1 of the new namespace).
+    func startInit(ns: String, host: LabHost, dir: String) throws -> ProcessRef {
+        let ready = "\(dir)/.init-ready"
+        unlink(ready)
+        var argv = [
+            "ip", "netns", "exec", ns, "unshare", "--pid", "--fork", "--mount-proc", "--propagation", "private", executable, "lab",
+            "host-init", "--ready-file", ready,
+        ]
+        for d in host.privateDirs { argv += ["--private", d] }
+        let launcher = try Detached.start(argv, log: "\(dir)/host-init.log").get()
+        let deadline = MonotonicClock.now() + 5_000_000_000
+        while MonotonicClock.now() < deadline {
+            if FileManager.default.fileExists(atPath: ready), let child = ProcFS.children(of: launcher).first, let s = ProcFS.stat(child) {
+                return ProcessRef(pid: child, startTime: s.startTime, name: s.comm)
+            }
+            usleep(2_000)
+        }
+        let text = (try? String(contentsOfFile: "\(dir)/host-init.log", encoding: .utf8)) ?? ""
+        throw LabError.system(
+            "host '\(host.name)': its init did not start within 5s: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+
+    func start(_ service: LabService, on host: LabHost, index: Int, _ state: inout LabState) throws {
+        guard let initProcess = state.hosts[index].initProcess else { throw LabError.system("host '\(host.name)' has no init") }
+        let dir = service.dir ?? "\(state.dataDir)/\(host.name)"
+        let logFile = service.log.hasPrefix("/") ? service.log : "\(state.dataDir)/\(host.name)/\(service.log)"
+        var argv = [
+            "nsenter", "--target", String(initProcess.pid), "--net", "--pid", "--mount", "--", executable, "lab", "exec", "--dir", dir,
+            "--log", logFile,
+        ]
+        for (k, v) in service.env.sorted(by: { $0.key < $1.key }) { argv += ["--env", "\(k)=\(v)"] }
+        state.hosts[index].services.append(LabState.Service(name: service.name, process: nil, log: logFile))
+        try state.save(dataRoot: dataRoot)
+        let r = Spawner.run(.argv(argv + ["--"] + service.argv), timeout: 10_000_000_000)
+        guard r.status == 0, let nsPid = Int32(r.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw LabError.system(
+                "host '\(host.name)': start service '\(service.name)': \(r.error ?? r.output.trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
+        }
+        let process = Self.rootProcess(nsPid: nsPid, sameNamespaceAs: initProcess.pid)
+        state.hosts[index].services[state.hosts[index].services.count - 1].process = process
+        try state.save(dataRoot: dataRoot)
+        log(
+            "lab: \(host.name) (\(host.address)): started \(service.name) as pid \(process.map { String($0.pid) } ?? "?") (\(nsPid) inside)"
+        )
+    }
+
+    /// The root-namespace identity of a process known by its pid inside a host's namespace.
+    static func rootProcess(nsPid: Int32, sameNamespaceAs initPid: Int32) -> ProcessRef? {
+        guard let ns = ProcFS.pidNamespace(initPid) else { return nil }
+        for pid in ProcFS.pids() where ProcFS.nsPids(pid).last == nsPid && ProcFS.pidNamespace(pid) == ns {
+            guard let s = ProcFS.stat(pid) else { continue }
+            return ProcessRef(pid: pid, startTime: s.startTime, name: s.comm)
+        }
+        return nil
+    }
+
+    func waitReady(_ service: LabService, on host: LabHost) throws {
+        guard let ready = service.ready else { return }
+        let probe = try Probes.make(ready)
+        let deadline = MonotonicClock.now() + service.readyWithin
+        var last = probe.sample()
+        while !last.ok, MonotonicClock.now() < deadline {
+            usleep(50_000)
+            last = probe.sample()
+        }
+        guard last.ok else {
+            throw LabError.system(
+                "host '\(host.name)': service '\(service.name)' not ready within \(DurationText.format(service.readyWithin)): \(last.reason ?? "failed")"
+            )
+        }
+    }
+
+    func ip(_ args: [String]) throws {
+        let r = Spawner.run(.argv(["ip"] + args), timeout: 10_000_000_000)
+        guard r.status == 0 else {
+            throw LabError.system("ip \(args.joined(separator: " ")): \(r.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+}
+
+public enum LabError: Error, Equatable, Sendable, CustomStringConvertible {
+    case refused(String)
+    case system(String)
+    public var description: String {
+        switch self {
+        case .refused(let s), .system(let s): return s
+        }
+    }
+}

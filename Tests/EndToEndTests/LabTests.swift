@@ -1,0 +1,170 @@
+import FaultlineCore
+import FaultlineLinux
+import FaultlineTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// `faultline lab` against the real kernel: namespaces, veths, a bridge, PID namespaces.
+@Suite("lab up and down", .serialized, .enabled(if: getuid() == 0, "needs root to create network namespaces"))
+struct LabTests {
+    /// A scratch lab directory and a lab with a unique name.
+    final class Scratch {
+        let dir: String
+        let name = "t\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+        init() throws { dir = try temporaryDirectory() }
+        deinit {
+            _ = try? FaultlineBinary.run(["lab", "down", name, "--lab-dir", "\(dir)/labs"], in: dir)
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+
+        /// Writes a lab of `hosts` hosts on 198.18.`octet`.0/24, each serving HTTP on :8000.
+        func lab(octet: Int, hosts: Int = 2, name: String? = nil, extraService: String = "") throws -> String {
+            let labName = name ?? self.name
+            var text = "lab: \(labName)\nsubnet: 198.18.\(octet).0/24\nhosts:\n"
+            for i in 1...hosts {
+                text += """
+                      n\(i):
+                        address: 198.18.\(octet).\(10 + i)
+                        services:
+                          - name: web
+                            argv: [python3, -m, http.server, "8000", --bind, "{address}", --directory, "{dir}"]
+                            ready: {tcp: "{address}:8000"}
+                    \(extraService)
+
+                    """
+            }
+            let file = "\(labName).yaml"
+            try text.write(toFile: "\(dir)/\(file)", atomically: true, encoding: .utf8)
+            return file
+        }
+
+        func faultline(_ args: [String]) throws -> FaultlineBinary.Output {
+            try FaultlineBinary.run(args + ["--lab-dir", "\(dir)/labs"], in: dir)
+        }
+
+        /// Everything of lab `name` the kernel or the file system still holds.
+        func leftovers(_ lab: String? = nil) -> [String] {
+            let prefix = "fl-\(lab ?? name)-"
+            var out: [String] = []
+            let namespaces = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
+            out += namespaces.filter { $0.hasPrefix(prefix) }.map { "netns \($0)" }
+            let links = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []
+            out += links.filter { $0.hasPrefix(prefix) }.map { "link \($0)" }
+            for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? [] {
+                let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                if cmd.contains("\(dir)/labs/\(lab ?? name)") { out.append("process \(pid)") }
+            }
+            if FileManager.default.fileExists(atPath: "\(dir)/labs/\(lab ?? name)") { out.append("state dir") }
+            return out
+        }
+
+        func state(_ lab: String? = nil) throws -> LabState {
+            try #require(LabState.read(dataRoot: "\(dir)/labs", lab: lab ?? name))
+        }
+    }
+
+    @Test("up: hosts reachable on their addresses, each in its own PID namespace; down leaves nothing")
+    func upDown() throws {
+        let s = try Scratch()
+        let file = try s.lab(octet: 231, hosts: 3)
+        let up = try s.faultline(["lab", "up", file])
+        #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
+        let state = try s.state()
+        #expect(state.hosts.map(\.namespace) == ["fl-\(s.name)-n1", "fl-\(s.name)-n2", "fl-\(s.name)-n3"])
+        for i in 1...3 { try waitForAddress("198.18.231.\(10 + i)", port: 8000) }
+        // Inside n1 only n1's processes exist: its init (PID 1) and its web server.
+        let initPid = try #require(state.hosts[0].initProcess?.pid)
+        let ps = Spawner.run(
+            .argv(["nsenter", "--target", String(initPid), "--pid", "--mount", "ps", "-e", "-o", "pid=,comm="]), timeout: 5_000_000_000)
+        let lines = ps.output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.filter { $0.hasSuffix("python3") }.count == 1, "\(ps.output)")
+        #expect(lines.first?.hasPrefix("1 ") == true)
+        let status = try s.faultline(["lab", "status", s.name])
+        #expect(status.stdout.components(separatedBy: "init alive").count == 4, "\(status.stdout)")
+        let down = try s.faultline(["lab", "down", s.name])
+        #expect(down.status == 0, "\(down.stdout)\(down.stderr)")
+        #expect(s.leftovers().isEmpty, "\(s.leftovers())")
+    }
+
+    @Test("two labs coexist; a third with an overlapping subnet is refused")
+    func twoLabs() throws {
+        let s = try Scratch()
+        let other = "u\(s.name.dropFirst())"
+        let a = try s.lab(octet: 232)
+        let b = try s.lab(octet: 233, name: other)
+        #expect(try s.faultline(["lab", "up", a]).status == 0)
+        defer { _ = try? s.faultline(["lab", "down", other]) }
+        #expect(try s.faultline(["lab", "up", b]).status == 0)
+        try waitForAddress("198.18.232.11", port: 8000)
+        try waitForAddress("198.18.233.11", port: 8000)
+        let clash = try s.lab(octet: 232, name: "v\(s.name.dropFirst())")
+        let refused = try s.faultline(["lab", "up", clash])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("overlaps lab '\(s.name)'"), "\(refused.stderr)")
+        #expect(try s.faultline(["lab", "down", other]).status == 0)
+        #expect(try s.faultline(["lab", "down", s.name]).status == 0)
+        #expect(s.leftovers().isEmpty && s.leftovers(other).isEmpty)
+    }
+
+    @Test("a service that never gets ready: up fails and removes what it created")
+    func failedBringUp() throws {
+        let s = try Scratch()
+        let file = try s.lab(
+            octet: 234, hosts: 1,
+            extraService: """
+                      - name: never
+                        argv: [sleep, "600"]
+                        ready: {tcp: "{address}:9"}
+                        ready_within: 500ms
+                """)
+        let up = try s.faultline(["lab", "up", file])
+        #expect(up.status != 0)
+        #expect(up.stderr.contains("service 'never' not ready within 500ms"), "\(up.stderr)")
+        #expect(s.leftovers().isEmpty, "\(s.leftovers())")
+    }
+
+    @Test("lab up SIGKILLed half-way: lab down removes everything from the state file")
+    func crashDuringUp() throws {
+        let s = try Scratch()
+        let file = try s.lab(
+            octet: 235, hosts: 2,
+            extraService: """
+                      - name: slow
+                        argv: [sleep, "600"]
+                        ready: {tcp: "{address}:9"}
+                        ready_within: 60s
+                """)
+        let p = try FaultlineBinary.start(["lab", "up", file, "--lab-dir", "\(s.dir)/labs"], in: s.dir)
+        // Wait until both hosts and their services exist, then kill the bring-up mid-wait.
+        try waitUntil(10) {
+            (LabState.read(dataRoot: "\(s.dir)/labs", lab: s.name)?.hosts.flatMap(\.services).compactMap(\.process).count ?? 0) == 4
+        }
+        kill(p.pid, SIGKILL)
+        p.wait()
+        #expect(!s.leftovers().isEmpty)
+        let down = try s.faultline(["lab", "down", s.name])
+        #expect(down.status == 0, "\(down.stdout)\(down.stderr)")
+        #expect(s.leftovers().isEmpty, "\(s.leftovers())")
+    }
+
+    @Test("a malformed lab file exits 64 with positions")
+    func malformed() throws {
+        let s = try Scratch()
+        try "lab: Bad_Name\nsubnet: 10.0.0.0/24\nhosts: {n1: {address: 198.18.1.300}}\n".write(
+            toFile: "\(s.dir)/bad.yaml", atomically: true, encoding: .utf8)
+        let out = try s.faultline(["lab", "up", "bad.yaml"])
+        #expect(out.status == 64)
+        #expect(
+            out.stderr.split(separator: "\n").map(String.init) == [
+                "bad.yaml:1:6: 'lab' must be 1 to 8 lowercase letters or digits starting with a letter (it prefixes interface names), got 'Bad_Name'",
+                "bad.yaml:2:9: 'subnet' must be a network from /16 to /29 inside 198.18.0.0/15 (the benchmarking range), like '198.18.1.0/24', got '10.0.0.0/24'",
+            ])
+    }
+}
+
+/// Polls until a TCP connect to `address:port` succeeds (at most 10 s).
+func waitForAddress(_ address: String, port: Int) throws {
+    let probe = try Probes.make(ProbeSpec(name: "t", kind: .tcp(.init(host: address, port: port))))
+    try waitUntil(10) { probe.sample().ok }
+}
