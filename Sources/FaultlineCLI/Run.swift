@@ -32,17 +32,7 @@ struct Run: ParsableCommand {
         console.quiet = quiet
         var options = Runner.Options()
         options.stateDirectory = state.stateDir
-        // The guardian must be watching before anything is injected; without faults there is
-        // nothing for it to guard.
-        var guardian: Guardian?
-        do {
-            if !experiment.faults.isEmpty { guardian = try Guardian(runId: options.runId, stateDirectory: state.stateDir) }
-        } catch {
-            console.error("faultline: \(error)")
-            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
-        }
         let journal = Runner(experiment, options: options, console: console).run()
-        guardian?.release()
         let dir: String
         do {
             dir = try ReportFiles.write(journal, root: out)
@@ -121,17 +111,21 @@ struct Recover: ParsableCommand {
     }
 }
 
-struct Guard: ParsableCommand {
+struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "guard", abstract: "Internal: watch a runner and revert its run if it dies.", shouldDisplay: false)
+        abstract: "Run faults on this host for one run, speaking JSON lines on stdin/stdout.",
+        discussion: """
+            Started by 'faultline run' (locally, or inside a lab host). It keeps the host's ledger \
+            and a lease: if the lease lapses or stdin closes, it reverts everything it holds and exits.
+            """)
 
-    @Option(name: .customLong("run"), help: "The run to guard.")
+    @Option(name: .customLong("run"), help: "The run this agent serves (names its ledger).")
     var runId: String
 
     @OptionGroup var state: StateOptions
 
     func run() throws {
-        let code = Guardian.serve(runId: runId, stateDirectory: state.stateDir)
+        let code = AgentServer(runId: runId, stateDirectory: state.stateDir).serve()
         if code != 0 { throw ArgumentParser.ExitCode(code) }
     }
 }

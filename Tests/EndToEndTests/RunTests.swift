@@ -220,8 +220,8 @@ struct RunTests {
         return p
     }
 
-    @Test("runner SIGKILLed mid-pause: its guardian continues the process and clears the ledger")
-    func guardianRecovers() throws {
+    @Test("runner SIGKILLed mid-pause: its agent's lease lapses, it continues the process and clears the ledger")
+    func agentRevertsOnLapse() throws {
         let s = try Scratch()
         let victim = try Child(["sleep", "62"])
         defer { victim.stop() }
@@ -229,21 +229,42 @@ struct RunTests {
         kill(p.pid, SIGKILL)
         let killedAt = Date()
         p.wait()
-        try waitUntil(1) { processState(victim.pid) != "T" }
-        #expect(Date().timeIntervalSince(killedAt) < 1)
+        // The agent sees its stdin close at once; the lease (1 s) is the bound even if it did not.
+        try waitUntil(2) { processState(victim.pid) != "T" }
+        #expect(Date().timeIntervalSince(killedAt) < 2)
         try waitUntil(1) { s.ledgers.isEmpty }
-        try waitUntil(1) { s.file("stderr").contains("runner of") }
+        try waitUntil(1) { s.file("stderr").contains("reverting 1 fault(s)") }
     }
 
-    @Test("runner and guardian both SIGKILLed: recover --all continues the process from the ledger")
+    @Test("runner frozen (SIGSTOP) mid-pause: renewals stop, the agent reverts within the lease expiry")
+    func leaseLapses() throws {
+        let s = try Scratch()
+        let victim = try Child(["sleep", "65"])
+        defer { victim.stop() }
+        let p = try startLongPause(s, victim)
+        defer {
+            kill(p.pid, SIGKILL)
+            kill(p.pid, SIGCONT)
+            p.wait()
+        }
+        kill(p.pid, SIGSTOP)
+        let frozenAt = Date()
+        try waitUntil(3) { processState(victim.pid) != "T" }
+        let took = Date().timeIntervalSince(frozenAt)
+        // lease expiry 1 s (default) plus the 10 ms watchdog tick and the revert itself
+        #expect(took >= 0.5 && took < 1.5, "continued after \(took)s")
+        try waitUntil(1) { s.file("stderr").contains("the lease lapsed; reverting 1 fault(s)") }
+    }
+
+    @Test("runner and agent both SIGKILLed: recover --all continues the process from the ledger")
     func recoverAfterCrash() throws {
         let s = try Scratch()
         let victim = try Child(["sleep", "64"])
         defer { victim.stop() }
         let p = try startLongPause(s, victim)
-        let guardians = try ProcessResolver.matches(.cmdline("faultline guard --run \\S+ --state-dir state$"))
-        #expect(guardians.count == 1)
-        for g in guardians { kill(g.pid, SIGKILL) }
+        let agents = try ProcessResolver.matches(.cmdline("faultline agent --run \\S+ --state-dir state$"))
+        #expect(agents.count == 1)
+        for a in agents { kill(a.pid, SIGKILL) }
         kill(p.pid, SIGKILL)
         p.wait()
         usleep(200_000)

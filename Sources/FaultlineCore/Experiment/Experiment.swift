@@ -46,6 +46,10 @@ public struct Settings: Codable, Equatable, Sendable {
     public var confirmTimeout: Nanos = 2_000_000_000
     /// How long steady-state probes may keep failing after the faults are reverted.
     public var settleTimeout: Nanos = 5_000_000_000
+    /// How often the runner renews each agent's lease, and how long a lease lasts: an agent
+    /// that hears nothing for `leaseExpiry` reverts everything and exits.
+    public var leaseRenew: Nanos = 200_000_000
+    public var leaseExpiry: Nanos = 1_000_000_000
     public init() {}
 }
 

@@ -90,11 +90,23 @@ public enum ExperimentLoader {
         if let node = f.values["expect"] {
             e.expectations = ExpectReader(reader: r).read(node, experiment: e)
         }
-        if let node = f.values["settings"], let sf = r.fields(node, path: "settings", allowed: ["confirm_timeout", "settle_timeout"]) {
-            if let v = r.duration(sf, "confirm_timeout", positive: true) { e.settings.confirmTimeout = v }
-            if let v = r.duration(sf, "settle_timeout") { e.settings.settleTimeout = v }
-        }
+        if let node = f.values["settings"] { readSettings(node, into: &e.settings, r) }
         return e
+    }
+
+    static func readSettings(_ node: Node, into s: inout Settings, _ r: NodeReader) {
+        let keys = ["confirm_timeout", "settle_timeout", "lease_renew", "lease_expiry"]
+        guard let f = r.fields(node, path: "settings", allowed: keys) else { return }
+        if let v = r.duration(f, "confirm_timeout", positive: true) { s.confirmTimeout = v }
+        if let v = r.duration(f, "settle_timeout") { s.settleTimeout = v }
+        if let v = r.duration(f, "lease_renew", positive: true) { s.leaseRenew = v }
+        if let v = r.duration(f, "lease_expiry", positive: true) { s.leaseExpiry = v }
+        if s.leaseExpiry < 2 * s.leaseRenew {
+            r.error(
+                f.values["lease_expiry"] ?? f.values["lease_renew"] ?? node,
+                "'settings.lease_expiry' (\(DurationText.format(s.leaseExpiry))) must be at least twice 'settings.lease_renew' (\(DurationText.format(s.leaseRenew))), or one late renewal ends the lease"
+            )
+        }
     }
 
     static func readHosts(_ f: Fields, _ r: NodeReader) -> [HostSpec] {

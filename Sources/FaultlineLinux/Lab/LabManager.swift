@@ -9,7 +9,7 @@ public final class LabManager {
     let log: (String) -> Void
     let executable: String
 
-    public init(dataRoot: String, executable: String = Guardian.selfPath, log: @escaping (String) -> Void) {
+    public init(dataRoot: String, executable: String = Runner.selfPath, log: @escaping (String) -> Void) {
         self.dataRoot = dataRoot
         self.executable = executable
         self.log = log

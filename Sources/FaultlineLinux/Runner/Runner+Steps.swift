@@ -53,37 +53,42 @@ extension Runner {
         }
     }
 
-    /// prepare → record in the ledger (fsynced) → apply → confirm.
+    /// Asks the host's agent to prepare, record (fsynced), apply and confirm the fault.
     func inject(_ f: FaultStep, scheduled: Nanos) {
         var record = FaultRecord(
             name: f.name, kind: f.spec.kind, host: f.spec.host, target: target(of: f.spec), scheduledAt: phaseStart - origin + scheduled)
-        let driver = FaultDrivers.driver(for: f.spec)
         let index = journal.faults.count
+        // The agent reverts the fault by itself if the runner has not by its end plus a grace.
+        let end = f.duration.map { f.at + $0 } ?? experiment.duration
+        let ttl = end - f.at + experiment.settings.confirmTimeout + 5_000_000_000
         do {
-            let injection = try driver.prepare(f.spec)
-            guard let ledger else { throw FaultError.system("no ledger") }
-            let id = try ledger.record(fault: f.name, host: f.spec.host, summary: injection.summary, undo: injection.undo)
-            held.append(Held(step: f, injection: injection, ledgerId: id, record: index))
-            record.injectedAt = now
-            try driver.apply(injection)
-            record.detail = injection.summary
+            guard let agent = agents[f.spec.host] else { throw AgentError.failed(f.spec.host, "no agent") }
+            // Held before the answer: if the call fails half-way, revert still asks the agent.
+            held.append(Held(step: f, record: index))
             journal.faults.append(record)
-            event("inject \(f.name)", injection.summary)
-            let c = driver.confirm(injection, deadline: MonotonicClock.now() + experiment.settings.confirmTimeout)
-            journal.faults[index].confirmed = c.ok
-            journal.faults[index].confirmedAt = c.at.map { $0 - origin }
-            if c.ok {
-                event("confirmed \(f.name)", c.detail)
+            let r = try agent.call(
+                .inject(name: f.name, fault: f.spec, ttlNs: ttl, confirmTimeoutNs: experiment.settings.confirmTimeout),
+                timeout: experiment.settings.confirmTimeout + 10_000_000_000)
+            record.injectedAt = r.injectedAt.map { $0 - origin }
+            record.detail = r.detail
+            record.confirmed = r.confirmed ?? false
+            record.confirmedAt = r.confirmedAt.map { $0 - origin }
+            record.error = r.error
+            journal.faults[index] = record
+            guard r.ok, r.injectedAt != nil else { throw AgentError.failed(f.spec.host, r.error ?? "inject failed") }
+            event("inject \(f.name)", r.detail)
+            if record.confirmed {
+                event("confirmed \(f.name)", "after \(DurationText.format((record.confirmedAt ?? 0) - (record.injectedAt ?? 0)))")
             } else {
-                journal.faults[index].error = c.detail
-                invalidReasons.append("fault '\(f.name)' did not take effect: \(c.detail)")
-                event("NOT confirmed \(f.name)", c.detail)
+                invalidReasons.append("fault '\(f.name)' did not take effect: \(r.error ?? "not confirmed")")
+                event("NOT confirmed \(f.name)", r.error)
             }
         } catch {
-            record.error = "\(error)"
-            if index == journal.faults.count { journal.faults.append(record) } else { journal.faults[index].error = "\(error)" }
-            invalidReasons.append("fault '\(f.name)' could not be injected: \(error)")
-            event("could not inject \(f.name)", "\(error)")
+            let why: String
+            if case .failed(_, let text) = error as? AgentError { why = text } else { why = "\(error)" }
+            if index < journal.faults.count { journal.faults[index].error = why } else { journal.faults.append(record) }
+            invalidReasons.append("fault '\(f.name)' could not be injected: \(why)")
+            event("could not inject \(f.name)", why)
         }
     }
 
@@ -106,13 +111,14 @@ extension Runner {
 
     func revert(_ h: Held) {
         do {
-            let residue = try FaultDrivers.revert(h.injection)
-            try ledger?.markReverted(h.ledgerId)
-            if !h.injection.undo.isEmpty {
-                journal.faults[h.record].revertedAt = now
-                event("reverted \(h.step.name)", h.injection.undo.map(\.description).joined(separator: "; "))
+            guard let agent = agents[h.step.spec.host] else { throw AgentError.failed(h.step.spec.host, "no agent") }
+            let r = try agent.call(.revert(name: h.step.name), timeout: 30_000_000_000)
+            if let t = r.revertedAt, !(r.detail ?? "").isEmpty {
+                journal.faults[h.record].revertedAt = t - origin
+                event("reverted \(h.step.name)", r.detail)
             }
-            journal.residue += residue.map { "\(h.step.name): \($0)" }
+            journal.residue += r.residue ?? []
+            if !r.ok { event("REVERT FAILED \(h.step.name)", r.error) }
         } catch {
             journal.residue.append("\(h.step.name): revert failed: \(error)")
             event("REVERT FAILED \(h.step.name)", "\(error)")
@@ -137,15 +143,21 @@ extension Runner {
         }
     }
 
-    /// Anything this run changed that is not back as it was.
+    /// Anything this run changed that is not back as it was: each agent's report for its host,
+    /// and the runner's own network namespace when no agent covers it.
     func checkResidue() {
         if let before {
             journal.residue += HostSnapshot.take().0.differences(from: before)
         }
-        if let ledger {
-            for e in ledger.pending { journal.residue.append("ledger entry '\(e.fault)' on \(e.host) still pending: \(e.summary)") }
-            if ledger.closeIfClean(), !ledger.isEmpty { event("ledger clean", "removed \(ledger.path)") }
+        for (host, agent) in agents.sorted(by: { $0.key < $1.key }) {
+            do {
+                let r = try agent.call(.residue, timeout: 10_000_000_000)
+                journal.residue += (r.residue ?? []).map { "\(host): \($0)" }
+            } catch {
+                journal.residue.append("\(host): residue unknown: \(error)")
+            }
         }
+        closeAgents()
         if !journal.residue.isEmpty { event("RESIDUE", journal.residue.joined(separator: "; ")) }
     }
 }

@@ -11,6 +11,8 @@ public final class Runner {
     public struct Options: Sendable {
         public var stateDirectory = "/run/faultline"
         public var runId: String = Runner.newRunId()
+        /// The faultline executable agents are started from.
+        public var executable = Runner.selfPath
         public init() {}
     }
 
@@ -21,7 +23,8 @@ public final class Runner {
     let interrupts: Interrupts
     var journal: Journal
     let origin = MonotonicClock.now()
-    var ledger: Ledger?
+    /// One agent per host that has faults; each keeps its host's ledger under a lease.
+    var agents: [String: AgentClient] = [:]
     /// Faults currently in effect, in injection order.
     var held: [Held] = []
     var phaseStart: Int64 = 0
@@ -32,8 +35,7 @@ public final class Runner {
 
     struct Held {
         var step: FaultStep
-        var injection: Injection
-        var ledgerId: Int
+        /// Index into `journal.faults`.
         var record: Int
     }
 
@@ -44,6 +46,11 @@ public final class Runner {
         self.console = console
         self.interrupts = interrupts
         journal = Journal(runId: options.runId, experiment: ExperimentSummary(experiment), startedAt: MonotonicClock.wallISO8601())
+    }
+
+    /// This executable, from `/proc/self/exe`.
+    public static var selfPath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// A new run id: UTC time and four random hex digits, `20261127-082650-97d0`.
@@ -67,19 +74,18 @@ public final class Runner {
         interrupts.onRepeat = { [console] _ in console.error("faultline: interrupted again; still reverting, please wait") }
         event("run \(options.runId) started", experiment.title)
         do {
-            ledger = try Ledger(directory: options.stateDirectory, runId: options.runId)
+            try startAgents()
         } catch {
-            journal.reasons.append("cannot create ledger: \(error)")
+            journal.reasons.append("\(error)")
+            closeAgents()
             return finish(verdict: .error, series: [])
         }
         guard steadyStateBefore() else {
-            ledger?.closeIfClean()
+            closeAgents()
             return finish(verdict: aborted ? .aborted : .invalid, series: [])
         }
         let probes = experiment.probes.map { ContinuousProbe($0, origin: origin) }
-        let (snapshot, problems) = HostSnapshot.take()
-        before = snapshot
-        for p in problems { event("residue check limited", p) }
+        takeSnapshots()
         phaseStart = MonotonicClock.now()
         for p in probes { p.start(at: phaseStart) }
         event("fault phase started", "\(DurationText.format(experiment.duration)), \(plan.steps.count) scheduled steps")

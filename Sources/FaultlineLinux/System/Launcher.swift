@@ -13,8 +13,9 @@ enum Launcher {
 
     struct Options {
         var stdin = Stdio.null
-        /// Also used for stderr.
         var stdout = Stdio.null
+        /// `nil`: the same as stdout.
+        var stderr: Stdio?
         /// A new session (setsid): detached from the terminal and from the caller's group.
         var newSession = false
         /// A new process group, so a timeout can kill the whole group.
@@ -42,7 +43,7 @@ enum Launcher {
         defer { posix_spawn_file_actions_destroy(&actions) }
         wire(&actions, o.stdin, to: 0, read: true)
         wire(&actions, o.stdout, to: 1, read: false)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let e = o.stderr { wire(&actions, e, to: 2, read: false) } else { posix_spawn_file_actions_adddup2(&actions, 1, 2) }
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }

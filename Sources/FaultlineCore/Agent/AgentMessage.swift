@@ -1,0 +1,49 @@
+/// A request from the runner to a host agent: one JSON object per line on the agent's stdin.
+public struct AgentRequest: Codable, Equatable, Sendable {
+    public var id: Int
+    public var op: Op
+
+    public init(id: Int, op: Op) {
+        self.id = id
+        self.op = op
+    }
+
+    public enum Op: Codable, Equatable, Sendable {
+        /// Who are you; also starts the lease with `expiresInNs`.
+        case hello(expiresInNs: Int64)
+        /// Extends the lease; the agent does not answer renewals.
+        case lease(expiresInNs: Int64)
+        /// Records the host's state for the residue check.
+        case snapshot
+        /// prepare → record in the ledger → apply → confirm. The agent reverts the fault by itself
+        /// `ttlNs` after injecting it if the runner has not.
+        case inject(name: String, fault: FaultSpec, ttlNs: Int64, confirmTimeoutNs: Int64)
+        case revert(name: String)
+        case revertAll
+        /// What differs from the snapshot, plus anything still held or pending.
+        case residue
+        /// Revert everything and exit.
+        case bye
+    }
+}
+
+/// An agent's answer, matched to its request by `id`.
+public struct AgentResponse: Codable, Equatable, Sendable {
+    public var id: Int
+    public var ok: Bool
+    public var error: String?
+    public var pid: Int32?
+    /// Monotonic instants on the agent's clock (the same clock on one machine).
+    public var injectedAt: Int64?
+    public var confirmed: Bool?
+    public var confirmedAt: Int64?
+    public var revertedAt: Int64?
+    public var detail: String?
+    public var residue: [String]?
+
+    public init(id: Int, ok: Bool, error: String? = nil) {
+        self.id = id
+        self.ok = ok
+        self.error = error
+    }
+}

@@ -1,0 +1,214 @@
+import FaultlineCore
+import Foundation
+import Glibc
+
+/// `faultline agent`: runs faults on its host for one run, under a lease.
+///
+/// Three threads: the main thread reads requests (lease renewals are applied at once, other
+/// requests go to one serial worker), the worker performs them, and a watchdog reverts
+/// everything and exits when the lease lapses or stdin closes, and reverts any fault whose
+/// hard TTL has passed. A fault therefore never outlives its runner by more than the lease.
+public final class AgentServer: @unchecked Sendable {
+    struct Held {
+        var injection: Injection
+        var ledgerId: Int
+        var deadline: Int64
+    }
+
+    let runId: String
+    let stateDirectory: String
+    /// Serialises everything that touches faults: worker requests, TTL reverts, lapse.
+    private let faults = NSLock()
+    private var held: [(name: String, held: Held)] = []
+    private var ledger: Ledger?
+    private var snapshot: HostSnapshot?
+    private let leaseLock = NSLock()
+    private var leaseDeadline = Int64.max
+    private let writeLock = NSLock()
+    private let worker = DispatchQueue(label: "faultline.agent.worker")
+
+    public init(runId: String, stateDirectory: String) {
+        self.runId = runId
+        self.stateDirectory = stateDirectory
+    }
+
+    /// Serves until `bye`, end of input, or a lapsed lease; returns the exit code.
+    public func serve() -> Int32 {
+        signal(SIGINT, SIG_IGN)  // the runner decides; a Ctrl-C at the terminal must not kill us
+        signal(SIGPIPE, SIG_IGN)
+        let watchdog = Thread { [self] in self.watch() }
+        watchdog.start()
+        let decoder = Journal.decoder()
+        while let line = readLine(strippingNewline: true) {
+            guard let request = try? decoder.decode(AgentRequest.self, from: Data(line.utf8)) else {
+                respond(AgentResponse(id: -1, ok: false, error: "agent: unreadable request: \(line.prefix(200))"))
+                continue
+            }
+            switch request.op {
+            case .lease(let ns):
+                extendLease(ns)
+            case .hello(let ns):
+                extendLease(ns)
+                var r = AgentResponse(id: request.id, ok: true)
+                r.pid = getpid()
+                do {
+                    // Fail now, before anything is injected, if the ledger cannot be written.
+                    try Ledger.ensureDirectory(stateDirectory)
+                } catch {
+                    r.ok = false
+                    r.error = "\(error)"
+                }
+                respond(r)
+            case .bye:
+                worker.sync {}
+                lapse(reason: nil)
+            default:
+                worker.async { self.respond(self.handle(request)) }
+            }
+        }
+        worker.sync {}
+        lapse(reason: "the runner closed the connection")
+    }
+
+    func extendLease(_ ns: Int64) {
+        leaseLock.lock()
+        leaseDeadline = MonotonicClock.now() + ns
+        leaseLock.unlock()
+    }
+
+    func handle(_ request: AgentRequest) -> AgentResponse {
+        faults.lock()
+        defer { faults.unlock() }
+        switch request.op {
+        case .snapshot:
+            let (s, problems) = HostSnapshot.take()
+            snapshot = s
+            var r = AgentResponse(id: request.id, ok: true)
+            r.residue = problems
+            return r
+        case .inject(let name, let fault, let ttl, let confirmTimeout):
+            return inject(request.id, name: name, fault: fault, ttl: ttl, confirmTimeout: confirmTimeout)
+        case .revert(let name):
+            guard let i = held.firstIndex(where: { $0.name == name }) else {
+                var r = AgentResponse(id: request.id, ok: true)
+                r.detail = "nothing held"
+                return r
+            }
+            return revert(request.id, held.remove(at: i))
+        case .revertAll:
+            var residue: [String] = []
+            while let h = held.popLast() { residue += revert(request.id, h).residue ?? [] }
+            var r = AgentResponse(id: request.id, ok: true)
+            r.residue = residue
+            return r
+        case .residue:
+            var r = AgentResponse(id: request.id, ok: true)
+            r.residue = residue()
+            return r
+        case .hello, .lease, .bye:
+            return AgentResponse(id: request.id, ok: true)
+        }
+    }
+
+    func inject(_ id: Int, name: String, fault: FaultSpec, ttl: Int64, confirmTimeout: Int64) -> AgentResponse {
+        var r = AgentResponse(id: id, ok: false)
+        let driver = FaultDrivers.driver(for: fault)
+        do {
+            let injection = try driver.prepare(fault)
+            if ledger == nil { ledger = try Ledger(directory: stateDirectory, runId: runId) }
+            guard let ledger else { throw FaultError.system("no ledger") }
+            let ledgerId = try ledger.record(fault: name, host: fault.host, summary: injection.summary, undo: injection.undo)
+            held.append((name, Held(injection: injection, ledgerId: ledgerId, deadline: MonotonicClock.now() + ttl)))
+            r.injectedAt = MonotonicClock.now()
+            try driver.apply(injection)
+            r.detail = injection.summary
+            let c = driver.confirm(injection, deadline: MonotonicClock.now() + confirmTimeout)
+            r.ok = true
+            r.confirmed = c.ok
+            r.confirmedAt = c.at
+            if !c.ok { r.error = c.detail }
+        } catch {
+            r.error = "\(error)"
+        }
+        return r
+    }
+
+    @discardableResult
+    func revert(_ id: Int, _ h: (name: String, held: Held)) -> AgentResponse {
+        var r = AgentResponse(id: id, ok: true)
+        do {
+            r.residue = try FaultDrivers.revert(h.held.injection).map { "\(h.name): \($0)" }
+            try ledger?.markReverted(h.held.ledgerId)
+            r.revertedAt = MonotonicClock.now()
+            r.detail = h.held.injection.undo.map(\.description).joined(separator: "; ")
+        } catch {
+            r.ok = false
+            r.error = "revert \(h.name): \(error)"
+            r.residue = ["\(h.name): revert failed: \(error)"]
+        }
+        return r
+    }
+
+    func residue() -> [String] {
+        var out = held.map { "fault '\($0.name)' still held" }
+        if let ledger {
+            out += ledger.pending.map { "ledger entry '\($0.fault)' still pending: \($0.summary)" }
+            ledger.closeIfClean()
+        }
+        if let snapshot { out += HostSnapshot.take().0.differences(from: snapshot) }
+        return out
+    }
+
+    /// Checks the lease and the TTLs every 10 ms.
+    private func watch() {
+        while true {
+            usleep(10_000)
+            leaseLock.lock()
+            let lapsed = MonotonicClock.now() > leaseDeadline
+            leaseLock.unlock()
+            if lapsed { lapse(reason: "the lease lapsed") }
+            faults.lock()
+            let now = MonotonicClock.now()
+            while let i = held.firstIndex(where: { $0.held.deadline < now }) {
+                let h = held.remove(at: i)
+                revert(-1, h)
+                log("fault '\(h.name)' reverted by its TTL")
+            }
+            faults.unlock()
+        }
+    }
+
+    /// Reverts everything still held and exits: 0 when clean, 4 when residue remains.
+    private func lapse(reason: String?) -> Never {
+        faults.lock()
+        if let reason, !held.isEmpty { log("\(reason); reverting \(held.count) fault(s)") }
+        var residue: [String] = []
+        while let h = held.popLast() { residue += revert(-1, h).residue ?? [] }
+        if let ledger {
+            residue += ledger.pending.map { "ledger entry '\($0.fault)' still pending" }
+            ledger.closeIfClean()
+        }
+        for r in residue { log("residue: \(r)") }
+        exit(residue.isEmpty ? 0 : ExitCode.residue)
+    }
+
+    private func respond(_ r: AgentResponse) {
+        guard let data = try? JSONEncoder.agent.encode(r) else { return }
+        writeLock.lock()
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+        writeLock.unlock()
+    }
+
+    private func log(_ text: String) {
+        FileHandle.standardError.write(Data("faultline agent (run \(runId)): \(text)\n".utf8))
+    }
+}
+
+extension JSONEncoder {
+    /// Compact snake_case JSON, one object per line.
+    static var agent: JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        return e
+    }
+}
