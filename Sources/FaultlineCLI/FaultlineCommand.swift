@@ -25,9 +25,9 @@ struct StateOptions: ParsableArguments {
 }
 
 /// Loads experiments, printing every problem as FILE:LINE:COL; exits 64 on bad input.
-func loadOrExit(_ path: String) throws -> Experiment {
+func loadOrExit(_ path: String, labDataRoot: String = ExperimentLoader.defaultLabDataRoot) throws -> Experiment {
     do {
-        return try ExperimentLoader.load(path: path)
+        return try ExperimentLoader.load(path: path, labDataRoot: labDataRoot)
     } catch let failure as ValidationFailure {
         FileHandle.standardError.write(Data((failure.description + "\n").utf8))
         throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)

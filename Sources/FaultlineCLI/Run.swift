@@ -19,11 +19,16 @@ struct Run: ParsableCommand {
 
     @OptionGroup var state: StateOptions
 
+    @OptionGroup var labOptions: LabOptions
+
+    @Flag(help: "Leave a lab this run brought up running afterwards.")
+    var keepLab = false
+
     @Flag(help: "Print only the summary.")
     var quiet = false
 
     func run() throws {
-        let experiment = try loadOrExit(file)
+        let experiment = try loadOrExit(file, labDataRoot: labOptions.labDir)
         if dryRun {
             print(Plan(experiment).render(), terminator: "")
             return
@@ -32,6 +37,8 @@ struct Run: ParsableCommand {
         console.quiet = quiet
         var options = Runner.Options()
         options.stateDirectory = state.stateDir
+        options.labDataRoot = labOptions.labDir
+        options.keepLab = keepLab
         let journal = Runner(experiment, options: options, console: console).run()
         let dir: String
         do {
@@ -86,7 +93,7 @@ struct Report: ParsableCommand {
 
 struct Recover: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replay pending undo steps from ledgers left by runs that did not finish.",
+        abstract: "Replay pending undo steps from ledgers left by runs that did not finish (with --all: also inside lab hosts).",
         discussion: "Exit codes: 0 nothing left pending · 4 something could not be reverted · 64 bad input.")
 
     @Flag(help: "Recover every run with a ledger in the state directory.")
@@ -95,17 +102,25 @@ struct Recover: ParsableCommand {
     @Option(name: .customLong("run"), help: "Recover this run only.")
     var runId: String?
 
-    @Flag(help: "Also recover runs whose runner still looks alive.")
+    @Flag(help: "Also recover runs whose agent still looks alive.")
     var force = false
 
     @OptionGroup var state: StateOptions
+
+    @OptionGroup var labOptions: LabOptions
 
     func validate() throws {
         guard all != (runId != nil) else { throw ValidationError("give exactly one of --all or --run ID") }
     }
 
     func run() throws {
-        let outcome = Recovery.recover(directory: state.stateDir, runId: runId, force: force)
+        var outcome = Recovery.recover(directory: state.stateDir, runId: runId, force: force)
+        if all {
+            // Lab hosts keep their ledgers inside the host; reconcile those too.
+            let labs = Recovery.recoverLabs(labDataRoot: labOptions.labDir, executable: Runner.selfPath, force: force)
+            outcome.lines += labs.lines
+            outcome.failures += labs.failures
+        }
         for line in outcome.lines { print(line) }
         if outcome.failures > 0 { throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.residue) }
     }

@@ -168,3 +168,90 @@ func waitForAddress(_ address: String, port: Int) throws {
     let probe = try Probes.make(ProbeSpec(name: "t", kind: .tcp(.init(host: address, port: port))))
     try waitUntil(10) { probe.sample().ok }
 }
+
+/// Experiments whose faults run on lab hosts, through agents inside the hosts.
+@Suite("experiments in a lab", .serialized, .enabled(if: getuid() == 0, "needs root to create network namespaces"))
+struct LabRunTests {
+    /// A two-host lab on 198.18.`octet`.0/24 and an experiment pausing `python3` on n1.
+    func write(_ s: LabTests.Scratch, octet: Int, pause: String, duration: String) throws -> String {
+        _ = try s.lab(octet: octet, hosts: 2)
+        let text = """
+            version: 1
+            title: pause n1's server
+            lab: \(s.name).yaml
+            duration: \(duration)
+            steady_state: [{name: n2, http: "http://198.18.\(octet).12:8000/"}]
+            probes:
+              - {name: n1, interval: 20ms, http: {url: "http://198.18.\(octet).11:8000/", timeout: 100ms}}
+              - {name: n2, interval: 20ms, http: {url: "http://198.18.\(octet).12:8000/", timeout: 100ms}}
+            faults: [{name: freeze, at: 200ms, duration: \(pause), pause: {host: n1, process: python3}}]
+            expect: {availability: {probe: n2, min: 100%}}
+            """
+        try text.write(toFile: "\(s.dir)/e.yaml", atomically: true, encoding: .utf8)
+        return "e.yaml"
+    }
+
+    func run(_ s: LabTests.Scratch, _ file: String) throws -> Spawned {
+        try FaultlineBinary.start(["run", file, "--state-dir", "state", "--out", "reports", "--lab-dir", "\(s.dir)/labs"], in: s.dir)
+    }
+
+    /// The root-namespace pid of the web server on lab host `host`.
+    func server(_ s: LabTests.Scratch, _ host: Int) -> Int32? {
+        guard let hosts = LabState.read(dataRoot: "\(s.dir)/labs", lab: s.name)?.hosts, hosts.indices.contains(host) else { return nil }
+        return hosts[host].services.first?.process?.pid
+    }
+
+    @Test("a process name on a lab host matches only that host; the run brings the lab up and down")
+    func pauseOneHost() throws {
+        let s = try LabTests.Scratch()
+        let p = try run(s, try write(s, octet: 241, pause: "600ms", duration: "1500ms"))
+        var states: [Character] = []
+        try waitUntil(10) { server(s, 0) != nil && server(s, 1) != nil }
+        let (n1, n2) = (server(s, 0) ?? 0, server(s, 1) ?? 0)
+        while p.isRunning {
+            if let st = processState(n1), st == "T" { states.append(st) }
+            #expect(processState(n2) != "T")
+            usleep(5_000)
+        }
+        let out = FaultlineBinary.collect(p, in: s.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(!states.isEmpty, "n1's server was never seen stopped")
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(s.dir)/reports/latest/journal.json")))
+        #expect(j.faults.first?.host == "n1" && j.faults.first?.confirmed == true && j.faults.first?.revertedAt != nil)
+        #expect(s.leftovers().isEmpty, "\(s.leftovers())")
+    }
+
+    @Test("runner SIGKILLed while a lab host is paused: the agent inside the host continues it")
+    func runnerKilledInLab() throws {
+        let s = try LabTests.Scratch()
+        let p = try run(s, try write(s, octet: 242, pause: "20s", duration: "30s"))
+        try waitUntil(10) { server(s, 0).flatMap(processState) == "T" }
+        let n1 = server(s, 0) ?? 0
+        kill(p.pid, SIGKILL)
+        let killedAt = Date()
+        p.wait()
+        try waitUntil(3) { processState(n1) != "T" }
+        #expect(Date().timeIntervalSince(killedAt) < 2, "lease expiry (1 s) + 1 s")
+        #expect(try s.faultline(["lab", "down", s.name]).status == 0)
+        #expect(s.leftovers().isEmpty)
+    }
+
+    @Test("runner and the lab host's agent SIGKILLed: recover --all reverts from the ledger inside the host")
+    func recoverInLab() throws {
+        let s = try LabTests.Scratch()
+        let p = try run(s, try write(s, octet: 243, pause: "20s", duration: "30s"))
+        try waitUntil(10) { server(s, 0).flatMap(processState) == "T" }
+        let n1 = server(s, 0) ?? 0
+        for a in try ProcessResolver.matches(.cmdline("faultline agent --run \\S+ --state-dir /run/faultline$")) { kill(a.pid, SIGKILL) }
+        kill(p.pid, SIGKILL)
+        p.wait()
+        usleep(300_000)
+        #expect(processState(n1) == "T")
+        let out = try s.faultline(["recover", "--all", "--state-dir", "state"])
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.stdout.contains("lab \(s.name) host n1: run "), "\(out.stdout)")
+        try waitUntil(2) { processState(n1) != "T" }
+        #expect(try s.faultline(["lab", "down", s.name]).status == 0)
+        #expect(s.leftovers().isEmpty)
+    }
+}

@@ -13,6 +13,8 @@ public struct Experiment: Codable, Equatable, Sendable {
     public var rollbacks: [ActionStep]
     public var expectations: [Expectation]
     public var settings: Settings
+    /// The lab the experiment runs in, brought up around the run if it is not up yet.
+    public var lab: LabSpec?
     /// The file the experiment was read from, for messages.
     public var source: String
 
@@ -53,9 +55,13 @@ public struct Settings: Codable, Equatable, Sendable {
     public init() {}
 }
 
-/// Where faults happen. Version 1 knows the local host; namespaces and ssh come with the agent.
+/// Where faults happen: this machine, or a host of the experiment's lab (its agent runs inside
+/// the host's network, PID and mount namespaces).
 public struct HostSpec: Codable, Equatable, Sendable {
-    public enum Transport: String, Codable, Sendable { case local }
+    public enum Transport: String, Codable, Sendable {
+        case local
+        case lab
+    }
     public var name: String
     public var transport: Transport
     public static let local = HostSpec(name: "local", transport: .local)

@@ -4,23 +4,27 @@ import Yams
 /// Reads experiment files (YAML or JSON — one parser, one model) and validates them completely.
 public enum ExperimentLoader {
     static let topKeys = [
-        "version", "title", "description", "tags", "hosts", "duration", "steady_state", "probes", "faults",
+        "version", "title", "description", "tags", "lab", "hosts", "duration", "steady_state", "probes", "faults",
         "actions", "rollbacks", "expect", "settings",
     ]
 
+    /// Where lab host data lives by default (`{dir}` in lab files); `faultline --lab-dir` changes it.
+    public static let defaultLabDataRoot = "/var/lib/faultline/labs"
+
     /// Loads and validates the file at `path`; throws ``ValidationFailure`` with every problem.
-    public static func load(path: String) throws -> Experiment {
+    public static func load(path: String, labDataRoot: String = defaultLabDataRoot) throws -> Experiment {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "cannot read file")])
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "file is not UTF-8 text")])
         }
-        return try load(text: text, file: path)
+        return try load(text: text, file: path, labDataRoot: labDataRoot)
     }
 
-    /// Parses and validates `text`, naming `file` in messages.
-    public static func load(text: String, file: String) throws -> Experiment {
+    /// Parses and validates `text`, naming `file` in messages; a `lab:` path is relative to the
+    /// file's folder.
+    public static func load(text: String, file: String, labDataRoot: String = defaultLabDataRoot) throws -> Experiment {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -33,9 +37,13 @@ public enum ExperimentLoader {
             ])
         }
         let reader = NodeReader(file: file)
-        let experiment = read(root, reader: reader)
+        var experiment = read(root, reader: reader)
+        var labDiagnostics: [Diagnostic] = []
+        if let e = experiment, let labNode = reader.labNode {
+            (experiment, labDiagnostics) = attachLab(e, node: labNode, file: file, dataRoot: labDataRoot, reader: reader)
+        }
         if let experiment { ExperimentValidator(reader: reader).validate(experiment) }
-        let diagnostics = reader.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+        let diagnostics = reader.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) } + labDiagnostics
         guard diagnostics.isEmpty, var result = experiment else { throw ValidationFailure(diagnostics) }
         result.source = file
         return result
@@ -77,6 +85,7 @@ public enum ExperimentLoader {
         e.description = r.string(f, "description")
         e.tags = r.strings(f, "tags") ?? []
         e.hosts = readHosts(f, r)
+        r.labNode = f.values["lab"]
         let probes = ProbeReader(reader: r)
         e.steadyState = r.list(f, "steady_state", what: "probes").compactMap { probes.read($0, path: $1, continuous: false) }
         e.probes = r.list(f, "probes", what: "probes").compactMap { probes.read($0, path: $1, continuous: true) }
@@ -92,6 +101,39 @@ public enum ExperimentLoader {
         }
         if let node = f.values["settings"] { readSettings(node, into: &e.settings, r) }
         return e
+    }
+
+    /// Loads the lab file `lab:` names and makes its hosts available by name.
+    static func attachLab(_ e: Experiment, node: Node, file: String, dataRoot: String, reader r: NodeReader) -> (Experiment, [Diagnostic]) {
+        guard case .scalar(let s) = node else {
+            r.error(node, "'lab' must be the path of a lab file, got \(NodeReader.describe(node))")
+            return (e, [])
+        }
+        let base = (file as NSString).deletingLastPathComponent
+        let path = s.string.hasPrefix("/") || base.isEmpty ? s.string : "\(base)/\(s.string)"
+        guard FileManager.default.fileExists(atPath: path) else {
+            r.error(node, "lab file '\(path)' does not exist")
+            return (e, [])
+        }
+        do {
+            let lab = try LabLoader.load(path: path, dataRoot: dataRoot)
+            var out = e
+            out.lab = lab
+            for h in lab.hosts {
+                if out.hosts.contains(where: { $0.name == h.name }) {
+                    r.error(node, "lab host '\(h.name)' has the name of a host declared in 'hosts'")
+                    continue
+                }
+                out.hosts.append(HostSpec(name: h.name, transport: .lab))
+            }
+            return (out, [])
+        } catch let failure as ValidationFailure {
+            r.error(node, "lab file '\(path)' has problems (listed below)")
+            return (e, failure.diagnostics)
+        } catch {
+            r.error(node, "lab file '\(path)': \(error)")
+            return (e, [])
+        }
     }
 
     static func readSettings(_ node: Node, into s: inout Settings, _ r: NodeReader) {

@@ -9,6 +9,8 @@ final class NodeReader {
     private(set) var diagnostics: [Diagnostic] = []
     /// Where each key path was written, for checks made after reading.
     private(set) var marks: [String: Position] = [:]
+    /// The experiment's `lab:` value, resolved after the rest is read.
+    var labNode: Node?
 
     init(file: String) { self.file = file }
 

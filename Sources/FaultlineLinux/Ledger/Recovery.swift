@@ -60,3 +60,26 @@ public enum Recovery {
         }
     }
 }
+
+extension Recovery {
+    /// Runs `faultline recover --all` inside every live host of every lab under `labDataRoot`,
+    /// where each host's agents keep their ledgers (in the host's private /run).
+    public static func recoverLabs(labDataRoot: String, executable: String, force: Bool) -> Outcome {
+        var out = Outcome()
+        for lab in LabState.all(dataRoot: labDataRoot) {
+            for host in lab.hosts {
+                guard let p = host.initProcess, ProcFS.isAlive(p) else { continue }
+                var argv = [
+                    "nsenter", "--target", String(p.pid), "--net", "--pid", "--mount", "--", executable, "recover", "--all", "--state-dir",
+                    "/run/faultline",
+                ]
+                if force { argv.append("--force") }
+                let r = Spawner.run(.argv(argv), timeout: 60_000_000_000)
+                let lines = r.output.split(separator: "\n").map { "lab \(lab.lab) host \(host.name): \($0)" }
+                out.lines += lines.filter { !$0.contains("nothing to recover") }
+                if r.status != 0 { out.failures += 1 }
+            }
+        }
+        return out
+    }
+}

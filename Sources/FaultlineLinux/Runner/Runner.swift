@@ -13,6 +13,10 @@ public final class Runner {
         public var runId: String = Runner.newRunId()
         /// The faultline executable agents are started from.
         public var executable = Runner.selfPath
+        /// Where labs keep their state (`faultline --lab-dir`).
+        public var labDataRoot = ExperimentLoader.defaultLabDataRoot
+        /// Leave a lab this run brought up running afterwards.
+        public var keepLab = false
         public init() {}
     }
 
@@ -32,6 +36,9 @@ public final class Runner {
     var invalidReasons: [String] = []
     /// The host as it was before the first injection.
     var before: HostSnapshot?
+    /// The lab's state while the run uses it; `ownsLab` when this run brought it up.
+    var labState: LabState?
+    var ownsLab = false
 
     struct Held {
         var step: FaultStep
@@ -74,14 +81,17 @@ public final class Runner {
         interrupts.onRepeat = { [console] _ in console.error("faultline: interrupted again; still reverting, please wait") }
         event("run \(options.runId) started", experiment.title)
         do {
+            try prepareLab()
             try startAgents()
         } catch {
             journal.reasons.append("\(error)")
             closeAgents()
+            releaseLab()
             return finish(verdict: .error, series: [])
         }
         guard steadyStateBefore() else {
             closeAgents()
+            releaseLab()
             return finish(verdict: aborted ? .aborted : .invalid, series: [])
         }
         let probes = experiment.probes.map { ContinuousProbe($0, origin: origin) }
@@ -96,6 +106,7 @@ public final class Runner {
         if !aborted { steadyStateAfter() }
         runRollbacks()
         checkResidue()
+        releaseLab()
         let verdict: Verdict = aborted ? .aborted : invalidReasons.isEmpty ? .passed : .invalid
         return finish(verdict: verdict, series: series)
     }
