@@ -29,7 +29,7 @@ func loadOrExit(_ path: String, labDataRoot: String = ExperimentLoader.defaultLa
     do {
         return try ExperimentLoader.load(path: path, labDataRoot: labDataRoot)
     } catch let failure as ValidationFailure {
-        FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+        Output.stderr(failure.description + "\n")
         throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
     }
 }
@@ -50,7 +50,7 @@ struct Validate: ParsableCommand {
                 print("\(f): ok (\(e.faults.count) fault(s), \(e.probes.count) probe(s), \(e.expectations.count) expectation(s))")
             } catch let failure as ValidationFailure {
                 bad += 1
-                FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+                Output.stderr(failure.description + "\n")
             }
         }
         if bad > 0 { throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput) }

@@ -22,7 +22,7 @@ func labName(_ arg: String, dataRoot: String) throws -> (String, LabSpec?) {
         let spec = try LabLoader.load(path: arg, dataRoot: dataRoot)
         return (spec.name, spec)
     } catch let failure as ValidationFailure {
-        FileHandle.standardError.write(Data((failure.description + "\n").utf8))
+        Output.stderr(failure.description + "\n")
         throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
     }
 }
@@ -42,7 +42,7 @@ struct LabUp: ParsableCommand {
         do {
             try LabManager(dataRoot: options.labDir) { print($0) }.up(spec)
         } catch {
-            FileHandle.standardError.write(Data("faultline: \(error)\n".utf8))
+            Output.stderr("faultline: \(error)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
         }
     }
@@ -61,7 +61,7 @@ struct LabDown: ParsableCommand {
     func run() throws {
         let (name, _) = try labName(lab, dataRoot: options.labDir)
         let problems = LabManager(dataRoot: options.labDir) { print($0) }.down(name)
-        for p in problems { FileHandle.standardError.write(Data("faultline: \(p)\n".utf8)) }
+        for p in problems { Output.stderr("faultline: \(p)\n") }
         if problems.contains(where: { !$0.hasSuffix("nothing to remove") }) {
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.residue)
         }

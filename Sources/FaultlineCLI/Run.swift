@@ -75,14 +75,14 @@ struct Report: ParsableCommand {
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: journal) else {
-            FileHandle.standardError.write(Data("\(journal): cannot read file\n".utf8))
+            Output.stderr("\(journal): cannot read file\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
         }
         let j: Journal
         do {
             j = try Journal.decode(data)
         } catch {
-            FileHandle.standardError.write(Data("\(journal): not a faultline journal: \(error)\n".utf8))
+            Output.stderr("\(journal): not a faultline journal: \(error)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
         }
         let dir = (journal as NSString).deletingLastPathComponent

@@ -59,6 +59,8 @@ struct LabTests {
             return out
         }
 
+        func file(_ relative: String) -> String { (try? String(contentsOfFile: "\(dir)/\(relative)", encoding: .utf8)) ?? "" }
+
         func state(_ lab: String? = nil) throws -> LabState {
             try #require(LabState.read(dataRoot: "\(dir)/labs", lab: lab ?? name))
         }
@@ -230,7 +232,11 @@ struct LabRunTests {
         kill(p.pid, SIGKILL)
         let killedAt = Date()
         p.wait()
-        try waitUntil(3) { processState(n1) != "T" }
+        do {
+            try waitUntil(3) { processState(n1) != "T" }
+        } catch {
+            Issue.record("still stopped 3 s after the runner died; runner stderr: \(s.file("stderr"))")
+        }
         #expect(Date().timeIntervalSince(killedAt) < 2, "lease expiry (1 s) + 1 s")
         #expect(try s.faultline(["lab", "down", s.name]).status == 0)
         #expect(s.leftovers().isEmpty)

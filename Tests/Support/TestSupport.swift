@@ -21,13 +21,25 @@ public final class Spawned {
     public let pid: Int32
     private var status: Int32?
 
-    /// Starts `argv` (searched in PATH) in `dir`, stdout and stderr to the given files (or /dev/null).
-    public init(_ argv: [String], in dir: String? = nil, stdout: String = "/dev/null", stderr: String = "/dev/null") throws {
+    /// Starts `argv` (searched in PATH) in `dir`, stdout and stderr to the given files (or /dev/null);
+    /// `stdinFd`/`stdoutFd`, when given, are used instead.
+    public init(
+        _ argv: [String], in dir: String? = nil, stdout: String = "/dev/null", stderr: String = "/dev/null", stdinFd: Int32? = nil,
+        stdoutFd: Int32? = nil
+    ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if let stdinFd {
+            posix_spawn_file_actions_adddup2(&actions, stdinFd, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        if let stdoutFd {
+            posix_spawn_file_actions_adddup2(&actions, stdoutFd, 1)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         // posix_spawn_file_actions_addchdir_np is not exported to Swift: let sh change directory.
         let full = dir.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + argv } ?? argv

@@ -195,12 +195,12 @@ public final class AgentServer: @unchecked Sendable {
     private func respond(_ r: AgentResponse) {
         guard let data = try? JSONEncoder.agent.encode(r) else { return }
         writeLock.lock()
-        FileHandle.standardOutput.write(data + Data("\n".utf8))
+        Output.write(STDOUT_FILENO, data + Data("\n".utf8))
         writeLock.unlock()
     }
 
     private func log(_ text: String) {
-        FileHandle.standardError.write(Data("faultline agent (run \(runId)): \(text)\n".utf8))
+        Output.stderr("faultline agent (run \(runId)): \(text)\n")
     }
 }
 

@@ -11,7 +11,7 @@ public enum HostInit {
         for dir in privateDirs {
             // The mount namespace is private (unshare --propagation private): nothing leaks out.
             if mount("tmpfs", dir, "tmpfs", 0, "mode=0755") != 0 {
-                FileHandle.standardError.write(Data("host-init: mount tmpfs on '\(dir)': \(errnoText())\n".utf8))
+                Output.stderr("host-init: mount tmpfs on '\(dir)': \(errnoText())\n")
                 return ExitCode.internalError
             }
         }
@@ -33,7 +33,7 @@ public enum HostInit {
     /// reparented to the host's PID 1.
     public static func execDetached(_ argv: [String], dir: String, log: String, env: [String: String]) -> Int32 {
         guard chdir(dir) == 0 else {
-            FileHandle.standardError.write(Data("lab exec: chdir '\(dir)': \(errnoText())\n".utf8))
+            Output.stderr("lab exec: chdir '\(dir)': \(errnoText())\n")
             return ExitCode.internalError
         }
         var environment = ProcessInfo.processInfo.environment
@@ -42,7 +42,7 @@ public enum HostInit {
         switch Detached.start(argv, log: log, environment: environment) {
         case .success(let p): pid = p
         case .failure(let e):
-            FileHandle.standardError.write(Data("lab exec: \(e)\n".utf8))
+            Output.stderr("lab exec: \(e)\n")
             return ExitCode.internalError
         }
         print(pid)

@@ -20,9 +20,9 @@ public final class Console: @unchecked Sendable {
         guard !quiet else { return }
         lock.lock()
         defer { lock.unlock() }
-        if progressShown { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
+        if progressShown { Output.stdout("\r\u{1B}[K") }
         progressShown = false
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        Output.stdout(text + "\n")
     }
 
     /// Rewrites the live progress line; does nothing when stdout is not a terminal.
@@ -31,15 +31,15 @@ public final class Console: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         progressShown = true
-        FileHandle.standardOutput.write(Data("\r\u{1B}[K\(text)".utf8))
+        Output.stdout("\r\u{1B}[K\(text)")
     }
 
     public func error(_ text: String) {
         lock.lock()
         defer { lock.unlock() }
-        if progressShown { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
+        if progressShown { Output.stdout("\r\u{1B}[K") }
         progressShown = false
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        Output.stderr(text + "\n")
     }
 
     /// Wraps text in an ANSI colour when colour is on: `green`, `red`, `yellow`, `bold`.

@@ -39,6 +39,9 @@ public final class Interrupts: @unchecked Sendable {
         action.sa_flags = SA_RESTART
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        // Output to a reader that went away (`faultline run | head`) must not end the run
+        // before it has reverted; writes report EPIPE instead.
+        Glibc.signal(SIGPIPE, SIG_IGN)
         // A blocked mask is inherited across exec (CI runners and test harnesses do block these):
         // unblock them here, or they would stay pending while faults are held.
         var mask = sigset_t()
