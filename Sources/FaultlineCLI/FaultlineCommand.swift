@@ -78,6 +78,9 @@ struct ListFaults: ParsableCommand {
             faults:
               kill    send a signal (default TERM) to processes; confirmed when they are gone
               pause   SIGSTOP processes for 'duration'; SIGCONT on revert; confirmed by state T
+              partition  cut lab hosts apart (groups, isolate, from/to, shape: halves |
+                      majorities-ring | bridge) with nft tables in the hosts; confirmed and healed
+                      by TCP connects
             probes:
               http    request through libcurl; status set, body_contains, body_regex
               tcp     TCP connect to host:port

@@ -261,3 +261,76 @@ struct LabRunTests {
         #expect(s.leftovers().isEmpty)
     }
 }
+
+/// Partitions among lab hosts: nft tables inside the hosts, confirmed and healed.
+@Suite("partitions", .serialized, .enabled(if: getuid() == 0, "needs root to create network namespaces"))
+struct PartitionTests {
+    /// From inside `host`'s network namespace: does a TCP connect to `address` get any answer?
+    func answers(_ s: LabTests.Scratch, from host: String, to address: String) -> Bool {
+        let script =
+            "import socket\ns=socket.socket(); s.settimeout(0.3)\ntry:\n s.connect(('\(address)', 9)); print('open')\nexcept ConnectionRefusedError: print('open')\nexcept Exception: print('cut')"
+        let r = Spawner.run(.argv(["ip", "netns", "exec", "fl-\(s.name)-\(host)", "python3", "-c", script]), timeout: 5_000_000_000)
+        return r.output.contains("open")
+    }
+
+    func tables(_ s: LabTests.Scratch, _ host: String) -> String {
+        Spawner.run(.argv(["ip", "netns", "exec", "fl-\(s.name)-\(host)", "nft", "list", "tables"]), timeout: 5_000_000_000).output
+    }
+
+    func experiment(_ s: LabTests.Scratch, octet: Int, faults: String, duration: String) throws -> Spawned {
+        _ = try s.lab(octet: octet, hosts: 3)
+        try """
+        version: 1
+        title: partition
+        lab: \(s.name).yaml
+        duration: \(duration)
+        faults:
+        \(faults)
+        """.write(toFile: "\(s.dir)/p.yaml", atomically: true, encoding: .utf8)
+        return try FaultlineBinary.start(
+            ["run", "p.yaml", "--state-dir", "state", "--out", "reports", "--lab-dir", "\(s.dir)/labs"], in: s.dir)
+    }
+
+    @Test("a partition blocks TCP across the cut and not within a side; the heal restores it; both confirmed")
+    func groups() throws {
+        let s = try LabTests.Scratch()
+        let p = try experiment(
+            s, octet: 244, faults: "  - {name: split, at: 300ms, duration: 2s, partition: {groups: [[n1], [n2, n3]]}}", duration: "3s")
+        try waitUntil(10) { tables(s, "n2").contains("faultline_") }
+        usleep(100_000)
+        #expect(!answers(s, from: "n2", to: "198.18.244.11"), "n2 reaches n1 across the cut")
+        #expect(answers(s, from: "n2", to: "198.18.244.13"), "n2 cannot reach n3 on its own side")
+        #expect(!answers(s, from: "n1", to: "198.18.244.12"))
+        let out = FaultlineBinary.collect(p, in: s.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(s.dir)/reports/latest/journal.json")))
+        let f = try #require(j.faults.first)
+        #expect(f.kind == "partition" && f.confirmed && f.revertedAt != nil, "\(f)")
+        #expect(j.events.contains { $0.what == "healed split" })
+        #expect(j.residue.isEmpty, "\(j.residue)")
+        #expect(s.leftovers().isEmpty)
+    }
+
+    @Test("runner SIGKILLed while a partition and a pause hold: the agents remove the tables and continue the process")
+    func runnerKilled() throws {
+        let s = try LabTests.Scratch()
+        let faults = """
+              - {name: split, at: 200ms, partition: {isolate: n3}}
+              - {name: freeze, at: 200ms, duration: 20s, pause: {host: n1, process: python3}}
+            """
+        let p = try experiment(s, octet: 245, faults: faults, duration: "30s")
+        try waitUntil(10) { tables(s, "n3").contains("faultline_") && tables(s, "n1").contains("faultline_") }
+        let n1 = try #require(LabState.read(dataRoot: "\(s.dir)/labs", lab: s.name)?.hosts[0].services.first?.process?.pid)
+        try waitUntil(5) { processState(n1) == "T" }
+        kill(p.pid, SIGKILL)
+        let killedAt = Date()
+        p.wait()
+        try waitUntil(3) {
+            ["n1", "n2", "n3"].allSatisfy { !tables(s, $0).contains("faultline_") } && processState(n1) != "T"
+        }
+        #expect(Date().timeIntervalSince(killedAt) < 2, "within lease expiry (1 s) + 1 s")
+        #expect(answers(s, from: "n1", to: "198.18.245.13"))
+        #expect(try s.faultline(["lab", "down", s.name]).status == 0)
+        #expect(s.leftovers().isEmpty)
+    }
+}

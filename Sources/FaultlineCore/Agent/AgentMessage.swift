@@ -22,6 +22,9 @@ public struct AgentRequest: Codable, Equatable, Sendable {
         case revertAll
         /// What differs from the snapshot, plus anything still held or pending.
         case residue
+        /// Which of these addresses answer a TCP connect (in `detail`, comma-separated); used
+        /// to confirm that a healed partition really heals.
+        case reach(addresses: [String])
         /// Revert everything and exit.
         case bye
     }

@@ -9,6 +9,7 @@ struct ExperimentValidator {
         hostsExist(e)
         timing(e)
         overlaps(e)
+        partitionHosts(e)
         references(e)
     }
 
@@ -22,7 +23,7 @@ struct ExperimentValidator {
 
     private func hostsExist(_ e: Experiment) {
         let declared = e.hosts.map(\.name)
-        for (i, f) in e.faults.enumerated() where !declared.contains(f.spec.host) {
+        for (i, f) in e.faults.enumerated() where f.spec.kind != "partition" && !declared.contains(f.spec.host) {
             let path = "faults[\(i)].\(f.spec.kind).host"
             reader.error(path: path, "unknown host '\(f.spec.host)' in '\(path)' \(Suggest.hint(for: f.spec.host, in: declared))")
         }
@@ -57,25 +58,63 @@ struct ExperimentValidator {
     }
 
     /// Two faults on the same host and the same process selection may not hold at the same time.
+    /// Faults on one target may not hold at the same time: the same processes of one host, or
+    /// two partitions (their nft tables would combine into a cut nobody wrote).
     private func overlaps(_ e: Experiment) {
         for (j, b) in e.faults.enumerated() {
             for a in e.faults[..<j] {
-                guard a.spec.host == b.spec.host, selector(a) == selector(b) else { continue }
-                let aEnd = a.at + (a.spec.kind == "pause" ? (a.duration ?? 0) : 0)
-                let bEnd = b.at + (b.spec.kind == "pause" ? (b.duration ?? 0) : 0)
-                // Kills are instants, pauses are [at, at+duration): instants at the same time overlap too.
+                let bothPartitions = a.spec.kind == "partition" && b.spec.kind == "partition"
+                guard bothPartitions || (a.spec.host == b.spec.host && selector(a) != nil && selector(a) == selector(b)) else { continue }
+                // Kills are instants; pauses and partitions hold for their duration (a partition
+                // without one holds to the end). Instants at the same time overlap too.
+                let aEnd = a.at + hold(a, e)
+                let bEnd = b.at + hold(b, e)
                 guard a.at == b.at || (a.at < bEnd && b.at < aEnd) else { continue }
+                let what =
+                    bothPartitions ? "another partition" : "the same processes (\(selector(b)?.description ?? "")) of host '\(b.spec.host)'"
                 reader.error(
                     path: "faults[\(j)]",
-                    "fault '\(b.name)' overlaps '\(a.name)' on the same processes (\(selector(b)?.description ?? "")) of host '\(b.spec.host)'; faults on one target must not overlap in time"
-                )
+                    "fault '\(b.name)' overlaps '\(a.name)' on \(what); faults on one target must not overlap in time")
             }
+        }
+    }
+
+    private func hold(_ f: FaultStep, _ e: Experiment) -> Nanos {
+        switch f.spec.kind {
+        case "pause": return f.duration ?? 0
+        case "partition": return f.duration ?? (e.duration - f.at)
+        default: return 0
         }
     }
 
     private func selector(_ f: FaultStep) -> ProcessSelector? {
         switch f.spec {
         case .kill(let p), .pause(let p): return p.selector
+        case .partition, .block: return nil
+        }
+    }
+
+    /// Partitions act among lab hosts only: cutting this machine would cut the runner.
+    private func partitionHosts(_ e: Experiment) {
+        let labHosts = e.hosts.filter { $0.transport == .lab }.map(\.name)
+        for (i, f) in e.faults.enumerated() {
+            guard case .partition(let p) = f.spec else { continue }
+            let path = "faults[\(i)].partition"
+            if labHosts.count < 2 {
+                reader.error(path: path, "a partition needs at least two lab hosts; name a lab with 'lab:'")
+                continue
+            }
+            for h in Set(p.namedHosts(among: labHosts)).sorted() where !labHosts.contains(h) {
+                reader.error(path: path, "'\(path)' names '\(h)', which is not a lab host \(Suggest.hint(for: h, in: labHosts))")
+            }
+            switch p.shape {
+            case .bridge, .majoritiesRing:
+                if labHosts.count < 3 { reader.error(path: path, "'\(path)': this shape needs at least three lab hosts") }
+            case .groups(let groups):
+                let all = groups.flatMap { $0 }
+                if Set(all).count != all.count { reader.error(path: path, "'\(path).groups' lists a host in more than one group") }
+            default: break
+            }
         }
     }
 

@@ -25,23 +25,32 @@ public struct FaultStep: Codable, Equatable, Sendable {
 public enum FaultSpec: Codable, Equatable, Sendable {
     case kill(ProcessFault)
     case pause(ProcessFault)
+    /// Among lab hosts; the runner turns it into one `block` per host with a grudge.
+    case partition(PartitionSpec)
+    /// One host's part of a partition (what an agent receives).
+    case block(BlockSpec)
 
     /// The kind's name as written in experiment files.
     public var kind: String {
         switch self {
         case .kill: return "kill"
         case .pause: return "pause"
+        case .partition: return "partition"
+        case .block: return "block"
         }
     }
 
+    /// The host a single-host fault acts on; empty for a partition, which spans hosts.
     public var host: String {
         switch self {
         case .kill(let p), .pause(let p): return p.host
+        case .partition: return ""
+        case .block(let b): return b.host
         }
     }
 
     /// The fault kinds an experiment may name.
-    public static let kinds = ["kill", "pause"]
+    public static let kinds = ["kill", "pause", "partition"]
 }
 
 /// A fault that signals processes.

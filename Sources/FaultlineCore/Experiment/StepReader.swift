@@ -29,7 +29,8 @@ struct StepReader {
             }
             return nil
         }
-        guard let spec = processFault(body, path: f.child(kind), kind: kind) else { return nil }
+        let spec = kind == "partition" ? partition(body, path: f.child(kind)) : processFault(body, path: f.child(kind), kind: kind)
+        guard let spec else { return nil }
         if kind == "pause", duration == nil, !f.has("duration") {
             r.error(node, "fault '\(path)' (pause) needs 'duration': how long the process stays stopped")
         }
@@ -65,6 +66,66 @@ struct StepReader {
         if kind == "pause" { (p.signal, p.signalName) = (19, "STOP") }
         guard selector != nil else { return nil }
         return kind == "kill" ? .kill(p) : .pause(p)
+    }
+
+    /// One of `groups`, `isolate`, `from`+`to`, or a generated `shape` (with an optional `seed`).
+    func partition(_ node: Node, path: String) -> FaultSpec? {
+        let r = reader
+        guard let f = r.fields(node, path: path, allowed: ["groups", "isolate", "from", "to", "shape", "seed"]) else { return nil }
+        let forms = [["groups"], ["isolate"], ["from", "to"], ["shape"]].filter { $0.contains { f.has($0) } }
+        guard forms.count == 1, let form = forms.first else {
+            r.error(
+                node, "'\(path)' takes one of: groups, isolate, from and to, shape (\(PartitionSpec.shapeNames.joined(separator: ", ")))")
+            return nil
+        }
+        let seed = r.int(f, "seed", range: 0...Int.max).map { UInt64($0) } ?? 0
+        if f.has("seed"), form != ["shape"] { r.error(f.keys["seed"], "'\(path).seed' only applies to a generated 'shape'") }
+        let shape: PartitionSpec.Shape?
+        switch form {
+        case ["groups"]:
+            shape = groups(f.values["groups"], path: f.child("groups")).map { .groups($0) }
+        case ["isolate"]:
+            shape = r.string(f, "isolate").map { .isolate($0) }
+        case ["from", "to"]:
+            let from = hostList(f, "from")
+            let to = hostList(f, "to")
+            guard let from, let to else { return nil }
+            shape = .oneWay(from: from, to: to)
+        default:
+            let name = r.string(f, "shape") ?? ""
+            switch name {
+            case "halves": shape = .halves
+            case "majorities-ring": shape = .majoritiesRing
+            case "bridge": shape = .bridge
+            default:
+                r.error(
+                    f.values["shape"],
+                    "'\(path).shape' must be one of \(PartitionSpec.shapeNames.joined(separator: ", ")), got '\(name)' \(Suggest.hint(for: name, in: PartitionSpec.shapeNames))"
+                )
+                shape = nil
+            }
+        }
+        return shape.map { .partition(PartitionSpec(shape: $0, seed: seed)) }
+    }
+
+    /// A host name or a list of them.
+    func hostList(_ f: Fields, _ key: String) -> [String]? {
+        guard let node = f.value(key, required: true, reader: reader) else { return nil }
+        if case .scalar(let s) = node { return [s.string] }
+        return reader.stringList(node, path: f.child(key))
+    }
+
+    func groups(_ node: Node?, path: String) -> [[String]]? {
+        guard let node, case .sequence(let outer) = node, outer.count >= 2 else {
+            reader.error(node, "'\(path)' must be a list of at least two host lists, like [[n1], [n2, n3]]")
+            return nil
+        }
+        var out: [[String]] = []
+        for (i, g) in outer.enumerated() {
+            guard let hosts = reader.stringList(g, path: "\(path)[\(i)]") else { return nil }
+            out.append(hosts)
+        }
+        return out
     }
 
     /// `KILL`, `SIGKILL`, `kill` or a number.

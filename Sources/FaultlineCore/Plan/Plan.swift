@@ -19,7 +19,9 @@ public struct Plan: Sendable {
         var steps: [Step] = []
         for f in e.faults {
             steps.append(Step(at: f.at, kind: .inject(f)))
-            if f.spec.kind == "pause", let d = f.duration { steps.append(Step(at: f.at + d, kind: .revert(f))) }
+            if f.spec.kind == "pause" || f.spec.kind == "partition", let d = f.duration {
+                steps.append(Step(at: f.at + d, kind: .revert(f)))
+            }
         }
         steps += e.actions.map { Step(at: $0.at, kind: .action($0)) }
         self.steps = steps.enumerated().sorted { a, b in
@@ -46,7 +48,7 @@ public struct Plan: Sendable {
         out += "  timeline (\(DurationText.format(e.duration)) from the first injection phase):\n"
         if steps.isEmpty { out += "    (nothing scheduled)\n" }
         for s in steps {
-            out += "    +\(DurationText.format(s.at))\t\(Self.describe(s))\n"
+            out += "    +\(DurationText.format(s.at))\t\(describe(s))\n"
         }
         out += "    +\(DurationText.format(e.duration))\trevert everything still held, in reverse order\n"
         out += "  rollbacks: \(e.rollbacks.isEmpty ? "none" : e.rollbacks.map { $0.command.description }.joined(separator: "; "))\n"
@@ -55,17 +57,22 @@ public struct Plan: Sendable {
         return out
     }
 
-    static func describe(_ s: Step) -> String {
+    /// The lab hosts faults may span.
+    var labHosts: [String] { experiment.hosts.filter { $0.transport == .lab }.map(\.name) }
+
+    func describe(_ s: Step) -> String {
         switch s.kind {
         case .inject(let f):
-            guard case .kill(let p) = f.spec else {
-                if case .pause(let p) = f.spec {
-                    return "pause \(p.selector) on \(p.host) for \(DurationText.format(f.duration ?? 0)) [\(f.name)]"
-                }
-                return f.name
+            switch f.spec {
+            case .kill(let p): return "kill \(p.selector) on \(p.host) with SIG\(p.signalName) [\(f.name)]"
+            case .pause(let p): return "pause \(p.selector) on \(p.host) for \(DurationText.format(f.duration ?? 0)) [\(f.name)]"
+            case .partition(let p):
+                let g = p.grudges(among: labHosts).sorted { $0.key < $1.key }.map { "\($0.key) drops \($0.value.joined(separator: ","))" }
+                return "partition [\(f.name)]: \(g.joined(separator: "; "))"
+            case .block(let b): return "block \(b.from.joined(separator: ",")) on \(b.host) [\(f.name)]"
             }
-            return "kill \(p.selector) on \(p.host) with SIG\(p.signalName) [\(f.name)]"
-        case .revert(let f): return "continue (SIGCONT) what '\(f.name)' paused"
+        case .revert(let f):
+            return f.spec.kind == "partition" ? "heal '\(f.name)' (remove its nft tables)" : "continue (SIGCONT) what '\(f.name)' paused"
         case .action(let a): return "run \(a.command) [\(a.name)]"
         }
     }

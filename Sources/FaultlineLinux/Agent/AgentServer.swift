@@ -105,6 +105,11 @@ public final class AgentServer: @unchecked Sendable {
             var r = AgentResponse(id: request.id, ok: true)
             r.residue = residue()
             return r
+        case .reach(let addresses):
+            var r = AgentResponse(id: request.id, ok: true)
+            let reached = BlockFault.reachable(addresses)
+            r.detail = addresses.filter(reached.contains).joined(separator: ",")
+            return r
         case .hello, .lease, .bye:
             return AgentResponse(id: request.id, ok: true)
         }

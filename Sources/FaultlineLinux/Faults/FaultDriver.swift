@@ -33,6 +33,7 @@ public enum FaultDrivers {
         switch spec {
         case .kill: return ProcessKillFault()
         case .pause: return ProcessPauseFault()
+        case .block, .partition: return BlockFault()
         }
     }
 

@@ -6,10 +6,13 @@ import Glibc
 public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
     /// Send `signal` to this exact process (same pid *and* start time) if it still exists.
     case signal(ProcessRef, signal: Int32)
+    /// Delete an nft table (family inet) this run created, in the current network namespace.
+    case nftDeleteTable(String)
 
     public var description: String {
         switch self {
         case .signal(let p, let s): return "send signal \(s) to \(p)"
+        case .nftDeleteTable(let t): return "delete nft table inet \(t)"
         }
     }
 
@@ -21,7 +24,17 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             if kill(p.pid, sig) != 0, errno != ESRCH {
                 throw FaultError.system("signal \(sig) to \(p): \(errnoText())")
             }
+        case .nftDeleteTable(let t):
+            guard Self.nftTableExists(t) else { return }
+            let r = Spawner.run(.argv(["nft", "delete", "table", "inet", t]), timeout: 10_000_000_000)
+            if r.status != 0, Self.nftTableExists(t) {
+                throw FaultError.system("nft delete table inet \(t): \(r.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
         }
+    }
+
+    static func nftTableExists(_ table: String) -> Bool {
+        Spawner.run(.argv(["nft", "list", "table", "inet", table]), timeout: 10_000_000_000).status == 0
     }
 
     /// A description of what is still wrong after `execute`, or `nil` when the undo holds.
@@ -32,6 +45,8 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             return "process \(p) is still stopped"
         case .signal:
             return nil
+        case .nftDeleteTable(let t):
+            return Self.nftTableExists(t) ? "nft table inet \(t) is still present" : nil
         }
     }
 }

@@ -6,17 +6,30 @@ import FaultlineCore
 public struct HostSnapshot: Equatable, Sendable {
     public var links: Set<String>
     public var qdiscs: Set<QdiscEntry>
+    /// `FAMILY NAME` of every nft table, or nil when nft could not be asked.
+    public var nftTables: Set<String>?
 
-    public init(links: Set<String>, qdiscs: Set<QdiscEntry>) {
+    public init(links: Set<String>, qdiscs: Set<QdiscEntry>, nftTables: Set<String>? = nil) {
         self.links = links
         self.qdiscs = qdiscs
+        self.nftTables = nftTables
+    }
+
+    /// `nft list tables`, as `inet faultline_…` lines.
+    static func nftTables() -> Set<String>? {
+        let r = Spawner.run(.argv(["nft", "list", "tables"]), timeout: 10_000_000_000)
+        guard r.status == 0 else { return nil }
+        return Set(
+            r.output.split(separator: "\n").compactMap { line in
+                line.hasPrefix("table ") ? String(line.dropFirst(6)) : nil
+            })
     }
 
     /// Reads the host's state; a part that cannot be read is left empty and noted in `problems`.
     public static func take() -> (HostSnapshot, problems: [String]) {
         do throws(NetlinkError) {
             let (links, qdiscs) = try NetlinkRoute().linksAndQdiscs()
-            return (HostSnapshot(links: Set(links), qdiscs: Set(qdiscs)), [])
+            return (HostSnapshot(links: Set(links), qdiscs: Set(qdiscs), nftTables: nftTables()), [])
         } catch {
             return (HostSnapshot(links: [], qdiscs: []), ["qdiscs not compared: \(error)"])
         }
@@ -32,6 +45,11 @@ public struct HostSnapshot: Equatable, Sendable {
         let then = before.qdiscs.filter { links.contains($0.link) }
         let added = now.subtracting(then).sorted { $0.description < $1.description }
         let removed = then.subtracting(now).sorted { $0.description < $1.description }
-        return added.map { "qdisc added: \($0)" } + removed.map { "qdisc removed: \($0)" }
+        var lines = added.map { "qdisc added: \($0)" } + removed.map { "qdisc removed: \($0)" }
+        if let now = nftTables, let then = before.nftTables {
+            lines += now.subtracting(then).sorted().map { "nft table added: \($0)" }
+            lines += then.subtracting(now).sorted().map { "nft table removed: \($0)" }
+        }
+        return lines
     }
 }

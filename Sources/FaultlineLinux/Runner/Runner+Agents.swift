@@ -53,7 +53,11 @@ extension Runner {
 
     /// Starts one agent per host that has faults, before anything is checked or injected.
     func startAgents() throws(AgentError) {
-        let used = Set(experiment.faults.map(\.spec.host))
+        let labHosts = experiment.hosts.filter { $0.transport == .lab }.map(\.name)
+        var used = Set(experiment.faults.map(\.spec.host))
+        for f in experiment.faults {
+            if case .partition(let p) = f.spec { used.formUnion(p.grudges(among: labHosts).keys) }
+        }
         for host in experiment.hosts where used.contains(host.name) {
             var lease = AgentClient.Lease()
             lease.renewEvery = experiment.settings.leaseRenew

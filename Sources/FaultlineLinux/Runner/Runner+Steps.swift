@@ -55,6 +55,7 @@ extension Runner {
 
     /// Asks the host's agent to prepare, record (fsynced), apply and confirm the fault.
     func inject(_ f: FaultStep, scheduled: Nanos) {
+        if case .partition(let p) = f.spec { return injectPartition(f, p, scheduled: scheduled) }
         var record = FaultRecord(
             name: f.name, kind: f.spec.kind, host: f.spec.host, target: target(of: f.spec), scheduledAt: phaseStart - origin + scheduled)
         let index = journal.faults.count
@@ -64,7 +65,7 @@ extension Runner {
         do {
             guard let agent = agents[f.spec.host] else { throw AgentError.failed(f.spec.host, "no agent") }
             // Held before the answer: if the call fails half-way, revert still asks the agent.
-            held.append(Held(step: f, record: index))
+            held.append(Held(step: f, record: index, hosts: [f.spec.host]))
             journal.faults.append(record)
             let r = try agent.call(
                 .inject(name: f.name, fault: f.spec, ttlNs: ttl, confirmTimeoutNs: experiment.settings.confirmTimeout),
@@ -95,6 +96,8 @@ extension Runner {
     func target(of spec: FaultSpec) -> String {
         switch spec {
         case .kill(let p), .pause(let p): return p.selector.description
+        case .partition(let p): return "\(p.shape)"
+        case .block(let b): return b.from.joined(separator: ",")
         }
     }
 
@@ -110,19 +113,28 @@ extension Runner {
     }
 
     func revert(_ h: Held) {
-        do {
-            guard let agent = agents[h.step.spec.host] else { throw AgentError.failed(h.step.spec.host, "no agent") }
-            let r = try agent.call(.revert(name: h.step.name), timeout: 30_000_000_000)
-            if let t = r.revertedAt, !(r.detail ?? "").isEmpty {
-                journal.faults[h.record].revertedAt = t - origin
-                event("reverted \(h.step.name)", r.detail)
+        var revertedAt: Int64?
+        var details: [String] = []
+        for host in h.hosts {
+            do {
+                guard let agent = agents[host] else { throw AgentError.failed(host, "no agent") }
+                let r = try agent.call(.revert(name: h.step.name), timeout: 30_000_000_000)
+                if let t = r.revertedAt, !(r.detail ?? "").isEmpty {
+                    revertedAt = max(revertedAt ?? t, t)
+                    details.append(h.hosts.count > 1 ? "\(host): \(r.detail ?? "")" : r.detail ?? "")
+                }
+                journal.residue += (r.residue ?? []).map { h.hosts.count > 1 ? "\(host): \($0)" : $0 }
+                if !r.ok { event("REVERT FAILED \(h.step.name) on \(host)", r.error) }
+            } catch {
+                journal.residue.append("\(h.step.name) on \(host): revert failed: \(error)")
+                event("REVERT FAILED \(h.step.name) on \(host)", "\(error)")
             }
-            journal.residue += r.residue ?? []
-            if !r.ok { event("REVERT FAILED \(h.step.name)", r.error) }
-        } catch {
-            journal.residue.append("\(h.step.name): revert failed: \(error)")
-            event("REVERT FAILED \(h.step.name)", "\(error)")
         }
+        if let t = revertedAt {
+            journal.faults[h.record].revertedAt = t - origin
+            event("reverted \(h.step.name)", details.joined(separator: "; "))
+        }
+        if case .partition(let p) = h.step.spec { confirmHealed(h.step, p) }
     }
 
     func runCommand(_ a: ActionStep, scheduled: Nanos, kind: String) -> ActionRecord {

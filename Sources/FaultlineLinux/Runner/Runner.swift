@@ -44,6 +44,8 @@ public final class Runner {
         var step: FaultStep
         /// Index into `journal.faults`.
         var record: Int
+        /// The hosts whose agents hold a part of it (one, or every host of a partition).
+        var hosts: [String]
     }
 
     public init(_ experiment: Experiment, options: Options, console: Console, interrupts: Interrupts = .shared) {

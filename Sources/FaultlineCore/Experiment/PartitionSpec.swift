@@ -1,0 +1,128 @@
+/// A network partition among lab hosts, as written in an experiment.
+///
+/// Every shape becomes a *grudge*: for each host, the hosts whose packets it drops. Symmetric
+/// cuts are grudges both ways; a one-way cut is a grudge on the receiving side only.
+public struct PartitionSpec: Codable, Equatable, Sendable {
+    public enum Shape: Codable, Equatable, Sendable {
+        /// Hosts in different groups cannot exchange packets.
+        case groups([[String]])
+        /// One host cut from every other.
+        case isolate(String)
+        /// Packets from `from` to `to` are dropped; the other direction flows.
+        case oneWay(from: [String], to: [String])
+        /// Two random halves (the larger one a majority).
+        case halves
+        /// Jepsen's majorities ring: every host sees a majority, no two see the same one.
+        case majoritiesRing
+        /// Two halves and one host in the middle that sees both.
+        case bridge
+    }
+
+    public var shape: Shape
+    /// Seeds the generated shapes, so a run can be repeated exactly.
+    public var seed: UInt64
+
+    public init(shape: Shape, seed: UInt64 = 0) {
+        self.shape = shape
+        self.seed = seed
+    }
+
+    public static let shapeNames = ["halves", "majorities-ring", "bridge"]
+
+    /// For each host, the sorted hosts it drops packets from (hosts with no grudge are left out).
+    public func grudges(among allHosts: [String]) -> [String: [String]] {
+        var g: [String: Set<String>] = [:]
+        func cut(_ a: [String], _ b: [String]) {
+            for x in a { for y in b where x != y { g[x, default: []].insert(y) } }
+        }
+        switch shape {
+        case .groups(let groups):
+            for (i, a) in groups.enumerated() { for (j, b) in groups.enumerated() where i != j { cut(a, b) } }
+        case .isolate(let h):
+            let others = allHosts.filter { $0 != h }
+            cut([h], others)
+            cut(others, [h])
+        case .oneWay(let from, let to):
+            cut(to, from)
+        case .halves:
+            let s = shuffled(allHosts)
+            let small = Array(s.prefix(s.count / 2))
+            let large = Array(s.dropFirst(s.count / 2))
+            cut(small, large)
+            cut(large, small)
+        case .majoritiesRing:
+            // In ring order each host sees itself and the nearest hosts on both sides that make a
+            // majority; it drops everyone else.
+            let s = shuffled(allHosts)
+            let n = s.count
+            let majority = n / 2 + 1
+            for (i, h) in s.enumerated() {
+                var visible: Set<String> = [h]
+                var k = 1
+                while visible.count < majority {
+                    visible.insert(s[(i + k) % n])
+                    if visible.count < majority { visible.insert(s[(i - k + n) % n]) }
+                    k += 1
+                }
+                cut([h], s.filter { !visible.contains($0) })
+            }
+        case .bridge:
+            let s = shuffled(allHosts)
+            let middle = s[s.count / 2]
+            let rest = s.filter { $0 != middle }
+            let a = Array(rest.prefix(rest.count / 2))
+            let b = Array(rest.dropFirst(rest.count / 2))
+            cut(a, b)
+            cut(b, a)
+        }
+        return g.filter { !$0.value.isEmpty }.mapValues { $0.sorted() }
+    }
+
+    /// A deterministic shuffle (SplitMix64), the same on every platform for a seed.
+    func shuffled(_ hosts: [String]) -> [String] {
+        var state = seed &+ 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state = state &+ 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        var out = hosts.sorted()
+        guard out.count > 1 else { return out }
+        for i in stride(from: out.count - 1, to: 0, by: -1) {
+            let j = Int(next() % UInt64(i + 1))
+            out.swapAt(i, j)
+        }
+        return out
+    }
+
+    /// Every host the spec names (generated shapes name all lab hosts).
+    public func namedHosts(among all: [String]) -> [String] {
+        switch shape {
+        case .groups(let g): return g.flatMap { $0 }
+        case .isolate(let h): return [h]
+        case .oneWay(let f, let t): return f + t
+        case .halves, .majoritiesRing, .bridge: return all
+        }
+    }
+}
+
+/// What an agent receives for its host's part of a partition: drop packets from these
+/// addresses, in an nft table owned by the run.
+public struct BlockSpec: Codable, Equatable, Sendable {
+    public var host: String
+    /// Addresses whose packets this host drops.
+    public var from: [String]
+    /// Addresses that must stay reachable (checked to confirm the cut is partial, not total).
+    public var reachable: [String]
+    /// The nft table (family inet), named after the run and the fault.
+    public var table: String
+
+    public init(host: String, from: [String], reachable: [String], table: String) {
+        self.host = host
+        self.from = from
+        self.reachable = reachable
+        self.table = table
+    }
+}
