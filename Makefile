@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SOURCES := Sources Tests Package.swift
 
-.PHONY: build release test demo lint format bench clean deps
+.PHONY: build release test demo demo-local lint format bench clean deps
 
 deps:
 	@scripts/install-deps.sh
@@ -18,9 +18,13 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
-## A real self-healing game-day on this machine; prints where the report is.
+## The failover game-day on real Redis Sentinel in a lab; prints where the report is.
 demo:
 	@scripts/demo.sh
+
+## A self-healing game-day without a lab: a web server under supervisord is killed.
+demo-local:
+	@scripts/demo-local.sh
 
 lint:
 	$(SWIFT) format lint --strict --recursive $(SOURCES)

@@ -9,7 +9,8 @@ packages=(
   libnl-3-dev libnl-route-3-dev libnl-nf-3-dev      # netlink: qdiscs, links (CNetlink)
   iproute2 nftables procps                          # host tooling and residue checks
   python3                                           # test and demo targets (http.server)
-  supervisor                                        # the demo's real process supervisor
+  supervisor                                        # the local demo's real process supervisor
+  redis-server redis-sentinel                       # the Redis Sentinel lab (make demo)
 )
 
 missing=()

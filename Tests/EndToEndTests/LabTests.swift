@@ -248,7 +248,10 @@ struct LabRunTests {
         let p = try run(s, try write(s, octet: 243, pause: "20s", duration: "30s"))
         try waitUntil(10) { server(s, 0).flatMap(processState) == "T" }
         let n1 = server(s, 0) ?? 0
-        for a in try ProcessResolver.matches(.cmdline("faultline agent --run \\S+ --state-dir /run/faultline$")) { kill(a.pid, SIGKILL) }
+        // This runner's agents only (other suites run experiments at the same time).
+        let agents = descendants(of: p.pid).filter { commandLine($0).contains(" agent --run ") }
+        #expect(agents.count == 2, "\(agents.map(commandLine))")
+        for a in agents { kill(a, SIGKILL) }
         kill(p.pid, SIGKILL)
         p.wait()
         usleep(300_000)

@@ -262,9 +262,10 @@ struct RunTests {
         let victim = try Child(["sleep", "64"])
         defer { victim.stop() }
         let p = try startLongPause(s, victim)
-        let agents = try ProcessResolver.matches(.cmdline("faultline agent --run \\S+ --state-dir state$"))
+        // This runner's agent only (other suites run experiments at the same time).
+        let agents = descendants(of: p.pid).filter { commandLine($0).contains(" agent --run ") }
         #expect(agents.count == 1)
-        for a in agents { kill(a.pid, SIGKILL) }
+        for a in agents { kill(a, SIGKILL) }
         kill(p.pid, SIGKILL)
         p.wait()
         usleep(200_000)
@@ -299,18 +300,19 @@ struct RunTests {
     func qdiscResidue() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let link = "flres\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
-        #expect(try FaultlineBinary.run(["--version"], in: dir).status == 0)
-        let add = try Spawned(["ip", "link", "add", link, "type", "veth", "peer", "name", link + "p"])
-        #expect(add.wait() == 0)
-        defer { _ = try? Spawned(["ip", "link", "del", link]).wait() }
+        // Its own network namespace: no other test's run can see this qdisc, nor this run theirs.
+        let ns = "flres\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+        let link = "\(ns)v"
+        #expect(try Spawned(["ip", "netns", "add", ns]).wait() == 0)
+        defer { _ = try? Spawned(["ip", "netns", "del", ns]).wait() }
+        #expect(try Spawned(["ip", "-n", ns, "link", "add", link, "type", "veth", "peer", "name", link + "p"]).wait() == 0)
         try """
         version: 1
         title: leaves a qdisc
         duration: 200ms
         actions: [{at: 0s, command: [tc, qdisc, add, dev, \(link), root, handle, "1:", tbf, rate, 1mbit, burst, 32kbit, latency, 400ms]}]
         """.write(toFile: "\(dir)/r.yaml", atomically: true, encoding: .utf8)
-        let out = try FaultlineBinary.run(["run", "r.yaml", "--state-dir", "state", "--out", "reports"], in: dir)
+        let out = try FaultlineBinary.run(["run", "r.yaml", "--state-dir", "state", "--out", "reports"], in: dir, namespace: ns)
         #expect(out.status == 4, "\(out.stdout)\(out.stderr)")
         let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
         #expect(j.residue == ["qdisc added: tbf 1:0 on \(link)"])

@@ -169,9 +169,7 @@ struct SnapshotTests {
         let before = HostSnapshot(
             links: ["lo", "eth0", "veth1"], qdiscs: [lo, QdiscEntry(link: "eth0", kind: "noqueue", handle: 0, parent: 0)])
         let after = HostSnapshot(links: ["lo", "eth0", "veth1", "veth9"], qdiscs: [lo, tbf, fresh, down])
-        #expect(
-            after.differences(from: before) == [
-                "qdisc added: tbf 1:0 on eth0", "qdisc added: tbf 1:0 on veth1", "qdisc removed: noqueue 0:0 on eth0",
-            ])
+        // A default qdisc (handle 0:) coming or going is the kernel's doing, not a fault's.
+        #expect(after.differences(from: before) == ["qdisc added: tbf 1:0 on eth0", "qdisc added: tbf 1:0 on veth1"])
     }
 }

@@ -141,14 +141,16 @@ public enum FaultlineBinary {
         public var stderr: String
     }
 
-    /// Starts the binary in `dir` with stdout and stderr captured to files there.
-    public static func start(_ arguments: [String], in dir: String) throws -> Spawned {
-        try Spawned([path] + arguments, in: dir, stdout: "\(dir)/stdout", stderr: "\(dir)/stderr")
+    /// Starts the binary in `dir` (inside network namespace `namespace`, if given) with stdout
+    /// and stderr captured to files there.
+    public static func start(_ arguments: [String], in dir: String, namespace: String? = nil) throws -> Spawned {
+        let prefix = namespace.map { ["ip", "netns", "exec", $0] } ?? []
+        return try Spawned(prefix + [path] + arguments, in: dir, stdout: "\(dir)/stdout", stderr: "\(dir)/stderr")
     }
 
     /// Runs the binary to completion in `dir`.
-    public static func run(_ arguments: [String], in dir: String) throws -> Output {
-        let p = try start(arguments, in: dir)
+    public static func run(_ arguments: [String], in dir: String, namespace: String? = nil) throws -> Output {
+        let p = try start(arguments, in: dir, namespace: namespace)
         return collect(p, in: dir)
     }
 
@@ -167,4 +169,29 @@ public func processState(_ pid: Int32) -> Character? {
         let close = text.lastIndex(of: ")")
     else { return nil }
     return text[text.index(close, offsetBy: 2)]
+}
+
+/// Every descendant of `pid` (children, their children, …), from /proc.
+public func descendants(of pid: Int32) -> [Int32] {
+    var parents: [Int32: Int32] = [:]
+    for p in (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? [] {
+        guard let text = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else {
+            continue
+        }
+        let fields = text[text.index(close, offsetBy: 2)...].split(separator: " ")
+        if fields.count > 1, let ppid = Int32(fields[1]) { parents[p] = ppid }
+    }
+    var out: [Int32] = []
+    var frontier = [pid]
+    while let next = frontier.popLast() {
+        let children = parents.filter { $0.value == next }.map(\.key)
+        out += children
+        frontier += children
+    }
+    return out
+}
+
+/// The command line of a process, arguments joined by spaces.
+public func commandLine(_ pid: Int32) -> String {
+    ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").replacingOccurrences(of: "\0", with: " ")
 }

@@ -23,7 +23,7 @@ struct ExperimentValidator {
 
     private func hostsExist(_ e: Experiment) {
         let declared = e.hosts.map(\.name)
-        for (i, f) in e.faults.enumerated() where f.spec.kind != "partition" && !declared.contains(f.spec.host) {
+        for (i, f) in e.faults.enumerated() where f.spec.kind != "partition" && !isRoleTarget(f) && !declared.contains(f.spec.host) {
             let path = "faults[\(i)].\(f.spec.kind).host"
             reader.error(path: path, "unknown host '\(f.spec.host)' in '\(path)' \(Suggest.hint(for: f.spec.host, in: declared))")
         }
@@ -34,6 +34,12 @@ struct ExperimentValidator {
                 reader.error(path: path, "unknown host '\(spec.host)' in '\(path)' \(Suggest.hint(for: spec.host, in: declared))")
             }
         }
+    }
+
+    private func isRoleTarget(_ f: FaultStep) -> Bool {
+        if case .kill(let p) = f.spec, p.role != nil { return true }
+        if case .pause(let p) = f.spec, p.role != nil { return true }
+        return false
     }
 
     private func timing(_ e: Experiment) {

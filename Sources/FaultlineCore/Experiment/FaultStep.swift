@@ -53,9 +53,23 @@ public enum FaultSpec: Codable, Equatable, Sendable {
     public static let kinds = ["kill", "pause", "partition"]
 }
 
+/// A host chosen when the fault fires: `resolve` prints a host name or a lab host's address
+/// (e.g. Sentinel's `get-master-addr-by-name`); the first one it names is the target.
+public struct RoleTarget: Codable, Equatable, Sendable {
+    public var role: String
+    public var resolve: CommandSpec
+
+    public init(role: String, resolve: CommandSpec) {
+        self.role = role
+        self.resolve = resolve
+    }
+}
+
 /// A fault that signals processes.
 public struct ProcessFault: Codable, Equatable, Sendable {
     public var host: String = "local"
+    /// When set, `host` is filled in at the instant the fault fires.
+    public var role: RoleTarget?
     public var selector: ProcessSelector
     public var multiplicity: Multiplicity = .one
     /// Signal number; `pause` always uses SIGSTOP/SIGCONT.

@@ -53,7 +53,18 @@ struct StepReader {
             selector = nil
         }
         var p = ProcessFault(selector: selector ?? .pid(0))
-        p.host = r.string(f, "host") ?? "local"
+        if let hn = f.values["host"], case .mapping = hn {
+            guard let hf = r.fields(hn, path: f.child("host"), allowed: ["role", "resolve"], what: "a host name or {role, resolve}") else {
+                return nil
+            }
+            let role = r.string(hf, "role", required: true)
+            let resolve = hf.value("resolve", required: true, reader: r).flatMap { commandSpec($0, path: hf.child("resolve"), extra: []).0 }
+            guard let role, let resolve else { return nil }
+            p.role = RoleTarget(role: role, resolve: resolve)
+            p.host = ""
+        } else {
+            p.host = r.string(f, "host") ?? "local"
+        }
         let count = r.int(f, "count", range: 1...10_000)
         let all = r.bool(f, "all")
         if count != nil, all == true {

@@ -57,6 +57,11 @@ public struct Plan: Sendable {
         return out
     }
 
+    static func `where`(_ p: ProcessFault) -> String {
+        guard let r = p.role else { return p.host }
+        return "the host with role '\(r.role)' (resolved when the fault fires by: \(r.resolve))"
+    }
+
     /// The lab hosts faults may span.
     var labHosts: [String] { experiment.hosts.filter { $0.transport == .lab }.map(\.name) }
 
@@ -64,8 +69,8 @@ public struct Plan: Sendable {
         switch s.kind {
         case .inject(let f):
             switch f.spec {
-            case .kill(let p): return "kill \(p.selector) on \(p.host) with SIG\(p.signalName) [\(f.name)]"
-            case .pause(let p): return "pause \(p.selector) on \(p.host) for \(DurationText.format(f.duration ?? 0)) [\(f.name)]"
+            case .kill(let p): return "kill \(p.selector) on \(Self.where(p)) with SIG\(p.signalName) [\(f.name)]"
+            case .pause(let p): return "pause \(p.selector) on \(Self.where(p)) for \(DurationText.format(f.duration ?? 0)) [\(f.name)]"
             case .partition(let p):
                 let g = p.grudges(among: labHosts).sorted { $0.key < $1.key }.map { "\($0.key) drops \($0.value.joined(separator: ","))" }
                 return "partition [\(f.name)]: \(g.joined(separator: "; "))"

@@ -38,11 +38,13 @@ public struct HostSnapshot: Equatable, Sendable {
     /// Human lines for what differs from `before`.
     ///
     /// Only links present in both snapshots are compared: an interface created or deleted
-    /// meanwhile (by a container runtime, a VPN, another test) is not this run's doing.
+    /// meanwhile (by a container runtime, a VPN, another test) is not this run's doing. Only
+    /// configured qdiscs (a non-zero handle) count: the kernel attaches a default one (handle
+    /// 0:, noqueue or pfifo_fast) whenever any link goes up, and faultline never makes those.
     public func differences(from before: HostSnapshot) -> [String] {
         let links = self.links.intersection(before.links)
-        let now = qdiscs.filter { links.contains($0.link) }
-        let then = before.qdiscs.filter { links.contains($0.link) }
+        let now = qdiscs.filter { links.contains($0.link) && $0.handle != 0 }
+        let then = before.qdiscs.filter { links.contains($0.link) && $0.handle != 0 }
         let added = now.subtracting(then).sorted { $0.description < $1.description }
         let removed = then.subtracting(now).sorted { $0.description < $1.description }
         var lines = added.map { "qdisc added: \($0)" } + removed.map { "qdisc removed: \($0)" }

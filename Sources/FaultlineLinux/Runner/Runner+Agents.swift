@@ -57,6 +57,8 @@ extension Runner {
         var used = Set(experiment.faults.map(\.spec.host))
         for f in experiment.faults {
             if case .partition(let p) = f.spec { used.formUnion(p.grudges(among: labHosts).keys) }
+            // A role can resolve to any lab host: each needs its agent before the fault fires.
+            if Self.role(of: f.spec) != nil { used.formUnion(labHosts) }
         }
         for host in experiment.hosts where used.contains(host.name) {
             var lease = AgentClient.Lease()

@@ -54,8 +54,25 @@ extension Runner {
     }
 
     /// Asks the host's agent to prepare, record (fsynced), apply and confirm the fault.
-    func inject(_ f: FaultStep, scheduled: Nanos) {
-        if case .partition(let p) = f.spec { return injectPartition(f, p, scheduled: scheduled) }
+    func inject(_ step: FaultStep, scheduled: Nanos) {
+        if case .partition(let p) = step.spec { return injectPartition(step, p, scheduled: scheduled) }
+        var f = step
+        if let role = Self.role(of: f.spec) {
+            switch resolve(role) {
+            case .success(let host):
+                f.spec = Self.spec(f.spec, onHost: host)
+                event("role '\(role.role)' is \(host)", "for \(f.name)")
+            case .failure(let why):
+                var record = FaultRecord(
+                    name: f.name, kind: f.spec.kind, host: "role '\(role.role)'", target: target(of: f.spec),
+                    scheduledAt: phaseStart - origin + scheduled)
+                record.error = why.description
+                journal.faults.append(record)
+                invalidReasons.append("fault '\(f.name)': \(why)")
+                event("could not resolve role '\(role.role)'", why.description)
+                return
+            }
+        }
         var record = FaultRecord(
             name: f.name, kind: f.spec.kind, host: f.spec.host, target: target(of: f.spec), scheduledAt: phaseStart - origin + scheduled)
         let index = journal.faults.count

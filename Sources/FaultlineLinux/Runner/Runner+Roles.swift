@@ -1,0 +1,44 @@
+import FaultlineCore
+import Foundation
+
+extension Runner {
+    static func role(of spec: FaultSpec) -> RoleTarget? {
+        switch spec {
+        case .kill(let p), .pause(let p): return p.role
+        case .partition, .block: return nil
+        }
+    }
+
+    static func spec(_ spec: FaultSpec, onHost host: String) -> FaultSpec {
+        switch spec {
+        case .kill(var p):
+            p.host = host
+            return .kill(p)
+        case .pause(var p):
+            p.host = host
+            return .pause(p)
+        case .partition, .block:
+            return spec
+        }
+    }
+
+    /// Runs the role's command now and returns the first host it names: a host name, or the
+    /// address of a lab host.
+    func resolve(_ role: RoleTarget) -> Result<String, FaultError> {
+        let r = Spawner.run(role.resolve, timeout: 5_000_000_000)
+        guard r.status == 0 else {
+            return .failure(.target("'\(role.resolve)' failed: \(r.error ?? "exit \(r.status ?? -1)") \(r.output.prefix(200))"))
+        }
+        let byAddress = Dictionary(uniqueKeysWithValues: labAddresses.map { ($1, $0) })
+        let names = Set(experiment.hosts.map(\.name))
+        let tokens = r.output.split(whereSeparator: { $0.isWhitespace || $0 == "," || $0 == ":" }).map(String.init)
+        for t in tokens {
+            if names.contains(t) { return .success(t) }
+            if let h = byAddress[t] { return .success(h) }
+        }
+        return .failure(
+            .target(
+                "'\(role.resolve)' named no host of this experiment: '\(r.output.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))'"
+            ))
+    }
+}

@@ -1,0 +1,61 @@
+import FaultlineCore
+import FaultlineTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// The shipped Redis Sentinel experiments, run as a user would, in their lab.
+@Suite(
+    "Redis Sentinel experiments", .serialized,
+    .enabled(if: getuid() == 0, "needs root to create network namespaces"),
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-sentinel"),
+        "needs redis-server and redis-sentinel (scripts/install-deps.sh)"))
+struct RedisTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+
+    func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) {
+        let dir = try temporaryDirectory()
+        let out = try FaultlineBinary.run(
+            [
+                "run", "\(Self.root)/experiments/\(experiment)", "--state-dir", "\(dir)/state", "--out", "\(dir)/reports", "--lab-dir",
+                "\(dir)/labs",
+            ],
+            in: dir)
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        return (out, j, dir)
+    }
+
+    func measured(_ j: Journal, _ prefix: String) throws -> Int64 {
+        let c = try #require(j.checks.first { $0.name.hasPrefix(prefix) })
+        return try #require(DurationText.parse(c.measured), "\(c)")
+    }
+
+    @Test("killing the primary: Sentinel fails over, the journal records the failover time")
+    func failover() throws {
+        let (out, j, dir) = try run("redis-sentinel-failover.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(j.faults.first?.confirmed == true && j.faults.first?.host == "n1")
+        // down-after-milliseconds is 1 s: a failover faster than that would be a wrong measurement
+        let failover = try measured(j, "recovery_time")
+        #expect(failover > 1_000_000_000 && failover <= 10_000_000_000, "\(failover)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/labs/redis"))
+    }
+
+    @Test("isolating the primary: the majority fails over, the old primary rejoins as a replica")
+    func isolatedPrimary() throws {
+        let (out, j, dir) = try run("redis-primary-isolated.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(j.faults.first?.kind == "partition" && j.faults.first?.confirmed == true)
+        #expect(j.events.contains { $0.what == "healed isolate-primary" })
+        let failover = try measured(j, "recovery_time")
+        #expect(failover > 1_000_000_000 && failover <= 8_000_000_000, "\(failover)")
+        // The isolated primary keeps believing it is one: the runner saw two primaries.
+        #expect(try measured(j, "error_window") > 1_000_000_000)
+        #expect(j.checks.contains { $0.name == "steady_state.after(one-primary)" && $0.passed })
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+}
