@@ -60,14 +60,9 @@ public struct BlockFault: FaultDriver {
         return (b.from.filter { !answered.contains($0) }, b.reachable.filter { answered.contains($0) })
     }
 
-    /// The addresses that answer, probed concurrently.
+    /// The addresses that answer a connect to port 9, all probed at once.
     static func reachable(_ addresses: [String]) -> Set<String> {
-        let answers = Locked([Bool](repeating: false, count: addresses.count))
-        DispatchQueue.concurrentPerform(iterations: addresses.count) { i in
-            let ok = Self.answers(addresses[i])
-            answers.mutate { $0[i] = ok }
-        }
-        return Set(zip(addresses, answers.value).filter(\.1).map(\.0))
+        TCPProbe.answering(addresses, port: 9, timeout: confirmConnectTimeout)
     }
 
     /// True when a TCP connect to port 9 gets any answer (accepted or refused) in time.

@@ -37,6 +37,54 @@ final class TCPProbe: Probe {
         return err == 0 ? (true, nil) : (false, "connect: \(errnoText(err))")
     }
 
+    /// Which of `addresses` answer a TCP connect to `port` (accepted or refused) within
+    /// `timeout`: every connect starts at once and one `poll` waits for all of them, so the
+    /// cost is one timeout however many addresses there are.
+    static func answering(_ addresses: [String], port: Int, timeout: Int64) -> Set<String> {
+        var answered = Set<String>()
+        var pending: [(fd: Int32, address: String)] = []
+        defer { for p in pending { close(p.fd) } }
+        for a in addresses {
+            guard var target = resolve(a, port) else { continue }
+            let fd = socket(target.2, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { continue }
+            let rc = withUnsafePointer(to: &target.0) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, target.1) }
+            }
+            if rc == 0 || errno == ECONNREFUSED {
+                answered.insert(a)
+                close(fd)
+            } else if errno == EINPROGRESS {
+                pending.append((fd, a))
+            } else {
+                close(fd)
+            }
+        }
+        let deadline = MonotonicClock.now() + timeout
+        while !pending.isEmpty {
+            let remaining = deadline - MonotonicClock.now()
+            if remaining <= 0 { break }
+            var fds = pending.map { pollfd(fd: $0.fd, events: Int16(POLLOUT), revents: 0) }
+            let ready = poll(&fds, nfds_t(fds.count), Int32(max(1, remaining / 1_000_000)))
+            if ready < 0, errno == EINTR { continue }
+            if ready <= 0 { break }
+            var still: [(fd: Int32, address: String)] = []
+            for (i, p) in pending.enumerated() {
+                guard fds[i].revents != 0 else {
+                    still.append(p)
+                    continue
+                }
+                var err: Int32 = 0
+                var len = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len)
+                if err == 0 || err == ECONNREFUSED { answered.insert(p.address) }
+                close(p.fd)
+            }
+            pending = still
+        }
+        return answered
+    }
+
     /// Resolves with `getaddrinfo`, preferring the first answer.
     static func resolve(_ host: String, _ port: Int) -> (sockaddr_storage, socklen_t, Int32)? {
         var hints = addrinfo()

@@ -31,7 +31,8 @@ extension Runner {
         let results = Locked([String: Result<AgentResponse, AgentError>]())
         let agents = self.agents
         let confirmTimeout = experiment.settings.confirmTimeout
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+        // One thread per host: the calls wait on pipes, so core count must not bound the fan-out.
+        Parallel.run(jobs.count) { i in
             let (host, peers) = jobs[i]
             let reachable = hosts.filter { $0 != host && !peers.contains($0) }
             let spec = BlockSpec(
@@ -100,6 +101,22 @@ extension Runner {
             journal.residue += unhealed.map { "\(f.name): \($0)" }
             event("NOT healed \(f.name)", unhealed.joined(separator: "; "))
         }
+    }
+}
+
+/// Runs work items on one thread each and waits for all: for work that waits (on pipes, on
+/// the network) rather than computes, where a core-sized pool would serialise it.
+enum Parallel {
+    static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for i in 0..<count {
+            group.enter()
+            Thread {
+                body(i)
+                group.leave()
+            }.start()
+        }
+        group.wait()
     }
 }
 

@@ -130,26 +130,40 @@ extension Runner {
     }
 
     func revert(_ h: Held) {
+        // Every host of a partition at once: a heal should be one instant, not a sweep.
+        let results = Locked([String: Result<AgentResponse, AgentError>]())
+        let agents = self.agents
+        let name = h.step.name
+        Parallel.run(h.hosts.count) { i in
+            let host = h.hosts[i]
+            let r: Result<AgentResponse, AgentError>
+            if let agent = agents[host] {
+                r = Result { () throws(AgentError) in try agent.call(.revert(name: name), timeout: 30_000_000_000) }
+            } else {
+                r = .failure(AgentError.failed(host, "no agent"))
+            }
+            results.mutate { $0[host] = r }
+        }
         var revertedAt: Int64?
         var details: [String] = []
-        for host in h.hosts {
-            do {
-                guard let agent = agents[host] else { throw AgentError.failed(host, "no agent") }
-                let r = try agent.call(.revert(name: h.step.name), timeout: 30_000_000_000)
+        let many = h.hosts.count > 1
+        for (host, result) in results.value.sorted(by: { $0.key < $1.key }) {
+            switch result {
+            case .success(let r):
                 if let t = r.revertedAt, !(r.detail ?? "").isEmpty {
                     revertedAt = max(revertedAt ?? t, t)
-                    details.append(h.hosts.count > 1 ? "\(host): \(r.detail ?? "")" : r.detail ?? "")
+                    details.append(many ? "\(host): \(r.detail ?? "")" : r.detail ?? "")
                 }
-                journal.residue += (r.residue ?? []).map { h.hosts.count > 1 ? "\(host): \($0)" : $0 }
-                if !r.ok { event("REVERT FAILED \(h.step.name) on \(host)", r.error) }
-            } catch {
-                journal.residue.append("\(h.step.name) on \(host): revert failed: \(error)")
-                event("REVERT FAILED \(h.step.name) on \(host)", "\(error)")
+                journal.residue += (r.residue ?? []).map { many ? "\(host): \($0)" : $0 }
+                if !r.ok { event("REVERT FAILED \(name) on \(host)", r.error) }
+            case .failure(let e):
+                journal.residue.append("\(name) on \(host): revert failed: \(e)")
+                event("REVERT FAILED \(name) on \(host)", "\(e)")
             }
         }
         if let t = revertedAt {
             journal.faults[h.record].revertedAt = t - origin
-            event("reverted \(h.step.name)", details.joined(separator: "; "))
+            event("reverted \(name)", details.joined(separator: "; "))
         }
         if case .partition(let p) = h.step.spec { confirmHealed(h.step, p) }
     }
