@@ -139,8 +139,11 @@ struct Agent: ParsableCommand {
 
     @OptionGroup var state: StateOptions
 
+    @Flag(help: "Running inside a lab host's own PID namespace: also compare stopped processes.")
+    var ownPidNamespace = false
+
     func run() throws {
-        let code = AgentServer(runId: runId, stateDirectory: state.stateDir).serve()
+        let code = AgentServer(runId: runId, stateDirectory: state.stateDir, ownPIDNamespace: ownPidNamespace).serve()
         if code != 0 { throw ArgumentParser.ExitCode(code) }
     }
 }

@@ -337,3 +337,40 @@ struct PartitionTests {
         #expect(s.leftovers().isEmpty)
     }
 }
+
+@Suite("residue in a lab host", .serialized, .enabled(if: getuid() == 0, "needs root to create network namespaces"))
+struct LabResidueTests {
+    @Test("a process left stopped inside a lab host is that host's residue: exit 4")
+    func stoppedProcess() throws {
+        let s = try LabTests.Scratch()
+        let lab = try s.lab(
+            octet: 246, hosts: 1,
+            extraService: """
+                      - name: sleeper
+                        argv: [sleep, "600"]
+                """)
+        #expect(try s.faultline(["lab", "up", lab]).status == 0)
+        let state = try s.state()
+        let web = try #require(state.hosts[0].services.first { $0.name == "web" }?.process?.pid)
+        defer { kill(web, SIGCONT) }
+        // The agent on n1 exists because of the kill; the action stops n1's web server and
+        // nothing continues it.
+        try """
+        version: 1
+        title: leaves a process stopped
+        lab: \(lab)
+        duration: 300ms
+        faults: [{at: 0s, kill: {host: n1, process: sleep, signal: KILL}}]
+        actions: [{at: 100ms, command: [kill, -STOP, "\(web)"]}]
+        """.write(toFile: "\(s.dir)/e.yaml", atomically: true, encoding: .utf8)
+        let out = try s.faultline(["run", "e.yaml", "--state-dir", "state", "--out", "reports"])
+        #expect(out.status == 4, "\(out.stdout)\(out.stderr)")
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(s.dir)/reports/latest/journal.json")))
+        #expect(
+            j.residue.count == 1 && j.residue.first?.hasPrefix("n1: process ") == true
+                && j.residue.first?.hasSuffix("(python3) is stopped") == true, "\(j.residue)")
+        kill(web, SIGCONT)
+        #expect(try s.faultline(["lab", "down", s.name]).status == 0)
+        #expect(s.leftovers().isEmpty)
+    }
+}

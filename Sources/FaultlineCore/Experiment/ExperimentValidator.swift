@@ -10,6 +10,7 @@ struct ExperimentValidator {
         timing(e)
         overlaps(e)
         partitionHosts(e)
+        roleHosts(e)
         references(e)
     }
 
@@ -33,6 +34,21 @@ struct ExperimentValidator {
                 let path = "\(list)[\(i)].process.host"
                 reader.error(path: path, "unknown host '\(spec.host)' in '\(path)' \(Suggest.hint(for: spec.host, in: declared))")
             }
+        }
+    }
+
+    /// A role resolved "on" a host needs that host to be a lab host.
+    private func roleHosts(_ e: Experiment) {
+        let labHosts = e.hosts.filter { $0.transport == .lab }.map(\.name)
+        for (i, f) in e.faults.enumerated() {
+            let role: RoleTarget?
+            switch f.spec {
+            case .kill(let p), .pause(let p): role = p.role
+            default: role = nil
+            }
+            guard let on = role?.on, !labHosts.contains(on) else { continue }
+            let path = "faults[\(i)].\(f.spec.kind).host.on"
+            reader.error(path: path, "'\(path)' must name a lab host, got '\(on)' \(Suggest.hint(for: on, in: labHosts))")
         }
     }
 

@@ -58,10 +58,13 @@ public enum FaultSpec: Codable, Equatable, Sendable {
 public struct RoleTarget: Codable, Equatable, Sendable {
     public var role: String
     public var resolve: CommandSpec
+    /// A lab host to run `resolve` on (inside its namespaces); nil runs it where the runner is.
+    public var on: String?
 
-    public init(role: String, resolve: CommandSpec) {
+    public init(role: String, resolve: CommandSpec, on: String? = nil) {
         self.role = role
         self.resolve = resolve
+        self.on = on
     }
 }
 

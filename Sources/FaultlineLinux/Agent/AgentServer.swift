@@ -17,6 +17,8 @@ public final class AgentServer: @unchecked Sendable {
 
     let runId: String
     let stateDirectory: String
+    /// Started inside a lab host: /proc shows only this host's processes.
+    let ownPIDNamespace: Bool
     /// Serialises everything that touches faults: worker requests, TTL reverts, lapse.
     private let faults = NSLock()
     private var held: [(name: String, held: Held)] = []
@@ -27,9 +29,10 @@ public final class AgentServer: @unchecked Sendable {
     private let writeLock = NSLock()
     private let worker = DispatchQueue(label: "faultline.agent.worker")
 
-    public init(runId: String, stateDirectory: String) {
+    public init(runId: String, stateDirectory: String, ownPIDNamespace: Bool = false) {
         self.runId = runId
         self.stateDirectory = stateDirectory
+        self.ownPIDNamespace = ownPIDNamespace
     }
 
     /// Serves until `bye`, end of input, or a lapsed lease; returns the exit code.
@@ -81,7 +84,7 @@ public final class AgentServer: @unchecked Sendable {
         defer { faults.unlock() }
         switch request.op {
         case .snapshot:
-            let (s, problems) = HostSnapshot.take()
+            let (s, problems) = HostSnapshot.take(ownPIDNamespace: ownPIDNamespace)
             snapshot = s
             var r = AgentResponse(id: request.id, ok: true)
             r.residue = problems
@@ -160,7 +163,7 @@ public final class AgentServer: @unchecked Sendable {
             out += ledger.pending.map { "ledger entry '\($0.fault)' still pending: \($0.summary)" }
             ledger.closeIfClean()
         }
-        if let snapshot { out += HostSnapshot.take().0.differences(from: snapshot) }
+        if let snapshot { out += HostSnapshot.take(ownPIDNamespace: ownPIDNamespace).0.differences(from: snapshot) }
         return out
     }
 

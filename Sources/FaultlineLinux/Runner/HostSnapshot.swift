@@ -8,11 +8,23 @@ public struct HostSnapshot: Equatable, Sendable {
     public var qdiscs: Set<QdiscEntry>
     /// `FAMILY NAME` of every nft table, or nil when nft could not be asked.
     public var nftTables: Set<String>?
+    /// Processes stopped (state T) in this PID namespace.
+    public var stopped: Set<ProcessRef>
 
-    public init(links: Set<String>, qdiscs: Set<QdiscEntry>, nftTables: Set<String>? = nil) {
+    public init(links: Set<String>, qdiscs: Set<QdiscEntry>, nftTables: Set<String>? = nil, stopped: Set<ProcessRef> = []) {
         self.links = links
         self.qdiscs = qdiscs
         self.nftTables = nftTables
+        self.stopped = stopped
+    }
+
+    /// Every process in state T, by identity.
+    static func stoppedProcesses() -> Set<ProcessRef> {
+        Set(
+            ProcFS.pids().compactMap { pid in
+                guard let s = ProcFS.stat(pid), s.state == "T" else { return nil }
+                return ProcessRef(pid: pid, startTime: s.startTime, name: s.comm)
+            })
     }
 
     /// `nft list tables`, as `inet faultline_…` lines.
@@ -26,12 +38,21 @@ public struct HostSnapshot: Equatable, Sendable {
     }
 
     /// Reads the host's state; a part that cannot be read is left empty and noted in `problems`.
-    public static func take() -> (HostSnapshot, problems: [String]) {
+    ///
+    /// Stopped processes are compared only with `ownPIDNamespace` (a lab host): in the root
+    /// namespace /proc shows every stopped process of the machine, other runs' included.
+    public static func take(ownPIDNamespace: Bool = false) -> (HostSnapshot, problems: [String]) {
+        var (s, problems) = readNetwork()
+        s.stopped = ownPIDNamespace ? stoppedProcesses() : []
+        return (s, problems)
+    }
+
+    private static func readNetwork() -> (HostSnapshot, problems: [String]) {
         do throws(NetlinkError) {
             let (links, qdiscs) = try NetlinkRoute().linksAndQdiscs()
             return (HostSnapshot(links: Set(links), qdiscs: Set(qdiscs), nftTables: nftTables()), [])
         } catch {
-            return (HostSnapshot(links: [], qdiscs: []), ["qdiscs not compared: \(error)"])
+            return (HostSnapshot(links: [], qdiscs: [], nftTables: nftTables()), ["qdiscs not compared: \(error)"])
         }
     }
 
@@ -52,6 +73,8 @@ public struct HostSnapshot: Equatable, Sendable {
             lines += now.subtracting(then).sorted().map { "nft table added: \($0)" }
             lines += then.subtracting(now).sorted().map { "nft table removed: \($0)" }
         }
+        // Still stopped now and not before (and alive: identity includes the start time).
+        lines += stopped.subtracting(before.stopped).filter(ProcFS.isAlive).sorted { $0.pid < $1.pid }.map { "process \($0) is stopped" }
         return lines
     }
 }

@@ -14,7 +14,7 @@ extension Runner {
             }
             return [
                 "nsenter", "--target", String(initProcess.pid), "--net", "--pid", "--mount", "--",
-                options.executable, "agent", "--run", options.runId, "--state-dir", "/run/faultline",
+                options.executable, "agent", "--run", options.runId, "--state-dir", "/run/faultline", "--own-pid-namespace",
             ]
         }
     }

@@ -25,7 +25,18 @@ extension Runner {
     /// Runs the role's command now and returns the first host it names: a host name, or the
     /// address of a lab host.
     func resolve(_ role: RoleTarget) -> Result<String, FaultError> {
-        let r = Spawner.run(role.resolve, timeout: 5_000_000_000)
+        var command = role.resolve
+        if let host = role.on {
+            guard let initProcess = labState?.hosts.first(where: { $0.name == host })?.initProcess, ProcFS.isAlive(initProcess) else {
+                return .failure(.target("cannot resolve role '\(role.role)' on '\(host)': not a running lab host"))
+            }
+            let enter = ["nsenter", "--target", String(initProcess.pid), "--net", "--pid", "--mount", "--"]
+            switch role.resolve {
+            case .argv(let a): command = .argv(enter + a)
+            case .shell(let s): command = .argv(enter + ["/bin/sh", "-c", s])
+            }
+        }
+        let r = Spawner.run(command, timeout: 5_000_000_000)
         guard r.status == 0 else {
             return .failure(.target("'\(role.resolve)' failed: \(r.error ?? "exit \(r.status ?? -1)") \(r.output.prefix(200))"))
         }

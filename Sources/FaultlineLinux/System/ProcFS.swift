@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 
 /// A process as seen in `/proc`, identified by pid *and* start time so a reused pid is never mistaken.
-public struct ProcessRef: Codable, Equatable, Sendable, CustomStringConvertible {
+public struct ProcessRef: Codable, Hashable, Sendable, CustomStringConvertible {
     public var pid: Int32
     /// Field 22 of `/proc/PID/stat`: clock ticks since boot when the process started.
     public var startTime: UInt64
