@@ -295,6 +295,29 @@ struct RunTests {
     }
 
     @Test(
+        "an action that leaves an nft table behind is residue (tables listed over netlink)",
+        .enabled(if: getuid() == 0, "needs root for a network namespace and nft"))
+    func nftResidue() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ns = "flnft\(String(UInt16.random(in: 0...UInt16.max), radix: 16))"
+        #expect(try Spawned(["ip", "netns", "add", ns]).wait() == 0)
+        defer { _ = try? Spawned(["ip", "netns", "del", ns]).wait() }
+        #expect(try Spawned(["ip", "netns", "exec", ns, "nft", "add table ip6 before"]).wait() == 0)
+        try """
+        version: 1
+        title: leaves an nft table
+        duration: 200ms
+        actions: [{at: 0s, command: [nft, "add table inet leftover; add table bridge b2"]}]
+        rollbacks: [{command: [nft, "delete table ip6 before"]}]
+        """.write(toFile: "\(dir)/n.yaml", atomically: true, encoding: .utf8)
+        let out = try FaultlineBinary.run(["run", "n.yaml", "--state-dir", "state", "--out", "reports"], in: dir, namespace: ns)
+        #expect(out.status == 4, "\(out.stdout)\(out.stderr)")
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        #expect(j.residue == ["nft table added: bridge b2", "nft table added: inet leftover", "nft table removed: ip6 before"])
+    }
+
+    @Test(
         "an action that leaves a qdisc behind is residue: exit 4, named in the journal",
         .enabled(if: getuid() == 0, "needs root to add a veth pair and a qdisc"))
     func qdiscResidue() throws {
