@@ -1,4 +1,3 @@
-internal import CNetlink
 import Glibc
 
 /// Lists nftables tables with one netlink dump (NFNL_SUBSYS_NFTABLES, NFT_MSG_GETTABLE), as
@@ -17,11 +16,10 @@ enum NetfilterTables {
         put16(&request, 4, 10 << 8 | 1)
         put16(&request, 6, 0x301)
         put32(&request, 8, 1)
-        var address = sockaddr_nl()
-        address.nl_family = sa_family_t(AF_NETLINK)
+        var address = NetlinkAddress(family: sa_family_t(AF_NETLINK))
         let sent = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, request, request.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                sendto(fd, request, request.count, 0, $0, socklen_t(MemoryLayout<NetlinkAddress>.size))
             }
         }
         guard sent == request.count else { return nil }
@@ -74,4 +72,13 @@ enum NetfilterTables {
     static func get32(_ b: [UInt8], _ i: Int) -> UInt32 {
         UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
     }
+}
+
+/// `struct sockaddr_nl` (12 bytes), declared here: importing the kernel's netlink header into
+/// this module hides Glibc's socket constants from the other files in optimised builds.
+struct NetlinkAddress {
+    var family: sa_family_t
+    var pad: UInt16 = 0
+    var pid: UInt32 = 0
+    var groups: UInt32 = 0
 }
