@@ -27,15 +27,8 @@ public struct HostSnapshot: Equatable, Sendable {
             })
     }
 
-    /// `nft list tables`, as `inet faultline_…` lines.
-    static func nftTables() -> Set<String>? {
-        let r = Spawner.run(.argv(["nft", "list", "tables"]), timeout: 10_000_000_000)
-        guard r.status == 0 else { return nil }
-        return Set(
-            r.output.split(separator: "\n").compactMap { line in
-                line.hasPrefix("table ") ? String(line.dropFirst(6)) : nil
-            })
-    }
+    /// The nft tables, as `inet faultline_…` (one netlink dump; nothing is spawned).
+    static func nftTables() -> Set<String>? { NetfilterTables.list() }
 
     /// Reads the host's state; a part that cannot be read is left empty and noted in `problems`.
     ///
