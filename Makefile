@@ -32,8 +32,11 @@ lint:
 format:
 	$(SWIFT) format --in-place --recursive $(SOURCES)
 
+## Side by side with Chaos Toolkit, curl and the physical limits (see BENCHMARKS.md).
 bench: release
 	bench/run.sh
+	bench/probes.sh
+	@if [ "$$(id -u)" -eq 0 ]; then bench/activation.sh; else echo "bench: activation figures need root (namespaces)"; fi
 
 clean:
 	rm -rf .build reports/*/ reports/latest
