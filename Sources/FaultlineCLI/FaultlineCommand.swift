@@ -12,7 +12,10 @@ public struct FaultlineCommand: ParsableCommand {
         abstract: "Inject faults on Linux hosts and verify the guarantees a system claims.",
         discussion: "Exit codes: \(ExitCode.help)",
         version: version,
-        subcommands: [Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, ListFaults.self, Agent.self, ProbeRateCommand.self]
+        subcommands: [
+            Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, ListFaults.self, Agent.self,
+            ProbeRateCommand.self,
+        ]
     )
 
     public init() {}

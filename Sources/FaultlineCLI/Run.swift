@@ -150,7 +150,8 @@ struct Agent: ParsableCommand {
 
 struct ProbeRateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "probe-rate", abstract: "Benchmark: HTTP probes per second against a URL (used by bench/run.sh).", shouldDisplay: false)
+        commandName: "probe-rate", abstract: "Benchmark: HTTP probes per second against a URL (used by bench/run.sh).", shouldDisplay: false
+    )
 
     @Option(help: "The URL to probe.") var url: String
     @Option(help: "Threads, each with its own connection.") var concurrency = 1
@@ -160,7 +161,10 @@ struct ProbeRateCommand: ParsableCommand {
         let spec = ProbeSpec(name: "rate", kind: .http(ProbeSpec.HTTP(url: url)))
         do {
             let r = try ProbeRate.measure(spec, concurrency: concurrency, seconds: seconds)
-            print(String(format: "%.0f probes/s (%d samples, %d failed, %.2f s, concurrency %d)", r.perSecond, r.samples, r.failures, r.seconds, concurrency))
+            print(
+                String(
+                    format: "%.0f probes/s (%d samples, %d failed, %.2f s, concurrency %d)", r.perSecond, r.samples, r.failures, r.seconds,
+                    concurrency))
         } catch {
             Output.stderr("faultline: \(error)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)

@@ -58,4 +58,20 @@ struct RedisTests {
         #expect(j.checks.contains { $0.name == "steady_state.after(one-primary)" && $0.passed })
         #expect(j.residue.isEmpty, "\(j.residue)")
     }
+
+    @Test("split brain: faultline reports the acknowledged writes the isolated primary lost, with evidence")
+    func splitBrainLostWrites() throws {
+        let (out, j, dir) = try run("redis-split-brain-lost-writes.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
+        #expect(j.verdict == .failed)
+        let lost = try #require(j.checks.first { $0.name == "lost_writes" })
+        #expect(!lost.passed && (Int(lost.measured) ?? 0) > 0, "\(lost)")
+        #expect(lost.evidence?.contains("acked by 198.18.1.11:6379") == true, "\(lost.evidence ?? "")")
+        let w = try #require(j.workload)
+        #expect(w.lostCount > 0 && w.lost.allSatisfy { $0.endpoint == "198.18.1.11:6379" })
+        #expect(w.rpoNs > 0 && w.finalPrimary != "198.18.1.11:6379")
+        #expect(j.checks.contains { $0.name == "converged" && $0.passed })
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
 }

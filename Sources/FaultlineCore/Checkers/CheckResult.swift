@@ -18,13 +18,15 @@ public struct CheckResult: Codable, Equatable, Sendable {
 
 /// Turns expectations and a recorded timeline into check results. Pure.
 public enum ExpectationChecker {
-    /// Judges every expectation; `faultStarts` maps fault names to their injection instants.
+    /// Judges every probe expectation (workload expectations are judged by ``WriteChecker``);
+    /// `faultStarts` maps fault names to their injection instants.
     public static func check(
         _ expectations: [Expectation], series: [ProbeSeries], faultWindows: [Range<Nanos>],
         faultStarts: [String: Nanos], phase: Range<Nanos>
     ) -> [CheckResult] {
-        expectations.map { x in
-            guard let s = series.first(where: { $0.probe == probeName(x) }) else {
+        expectations.compactMap { x in
+            guard let probe = probeName(x) else { return nil }
+            guard let s = series.first(where: { $0.probe == probe }) else {
                 return CheckResult(name: x.name, passed: false, expected: "-", measured: "no samples recorded")
             }
             switch x {
@@ -38,13 +40,16 @@ public enum ExpectationChecker {
                 return CheckResult(
                     name: x.name, passed: len <= max, expected: "≤ \(DurationText.format(max))",
                     measured: DurationText.format(len), evidence: evidence ?? "no failed sample")
+            case .lostWrites, .converged:
+                return nil
             }
         }
     }
 
-    static func probeName(_ x: Expectation) -> String {
+    static func probeName(_ x: Expectation) -> String? {
         switch x {
         case .availability(let p, _, _), .recoveryTime(let p, _, _, _), .errorWindow(let p, _): return p
+        case .lostWrites, .converged: return nil
         }
     }
 

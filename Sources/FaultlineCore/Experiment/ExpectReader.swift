@@ -42,6 +42,20 @@ struct ExpectReader {
             }
             guard let probe = probeName(f, e), let min else { return nil }
             return .availability(probe: probe, min: min, window: window)
+        case "lost_writes":
+            guard case .scalar(let s) = node, let n = Int(s.string), n >= 0 else {
+                r.error(node, "'\(path)' must be a whole number of writes (usually 0), got \(NodeReader.describe(node))")
+                return nil
+            }
+            if e.workload == nil { r.error(node, "'\(path)' needs a 'workload' that writes") }
+            return .lostWrites(max: n)
+        case "converged":
+            guard case .scalar = node, let b = node.bool else {
+                r.error(node, "'\(path)' must be true or false, got \(NodeReader.describe(node))")
+                return nil
+            }
+            if e.workload == nil { r.error(node, "'\(path)' needs a 'workload' whose replicas are read") }
+            return .converged(b)
         case "recovery_time":
             guard let f = r.fields(node, path: path, allowed: ["probe", "max", "fault", "streak"]) else { return nil }
             let max = r.duration(f, "max", required: true)

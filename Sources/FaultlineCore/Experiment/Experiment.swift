@@ -15,6 +15,7 @@ public struct Experiment: Codable, Equatable, Sendable {
     public var settings: Settings
     /// The lab the experiment runs in, brought up around the run if it is not up yet.
     public var lab: LabSpec?
+    public var workload: WorkloadSpec?
     /// The file the experiment was read from, for messages.
     public var source: String
 

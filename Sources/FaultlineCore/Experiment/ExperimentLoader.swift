@@ -4,7 +4,7 @@ import Yams
 /// Reads experiment files (YAML or JSON — one parser, one model) and validates them completely.
 public enum ExperimentLoader {
     static let topKeys = [
-        "version", "title", "description", "tags", "lab", "hosts", "duration", "steady_state", "probes", "faults",
+        "version", "title", "description", "tags", "lab", "hosts", "duration", "steady_state", "probes", "workload", "faults",
         "actions", "rollbacks", "expect", "settings",
     ]
 
@@ -96,6 +96,7 @@ public enum ExperimentLoader {
         e.rollbacks = r.list(f, "rollbacks", what: "rollback commands").enumerated().compactMap {
             steps.action($1.0, path: $1.1, index: $0, prefix: "rollback", timed: false)
         }
+        if let node = f.values["workload"] { e.workload = readWorkload(node, r) }
         if let node = f.values["expect"] {
             e.expectations = ExpectReader(reader: r).read(node, experiment: e)
         }
@@ -134,6 +135,42 @@ public enum ExperimentLoader {
             r.error(node, "lab file '\(path)': \(error)")
             return (e, [])
         }
+    }
+
+    static func readWorkload(_ node: Node, _ r: NodeReader) -> WorkloadSpec? {
+        let keys = ["redis", "rate", "concurrency", "timeout", "converge_within"]
+        guard let f = r.fields(node, path: "workload", allowed: keys, unknown: "key or workload kind") else { return nil }
+        guard let rn = f.value("redis", required: true, reader: r) else { return nil }
+        guard let rf = r.fields(rn, path: "workload.redis", allowed: ["sentinels", "master", "address", "key", "replicas"]) else {
+            return nil
+        }
+        let sentinels = r.strings(rf, "sentinels") ?? []
+        let address = r.string(rf, "address")
+        if sentinels.isEmpty == (address == nil) {
+            r.error(rn, "'workload.redis' needs 'sentinels' (to follow the primary) or 'address' (one fixed endpoint), not both")
+        }
+        for (i, a) in (sentinels + (address.map { [$0] } ?? [])).enumerated() where ProbeReader.splitHostPort(a) == nil {
+            r.error(
+                rf.values[i < sentinels.count ? "sentinels" : "address"],
+                "'\(a)' in 'workload.redis' must be an address like '198.18.1.11:26379'")
+        }
+        let replicas = r.strings(rf, "replicas") ?? []
+        if replicas.isEmpty { r.error(rn, "'workload.redis.replicas' must list every replica to read at the end") }
+        var rate: Rate?
+        if let text = r.string(f, "rate", required: true) {
+            rate = Rate.parse(text)
+            if rate == nil { r.error(f.values["rate"], "'workload.rate' must be a rate like '200/s', got '\(text)'") }
+        }
+        guard let rate, !replicas.isEmpty else { return nil }
+        var w = WorkloadSpec(
+            redis: RedisWorkload(
+                sentinels: sentinels, master: r.string(rf, "master") ?? "mymaster", address: address,
+                key: r.string(rf, "key") ?? "faultline:set", replicas: replicas),
+            rate: rate)
+        if let c = r.int(f, "concurrency", range: 1...64) { w.concurrency = c }
+        if let t = r.duration(f, "timeout", positive: true) { w.timeout = t }
+        if let t = r.duration(f, "converge_within") { w.convergeWithin = t }
+        return w
     }
 
     static func readSettings(_ node: Node, into s: inout Settings, _ r: NodeReader) {

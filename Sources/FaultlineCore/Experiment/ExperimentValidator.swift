@@ -148,6 +148,7 @@ struct ExperimentValidator {
             switch x {
             case .availability(let p, _, _), .errorWindow(let p, _): (probe, fault) = (p, nil)
             case .recoveryTime(let p, _, let f, _): (probe, fault) = (p, f)
+            case .lostWrites, .converged: continue
             }
             let base = path(of: x, index: i, in: e)
             if !probes.contains(probe) {
@@ -166,6 +167,8 @@ struct ExperimentValidator {
         case .availability: key = "expect.availability"
         case .recoveryTime: key = "expect.recovery_time"
         case .errorWindow: key = "expect.error_window"
+        case .lostWrites: key = "expect.lost_writes"
+        case .converged: key = "expect.converged"
         }
         let sameKind = e.expectations[..<index].filter { path(ofKind: $0) == key }.count
         return reader.marks["\(key)[0]"] != nil ? "\(key)[\(sameKind)]" : key
@@ -176,6 +179,8 @@ struct ExperimentValidator {
         case .availability: return "expect.availability"
         case .recoveryTime: return "expect.recovery_time"
         case .errorWindow: return "expect.error_window"
+        case .lostWrites: return "expect.lost_writes"
+        case .converged: return "expect.converged"
         }
     }
 }

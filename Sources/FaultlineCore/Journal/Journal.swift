@@ -21,6 +21,7 @@ public struct Journal: Codable, Equatable, Sendable {
     public var actions: [ActionRecord] = []
     public var checks: [CheckResult] = []
     public var probes: [ProbeSeries] = []
+    public var workload: WorkloadRecord?
     public var residue: [String] = []
 
     public init(runId: String, experiment: ExperimentSummary, startedAt: String) {
@@ -124,5 +125,36 @@ public struct ActionRecord: Codable, Equatable, Sendable {
         self.name = name
         self.command = command
         self.scheduledAt = scheduledAt
+    }
+}
+
+/// What the workload did and what survived, with the evidence for the write checks.
+public struct WorkloadRecord: Codable, Equatable, Sendable {
+    public struct LostWrite: Codable, Equatable, Sendable {
+        public var value: String
+        public var endpoint: String
+        public var ackedAt: Nanos
+    }
+    public var acknowledged: Int
+    public var unknown: Int
+    public var failed: Int
+    public var lostCount: Int
+    /// The first lost writes, oldest first (at most 50).
+    public var lost: [LostWrite]
+    public var rpoNs: Nanos
+    public var finalPrimary: String?
+    /// Endpoint → how many values it held at the final read.
+    public var finalCounts: [String: Int]
+
+    public init(_ h: History, origin: Nanos) {
+        let r = WriteChecker.check(h)
+        acknowledged = r.acknowledged
+        unknown = r.unknown
+        failed = r.failed
+        lostCount = r.lost.count
+        lost = r.lost.prefix(50).map { LostWrite(value: $0.value, endpoint: $0.endpoint, ackedAt: $0.completedAt - origin) }
+        rpoNs = r.rpo
+        finalPrimary = h.finalPrimary
+        finalCounts = h.finalReads.mapValues(\.count)
     }
 }

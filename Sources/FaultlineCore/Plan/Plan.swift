@@ -88,6 +88,8 @@ public struct Plan: Sendable {
         case .recoveryTime(let p, let max, let f, let streak):
             return "\(p) recovers within \(DurationText.format(max)) of '\(f)' (\(streak) successes in a row)"
         case .errorWindow(let p, let max): return "longest error window of \(p) ≤ \(DurationText.format(max))"
+        case .lostWrites(let max): return "at most \(max) acknowledged write(s) lost"
+        case .converged(let c): return c ? "every replica holds the same data after the heal" : "replicas do not converge"
         }
     }
 }

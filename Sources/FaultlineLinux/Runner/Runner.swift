@@ -39,6 +39,8 @@ public final class Runner {
     /// The lab's state while the run uses it; `ownsLab` when this run brought it up.
     var labState: LabState?
     var ownsLab = false
+    /// The workload's operations and final reads.
+    var history: History?
 
     struct Held {
         var step: FaultStep
@@ -97,15 +99,27 @@ public final class Runner {
             return finish(verdict: aborted ? .aborted : .invalid, series: [])
         }
         let probes = experiment.probes.map { ContinuousProbe($0, origin: origin) }
+        let workload = experiment.workload.map { RedisWorkloadRunner($0, origin: origin) }
         takeSnapshots()
         phaseStart = MonotonicClock.now()
         for p in probes { p.start(at: phaseStart) }
+        workload?.start(at: phaseStart)
         event("fault phase started", "\(DurationText.format(experiment.duration)), \(plan.steps.count) scheduled steps")
         runSchedule(probes)
         phaseEnd = MonotonicClock.now()
         let series = probes.map { $0.stop() }
+        history = workload?.stop()
         revertAll()
         if !aborted { steadyStateAfter() }
+        if var h = history, let spec = experiment.workload {
+            // After the heal: every replica's final state, once they agree or time is up.
+            RedisWorkloadRunner.finalRead(spec, into: &h)
+            history = h
+            event(
+                "workload final read",
+                "\(h.writes.count) writes; \(h.finalReads.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"
+            )
+        }
         runRollbacks()
         checkResidue()
         releaseLab()
@@ -179,6 +193,15 @@ public final class Runner {
         }
         journal.checks += ExpectationChecker.check(
             experiment.expectations, series: series, faultWindows: windows, faultStarts: starts, phase: phase)
+        if let h = history {
+            let maxLost = experiment.expectations.compactMap { x -> Int? in if case .lostWrites(let m) = x { return m } else { return nil }
+            }.first
+            let converged = experiment.expectations.compactMap { x -> Bool? in
+                if case .converged(let c) = x { return c } else { return nil }
+            }.first
+            journal.checks += WriteChecker.checks(h, maxLost: maxLost, converged: converged, origin: phaseStart - origin)
+            journal.workload = WorkloadRecord(h, origin: phaseStart - origin)
+        }
     }
 }
 

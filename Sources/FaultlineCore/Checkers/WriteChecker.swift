@@ -1,0 +1,66 @@
+/// Lost acknowledged writes, RPO and replica convergence, from a set-workload history. Pure.
+public enum WriteChecker {
+    public struct Report: Equatable, Sendable {
+        public var acknowledged: Int
+        public var unknown: Int
+        public var failed: Int
+        /// Acknowledged, and absent from the final primary's state.
+        public var lost: [History.Op]
+        /// Unknown outcome and present: applied although never acknowledged (not a loss).
+        public var unknownApplied: Int
+        /// From the first to the last acknowledgement of a lost write; 0 when nothing was lost.
+        public var rpo: Nanos
+        /// Replicas whose final state differs from the primary's, with how.
+        public var divergent: [String: String]
+    }
+
+    public static func check(_ h: History) -> Report {
+        let primaryState = Set(h.finalPrimary.flatMap { h.finalReads[$0] } ?? [])
+        let acked = h.writes.filter { $0.outcome == .ok }
+        let lost = acked.filter { !primaryState.contains($0.value) }.sorted { $0.completedAt < $1.completedAt }
+        let unknownApplied = h.writes.filter { $0.outcome == .unknown && primaryState.contains($0.value) }.count
+        let rpo = lost.isEmpty ? 0 : (lost.last?.completedAt ?? 0) - (lost.first?.completedAt ?? 0)
+        var divergent: [String: String] = [:]
+        for (endpoint, values) in h.finalReads where endpoint != h.finalPrimary {
+            let s = Set(values)
+            let missing = primaryState.subtracting(s).count
+            let extra = s.subtracting(primaryState).count
+            if missing > 0 || extra > 0 { divergent[endpoint] = "\(missing) missing, \(extra) not on the primary" }
+        }
+        return Report(
+            acknowledged: acked.count, unknown: h.writes.filter { $0.outcome == .unknown }.count,
+            failed: h.writes.filter { $0.outcome == .fail }.count, lost: lost, unknownApplied: unknownApplied, rpo: rpo,
+            divergent: divergent)
+    }
+
+    /// Checks for `lost_writes` and `converged` expectations, with evidence.
+    public static func checks(_ h: History, maxLost: Int?, converged: Bool?, origin: Nanos) -> [CheckResult] {
+        let r = check(h)
+        var out: [CheckResult] = []
+        let counts = "\(r.acknowledged) acknowledged, \(r.unknown) unknown (\(r.unknownApplied) of them applied), \(r.failed) failed"
+        if let maxLost {
+            var evidence = counts
+            if !r.lost.isEmpty {
+                let first = r.lost.prefix(5).map {
+                    "'\($0.value)' acked by \($0.endpoint) at +\(DurationText.format($0.completedAt - origin))"
+                }
+                evidence += "; RPO \(DurationText.format(r.rpo)); first lost: " + first.joined(separator: ", ")
+            }
+            if h.finalPrimary == nil { evidence += "; no primary answered the final read" }
+            out.append(
+                CheckResult(
+                    name: "lost_writes", passed: h.finalPrimary != nil && r.lost.count <= maxLost, expected: "≤ \(maxLost)",
+                    measured: h.finalPrimary == nil ? "unknown (no final read)" : "\(r.lost.count)", evidence: evidence))
+        }
+        if let converged {
+            let ok = h.finalPrimary != nil && r.divergent.isEmpty
+            let evidence =
+                r.divergent.isEmpty
+                ? "\(h.finalReads.count) replicas hold the same \(h.finalPrimary.flatMap { h.finalReads[$0]?.count } ?? 0) values"
+                : r.divergent.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            out.append(
+                CheckResult(name: "converged", passed: ok == converged, expected: "\(converged)", measured: "\(ok)", evidence: evidence))
+        }
+        return out
+    }
+}
