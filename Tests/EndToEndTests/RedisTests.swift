@@ -74,4 +74,18 @@ struct RedisTests {
         #expect(j.checks.contains { $0.name == "converged" && $0.passed })
         #expect(j.residue.isEmpty, "\(j.residue)")
     }
+
+    @Test("with min-replicas-to-write the isolated primary refuses writes: the loss is bounded")
+    func minReplicasBounded() throws {
+        let (out, j, dir) = try run("redis-split-brain-min-replicas.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let w = try #require(j.workload)
+        // refusals (NOREPLICAS) are failed writes, not lost ones; what is lost is bounded by the
+        // 2 s lag window, not by the 6 s isolation
+        #expect(w.failed > 0, "the isolated primary never refused a write")
+        #expect(w.lostCount <= 400 && w.rpoNs < 4_000_000_000, "\(w.lostCount) lost, RPO \(w.rpoNs)")
+        #expect(j.checks.contains { $0.name == "converged" && $0.passed })
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
 }
