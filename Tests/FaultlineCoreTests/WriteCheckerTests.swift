@@ -58,6 +58,8 @@ struct WriteCheckerTests {
     func convergence() {
         let h = history([op("a", .ok, at: 1), op("b", .ok, at: 2)], reads: ["p2": ["a", "b"], "p1": ["a", "b", "x"], "p3": ["a"]])
         #expect(WriteChecker.check(h).divergent == ["p1": "0 missing, 1 not on the primary", "p3": "1 missing, 0 not on the primary"])
+        let dup = history([op("a", .ok, at: 1)], reads: ["p2": ["a"], "p3": ["a", "a"]])
+        #expect(WriteChecker.check(dup).divergent == ["p3": "0 missing, 0 not on the primary, 1 duplicated"])
         let checks = WriteChecker.checks(h, maxLost: 0, converged: true, origin: 0)
         #expect(checks.map(\.passed) == [true, false])
     }

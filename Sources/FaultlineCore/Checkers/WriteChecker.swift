@@ -15,21 +15,49 @@ public enum WriteChecker {
     }
 
     public static func check(_ h: History) -> Report {
-        let primaryState = Set(h.finalPrimary.flatMap { h.finalReads[$0] } ?? [])
-        let acked = h.writes.filter { $0.outcome == .ok }
-        let lost = acked.filter { !primaryState.contains($0.value) }.sorted { $0.completedAt < $1.completedAt }
-        let unknownApplied = h.writes.filter { $0.outcome == .unknown && primaryState.contains($0.value) }.count
+        // Each value of the primary's final state, numbered once; the rest is lookups.
+        let primaryValues = h.finalPrimary.flatMap { h.finalReads[$0] } ?? []
+        var index = [String: Int](minimumCapacity: primaryValues.count)
+        for v in primaryValues where index[v] == nil { index[v] = index.count }
+        var acknowledged = 0
+        var unknown = 0
+        var failed = 0
+        var unknownApplied = 0
+        var lost: [History.Op] = []
+        for op in h.writes {
+            switch op.outcome {
+            case .ok:
+                acknowledged += 1
+                if index[op.value] == nil { lost.append(op) }
+            case .unknown:
+                unknown += 1
+                if index[op.value] != nil { unknownApplied += 1 }
+            case .fail:
+                failed += 1
+            }
+        }
+        lost.sort { $0.completedAt < $1.completedAt }
         let rpo = lost.isEmpty ? 0 : (lost.last?.completedAt ?? 0) - (lost.first?.completedAt ?? 0)
         var divergent: [String: String] = [:]
         for (endpoint, values) in h.finalReads where endpoint != h.finalPrimary {
-            let s = Set(values)
-            let missing = primaryState.subtracting(s).count
-            let extra = s.subtracting(primaryState).count
-            if missing > 0 || extra > 0 { divergent[endpoint] = "\(missing) missing, \(extra) not on the primary" }
+            var seen = [Bool](repeating: false, count: index.count)
+            var extra = 0
+            var duplicated = 0
+            for v in values {
+                guard let i = index[v] else {
+                    extra += 1
+                    continue
+                }
+                if seen[i] { duplicated += 1 } else { seen[i] = true }
+            }
+            let missing = seen.lazy.filter { !$0 }.count
+            if missing > 0 || extra > 0 || duplicated > 0 {
+                divergent[endpoint] =
+                    "\(missing) missing, \(extra) not on the primary" + (duplicated > 0 ? ", \(duplicated) duplicated" : "")
+            }
         }
         return Report(
-            acknowledged: acked.count, unknown: h.writes.filter { $0.outcome == .unknown }.count,
-            failed: h.writes.filter { $0.outcome == .fail }.count, lost: lost, unknownApplied: unknownApplied, rpo: rpo,
+            acknowledged: acknowledged, unknown: unknown, failed: failed, lost: lost, unknownApplied: unknownApplied, rpo: rpo,
             divergent: divergent)
     }
 
