@@ -10,7 +10,10 @@ struct CLITests {
     @Test("every shipped experiment validates: exit 0")
     func shipped() throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: "\(Self.root)/experiments").filter { $0.hasSuffix(".yaml") }
-        let out = try FaultlineBinary.run(["validate"] + files.map { "experiments/\($0)" }, in: Self.root)
+        // Run from a scratch folder: the harness captures output to files where it runs.
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try FaultlineBinary.run(["validate"] + files.map { "\(Self.root)/experiments/\($0)" }, in: dir)
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.stdout.split(separator: "\n").count == files.count)
     }
