@@ -56,4 +56,29 @@ struct CLITests {
         let h = try FaultlineBinary.run(["run", "--help"], in: NSTemporaryDirectory())
         #expect(h.stdout.contains("4 residue left"))
     }
+
+    @Test("the shipped experiments/web-pause.yaml runs as shipped: journal, report, junit; nothing left paused")
+    func shippedLocalRun() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The target its comment says to start first.
+        let server = try Child(["python3", "-m", "http.server", "18081", "--bind", "127.0.0.1", "--directory", dir])
+        defer { server.stop() }
+        try waitForPort(18081)
+        let out = try FaultlineBinary.run(
+            ["run", "\(Self.root)/experiments/web-pause.yaml", "--state-dir", "\(dir)/state", "--out", "\(dir)/reports"], in: dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let latest = "\(dir)/reports/latest"
+        let object =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(latest)/journal.json"))) as? [String: Any]
+            ?? [:]
+        for key in ["verdict", "experiment", "started_at", "faults", "checks", "residue"] {
+            #expect(object[key] != nil, "journal lacks \(key)")
+        }
+        #expect(object["verdict"] as? String == "passed")
+        #expect(
+            FileManager.default.fileExists(atPath: "\(latest)/report.md") && FileManager.default.fileExists(atPath: "\(latest)/junit.xml"))
+        #expect(processState(server.pid) != "T")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/state")) ?? []).isEmpty)
+    }
 }
