@@ -6,17 +6,7 @@
 #   precision   lateness (actual − scheduled start) of TCP probes at 1 ms and 10 ms intervals
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --static-swift-stdlib --product faultline 2>&1 | tail -n 1
-fl="$(swift build -c release --static-swift-stdlib --show-bin-path)/faultline"
-venv=bench/.venv
-[ -x "$venv/bin/chaos" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q chaostoolkit==1.19.0; }
-chaos="$PWD/$venv/bin/chaos"
-scratch=$(mktemp -d /tmp/faultline-bench.XXXXXX)
-mkdir -p "$scratch/nginx/tmp" bench/results
-nginx -p "$scratch/nginx" -c "$PWD/bench/nginx.conf" &
-nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$scratch"' EXIT
-for _ in $(seq 100); do curl -fsS http://127.0.0.1:18082/ >/dev/null 2>&1 && break; sleep 0.05; done
+source bench/common.sh
 url=http://127.0.0.1:18082/
 
 seq=$("$fl" probe-rate --url "$url" --concurrency 1 --seconds 3 | cut -d' ' -f1)

@@ -13,19 +13,7 @@ command -v hyperfine >/dev/null && command -v nginx >/dev/null || {
   [ "$(id -u)" -eq 0 ] || { echo "bench: needs hyperfine and nginx (apt); run as root to install them" >&2; exit 1; }
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine nginx-light >/dev/null
 }
-venv=bench/.venv
-[ -x "$venv/bin/chaos" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q chaostoolkit==1.19.0; }
-chaos="$PWD/$venv/bin/chaos"
-
-swift build -c release --static-swift-stdlib --product faultline 2>&1 | tail -n 1
-fl="$(swift build -c release --static-swift-stdlib --show-bin-path)/faultline"
-
-scratch=$(mktemp -d /tmp/faultline-bench.XXXXXX)
-mkdir -p "$scratch/nginx/tmp" bench/results
-nginx -p "$scratch/nginx" -c "$PWD/bench/nginx.conf" &
-nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; rm -rf "$scratch"' EXIT
-for _ in $(seq 100); do curl -fsS http://127.0.0.1:18082/ >/dev/null 2>&1 && break; sleep 0.05; done
+source bench/common.sh
 
 cp bench/trivial-ctk.json experiments/trivial.yaml "$scratch/"
 hf() { hyperfine --style none --warmup 3 --runs "$runs" --export-json "$1" "${@:2}" >/dev/null; }

@@ -1,0 +1,14 @@
+# Shared set-up of the benchmark scripts (sourced): the release binary ($fl), Chaos Toolkit in
+# bench/.venv ($chaos), a scratch folder ($scratch, removed on exit unless KEEP=1) and nginx on
+# 127.0.0.1:18082 answering from memory (stopped on exit).
+swift build -c release --static-swift-stdlib --product faultline 2>&1 | tail -n 1
+fl="$(swift build -c release --static-swift-stdlib --show-bin-path)/faultline"
+venv=bench/.venv
+[ -x "$venv/bin/chaos" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q chaostoolkit==1.19.0; }
+chaos="$PWD/$venv/bin/chaos"
+scratch=$(mktemp -d /tmp/faultline-bench.XXXXXX)
+mkdir -p "$scratch/nginx/tmp" bench/results
+nginx -p "$scratch/nginx" -c "$PWD/bench/nginx.conf" &
+nginx_pid=$!
+trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$scratch"' EXIT
+for _ in $(seq 100); do curl -fsS http://127.0.0.1:18082/ >/dev/null 2>&1 && break; sleep 0.05; done
