@@ -45,6 +45,11 @@ public struct Plan: Sendable {
         for p in e.probes {
             out += "    - \(p.name) every \(DurationText.format(p.interval ?? 0)): \(p.summary)\n"
         }
+        if let w = e.workload {
+            let target = w.redis.address ?? "the primary Sentinel names (\(w.redis.sentinels.joined(separator: ", ")))"
+            out += "  workload: RPUSH \(w.redis.key) at \(w.rate) from \(w.concurrency) client(s) to \(target); "
+            out += "final read of \(w.redis.replicas.joined(separator: ", ")) within \(DurationText.format(w.convergeWithin)) of the heal\n"
+        }
         out += "  timeline (\(DurationText.format(e.duration)) from the first injection phase):\n"
         if steps.isEmpty { out += "    (nothing scheduled)\n" }
         for s in steps {
