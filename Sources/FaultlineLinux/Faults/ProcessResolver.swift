@@ -15,7 +15,9 @@ public enum ProcessResolver {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw FaultError.target("cannot read pid file '\(path)'")
             }
-            guard let p = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            // The pid is the first line; some servers (PostgreSQL's postmaster.pid) add more.
+            let first = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+            guard let p = Int32(first.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw FaultError.target("pid file '\(path)' does not hold a pid: '\(text.prefix(40))'")
             }
             candidates = [p]

@@ -20,11 +20,12 @@ public enum HostInit {
             _exit(0)
         }
         _ = FileManager.default.createFile(atPath: readyFile, contents: Data("\(getpid())\n".utf8))
+        // Services arrive by reparenting, so "no child" now does not mean none later; a dead
+        // orphan left unreaped would keep its pid (PostgreSQL refuses to start over a pid
+        // file whose pid still exists). Without children, look again every 20 ms.
         var status: Int32 = 0
         while true {
-            if waitpid(-1, &status, 0) < 0 {
-                if errno == ECHILD { pause() }
-            }
+            if waitpid(-1, &status, 0) < 0, errno == ECHILD { usleep(20_000) }
         }
     }
 
