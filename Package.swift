@@ -23,13 +23,18 @@ let package = Package(
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "libnl-nf-3-dev"])]
         ),
+        .systemLibrary(
+            name: "CPostgres",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .target(
             name: "FaultlineCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "FaultlineLinux",
-            dependencies: ["FaultlineCore", "CCurl", "CNetlink"]
+            dependencies: ["FaultlineCore", "CCurl", "CNetlink", "CPostgres"]
         ),
         .target(
             name: "FaultlineCLI",

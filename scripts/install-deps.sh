@@ -11,6 +11,8 @@ packages=(
   python3                                           # test and demo targets (http.server)
   supervisor                                        # the local demo's real process supervisor
   redis-server redis-sentinel                       # the Redis Sentinel lab (make demo)
+  libpq-dev postgresql-15                           # postgres workload (CPostgres) and replication lab
+  haproxy nginx-light                               # the load-balancing lab (nginx also serves bench/)
 )
 
 missing=()
@@ -30,5 +32,13 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Debian's supervisor package starts a system-wide supervisord where an init system runs its
-# scripts; the demo runs its own instance and never needs that one.
+# Package scripts may start a system-wide supervisord, haproxy, nginx, PostgreSQL or Redis
+# where an init system runs them. faultline never uses those (every lab starts its own
+# instances inside its namespaces), so the ones just installed are stopped again.
+for p in "${missing[@]}"; do
+  case "$p" in
+    supervisor | haproxy | redis-server) service "$p" stop >/dev/null 2>&1 || true ;;
+    nginx-light) service nginx stop >/dev/null 2>&1 || true ;;
+    postgresql-15) service postgresql stop >/dev/null 2>&1 || true ;;
+  esac
+done

@@ -15,7 +15,7 @@ struct BenchCheckers: ParsableCommand {
     func run() {
         let before = residentKiB()
         var h = History()
-        h.writes.reserveCapacity(ops)
+        h.ops.reserveCapacity(ops)
         var primary: [String] = []
         primary.reserveCapacity(ops)
         for i in 0..<ops {
@@ -23,7 +23,7 @@ struct BenchCheckers: ParsableCommand {
             let value = "c\(i % 4)-\(i / 4)"
             let outcome: History.Outcome = i % 1000 == 999 ? .unknown : .ok
             let t = Int64(i) * 1_000_000
-            h.writes.append(
+            h.ops.append(
                 History.Op(
                     client: i % 4, value: value, invokedAt: t, completedAt: t + 300_000, outcome: outcome, endpoint: "198.18.1.11:6379"))
             if i % 200 != 7 { primary.append(value) }

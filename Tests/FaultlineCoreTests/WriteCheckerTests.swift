@@ -10,7 +10,7 @@ struct WriteCheckerTests {
 
     func history(_ writes: [History.Op], primary: String = "p2", reads: [String: [String]]) -> History {
         var h = History()
-        h.writes = writes
+        h.ops = writes
         h.finalPrimary = primary
         h.finalReads = reads
         return h

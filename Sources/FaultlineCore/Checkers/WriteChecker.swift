@@ -24,7 +24,7 @@ public enum WriteChecker {
         var failed = 0
         var unknownApplied = 0
         var lost: [History.Op] = []
-        for op in h.writes {
+        for op in h.ops where op.kind == .write {
             switch op.outcome {
             case .ok:
                 acknowledged += 1
@@ -81,11 +81,13 @@ public enum WriteChecker {
                     measured: h.finalPrimary == nil ? "unknown (no final read)" : "\(r.lost.count)", evidence: evidence))
         }
         if let converged {
-            let ok = h.finalPrimary != nil && r.divergent.isEmpty
+            let ok = h.finalPrimary != nil && r.divergent.isEmpty && h.unreadReplicas.isEmpty
+            let unread = h.unreadReplicas.isEmpty ? "" : "not readable: \(h.unreadReplicas.joined(separator: ", ")); "
             let evidence =
-                r.divergent.isEmpty
-                ? "\(h.finalReads.count) replicas hold the same \(h.finalPrimary.flatMap { h.finalReads[$0]?.count } ?? 0) values"
-                : r.divergent.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+                unread
+                + (r.divergent.isEmpty
+                    ? "\(h.finalReads.count) replicas hold the same \(h.finalPrimary.flatMap { h.finalReads[$0]?.count } ?? 0) values"
+                    : r.divergent.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; "))
             out.append(
                 CheckResult(name: "converged", passed: ok == converged, expected: "\(converged)", measured: "\(ok)", evidence: evidence))
         }

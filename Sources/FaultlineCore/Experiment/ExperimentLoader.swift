@@ -138,12 +138,39 @@ public enum ExperimentLoader {
     }
 
     static func readWorkload(_ node: Node, _ r: NodeReader) -> WorkloadSpec? {
-        let keys = ["redis", "rate", "concurrency", "timeout", "converge_within"]
+        let keys = WorkloadSpec.kinds + ["rate", "concurrency", "timeout", "converge_within"]
         guard let f = r.fields(node, path: "workload", allowed: keys, unknown: "key or workload kind") else { return nil }
-        guard let rn = f.value("redis", required: true, reader: r) else { return nil }
-        guard let rf = r.fields(rn, path: "workload.redis", allowed: ["sentinels", "master", "address", "key", "replicas"]) else {
+        let present = WorkloadSpec.kinds.filter { f.has($0) }
+        guard present.count == 1, let kind = present.first, let kn = f.values[kind] else {
+            r.error(
+                present.count > 1 ? f.keys[present[1]] : node,
+                present.isEmpty
+                    ? "'workload' needs a client: one of \(WorkloadSpec.kinds.joined(separator: ", "))"
+                    : "'workload' has clients \(present.joined(separator: " and ")); use exactly one")
             return nil
         }
+        let client: WorkloadClient?
+        switch kind {
+        case "redis": client = readRedisWorkload(kn, r)
+        case "postgres": client = readPostgresWorkload(kn, r)
+        default: client = readHTTPWorkload(kn, r)
+        }
+        var rate: Rate?
+        if let text = r.string(f, "rate", required: true) {
+            rate = Rate.parse(text)
+            if rate == nil { r.error(f.values["rate"], "'workload.rate' must be a rate like '200/s', got '\(text)'") }
+        }
+        guard let rate, let client else { return nil }
+        var w = WorkloadSpec(client: client, rate: rate)
+        if let c = r.int(f, "concurrency", range: 1...64) { w.concurrency = c }
+        if let t = r.duration(f, "timeout", positive: true) { w.timeout = t }
+        if let t = r.duration(f, "converge_within") { w.convergeWithin = t }
+        return w
+    }
+
+    static func readRedisWorkload(_ rn: Node, _ r: NodeReader) -> WorkloadClient? {
+        let allowed = ["sentinels", "master", "address", "key", "replicas", "mode", "keys", "read_share"]
+        guard let rf = r.fields(rn, path: "workload.redis", allowed: allowed) else { return nil }
         let sentinels = r.strings(rf, "sentinels") ?? []
         let address = r.string(rf, "address")
         if sentinels.isEmpty == (address == nil) {
@@ -156,21 +183,56 @@ public enum ExperimentLoader {
         }
         let replicas = r.strings(rf, "replicas") ?? []
         if replicas.isEmpty { r.error(rn, "'workload.redis.replicas' must list every replica to read at the end") }
-        var rate: Rate?
-        if let text = r.string(f, "rate", required: true) {
-            rate = Rate.parse(text)
-            if rate == nil { r.error(f.values["rate"], "'workload.rate' must be a rate like '200/s', got '\(text)'") }
+        var mode = RedisWorkload.Mode.set
+        if let m = r.string(rf, "mode") {
+            if let v = RedisWorkload.Mode(rawValue: m) {
+                mode = v
+            } else {
+                r.error(rf.values["mode"], "'workload.redis.mode' must be one of set, register, got '\(m)'")
+            }
         }
-        guard let rate, !replicas.isEmpty else { return nil }
-        var w = WorkloadSpec(
-            redis: RedisWorkload(
-                sentinels: sentinels, master: r.string(rf, "master") ?? "mymaster", address: address,
-                key: r.string(rf, "key") ?? "faultline:set", replicas: replicas),
-            rate: rate)
-        if let c = r.int(f, "concurrency", range: 1...64) { w.concurrency = c }
-        if let t = r.duration(f, "timeout", positive: true) { w.timeout = t }
-        if let t = r.duration(f, "converge_within") { w.convergeWithin = t }
-        return w
+        guard !replicas.isEmpty else { return nil }
+        var w = RedisWorkload(
+            sentinels: sentinels, master: r.string(rf, "master") ?? "mymaster", address: address,
+            key: r.string(rf, "key") ?? "faultline:set", replicas: replicas, mode: mode)
+        if let k = r.int(rf, "keys", range: 1...100_000) { w.keys = k }
+        if let s = r.percent(rf, "read_share") { w.readShare = s }
+        return .redis(w)
+    }
+
+    static func readPostgresWorkload(_ node: Node, _ r: NodeReader) -> WorkloadClient? {
+        guard let f = r.fields(node, path: "workload.postgres", allowed: ["connection", "table", "replicas"]) else { return nil }
+        let connection = r.string(f, "connection", required: true)
+        let replicas = r.strings(f, "replicas") ?? []
+        if replicas.isEmpty {
+            r.error(node, "'workload.postgres.replicas' must list a connection string for every server to read at the end")
+        }
+        let table = r.string(f, "table") ?? "faultline_writes"
+        if table.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) == nil {
+            r.error(f.values["table"], "'workload.postgres.table' must be a plain lower-case SQL name, got '\(table)'")
+        }
+        guard let connection, !replicas.isEmpty else { return nil }
+        return .postgres(PostgresWorkload(connection: connection, table: table, replicas: replicas))
+    }
+
+    static func readHTTPWorkload(_ node: Node, _ r: NodeReader) -> WorkloadClient? {
+        guard let f = r.fields(node, path: "workload.http", allowed: ["url", "method", "body", "backend_header", "replicas"]) else {
+            return nil
+        }
+        let url = r.string(f, "url", required: true)
+        if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            r.error(f.values["url"], "'workload.http.url' must start with http:// or https://, got '\(url)'")
+        }
+        let method = (r.string(f, "method") ?? "GET").uppercased()
+        let methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        if !methods.contains(method) {
+            r.error(f.values["method"], "'workload.http.method' must be one of \(methods.joined(separator: ", ")), got '\(method)'")
+        }
+        guard let url else { return nil }
+        return .http(
+            HTTPWorkload(
+                url: url, method: method, body: r.string(f, "body"), backendHeader: r.string(f, "backend_header"),
+                replicas: r.strings(f, "replicas") ?? []))
     }
 
     static func readSettings(_ node: Node, into s: inout Settings, _ r: NodeReader) {

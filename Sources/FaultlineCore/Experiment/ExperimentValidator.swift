@@ -50,6 +50,14 @@ struct ExperimentValidator {
             let path = "faults[\(i)].\(f.spec.kind).host.on"
             reader.error(path: path, "'\(path)' must name a lab host, got '\(on)' \(Suggest.hint(for: on, in: labHosts))")
         }
+        for (key, list) in [("actions", e.actions), ("rollbacks", e.rollbacks)] {
+            for (i, a) in list.enumerated() {
+                guard let on = a.on, !labHosts.contains(on) else { continue }
+                let path = "\(key)[\(i)].on"
+                let valid = labHosts.isEmpty ? "(the experiment has no lab)" : Suggest.hint(for: on, in: labHosts)
+                reader.error(path: path, "'\(path)' must name a lab host, got '\(on)' \(valid)")
+            }
+        }
     }
 
     private func isRoleTarget(_ f: FaultStep) -> Bool {

@@ -1,7 +1,7 @@
-/// A client that writes unique values at a rate during the fault phase and reads the final
-/// state from every replica afterwards (a set workload: loss is decidable).
+/// A client that issues operations at a rate during the fault phase and reads the final state
+/// from every replica afterwards. Written values are unique, so loss is decidable.
 public struct WorkloadSpec: Codable, Equatable, Sendable {
-    public var redis: RedisWorkload
+    public var client: WorkloadClient
     public var rate: Rate
     public var concurrency: Int
     /// Per-operation timeout; a write that times out is recorded as unknown, never as lost.
@@ -10,32 +10,106 @@ public struct WorkloadSpec: Codable, Equatable, Sendable {
     public var convergeWithin: Nanos
 
     public init(
-        redis: RedisWorkload, rate: Rate, concurrency: Int = 1, timeout: Nanos = 500_000_000, convergeWithin: Nanos = 10_000_000_000
+        client: WorkloadClient, rate: Rate, concurrency: Int = 1, timeout: Nanos = 500_000_000,
+        convergeWithin: Nanos = 10_000_000_000
     ) {
-        self.redis = redis
+        self.client = client
         self.rate = rate
         self.concurrency = concurrency
         self.timeout = timeout
         self.convergeWithin = convergeWithin
     }
+
+    /// The endpoints read at the end; empty when the workload only measures requests.
+    public var replicas: [String] {
+        switch client {
+        case .redis(let r): return r.replicas
+        case .postgres(let p): return p.replicas
+        case .http(let h): return h.replicas
+        }
+    }
+
+    /// The kinds an experiment may name under `workload:`.
+    public static let kinds = ["redis", "postgres", "http"]
 }
 
-/// Redis: `RPUSH key value` per write, at the primary Sentinel names (re-resolved after any
-/// error) or at a fixed address; `LRANGE key 0 -1` on every replica at the end.
+public enum WorkloadClient: Codable, Equatable, Sendable {
+    case redis(RedisWorkload)
+    case postgres(PostgresWorkload)
+    case http(HTTPWorkload)
+
+    public var kind: String {
+        switch self {
+        case .redis: return "redis"
+        case .postgres: return "postgres"
+        case .http: return "http"
+        }
+    }
+}
+
+/// Redis, as a set (`RPUSH key value` per write, `LRANGE` at the end) or as registers
+/// (`SET`/`GET` on a few keys, for stale-read and linearizability checks). Writes go to the
+/// primary Sentinel names (re-resolved after any error) or to a fixed address.
 public struct RedisWorkload: Codable, Equatable, Sendable {
+    public enum Mode: String, Codable, Sendable, CaseIterable {
+        case set
+        case register
+    }
     public var sentinels: [String]
     public var master: String
     public var address: String?
     public var key: String
     public var replicas: [String]
+    public var mode: Mode
+    /// Register mode: how many keys, and the share of operations that are reads.
+    public var keys: Int
+    public var readShare: Double
 
     public init(
-        sentinels: [String] = [], master: String = "mymaster", address: String? = nil, key: String = "faultline:set", replicas: [String]
+        sentinels: [String] = [], master: String = "mymaster", address: String? = nil, key: String = "faultline:set",
+        replicas: [String], mode: Mode = .set, keys: Int = 5, readShare: Double = 0.5
     ) {
         self.sentinels = sentinels
         self.master = master
         self.address = address
         self.key = key
+        self.replicas = replicas
+        self.mode = mode
+        self.keys = keys
+        self.readShare = readShare
+    }
+}
+
+/// PostgreSQL through libpq: one `INSERT` of a unique row per write, on the server the
+/// connection string leads to (`target_session_attrs=read-write` follows the primary);
+/// `SELECT` of the table on every replica at the end.
+public struct PostgresWorkload: Codable, Equatable, Sendable {
+    public var connection: String
+    public var table: String
+    public var replicas: [String]
+
+    public init(connection: String, table: String = "faultline_writes", replicas: [String]) {
+        self.connection = connection
+        self.table = table
+        self.replicas = replicas
+    }
+}
+
+/// Requests through libcurl. `{value}` (unique per operation) and `{key}` are replaced in the
+/// URL and body. With `backend_header`, the header's value names the backend that answered
+/// (for load-balancing checks). `replicas` are URLs that list the stored values, one per line.
+public struct HTTPWorkload: Codable, Equatable, Sendable {
+    public var url: String
+    public var method: String
+    public var body: String?
+    public var backendHeader: String?
+    public var replicas: [String]
+
+    public init(url: String, method: String = "GET", body: String? = nil, backendHeader: String? = nil, replicas: [String] = []) {
+        self.url = url
+        self.method = method
+        self.body = body
+        self.backendHeader = backendHeader
         self.replicas = replicas
     }
 }

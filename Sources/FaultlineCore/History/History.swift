@@ -10,8 +10,17 @@ public struct History: Codable, Equatable, Sendable {
         case unknown
     }
 
+    public enum Kind: String, Codable, Sendable {
+        case write
+        case read
+    }
+
     public struct Op: Codable, Equatable, Sendable {
         public var client: Int
+        public var kind: Kind
+        /// The register a register workload touched; empty for a set workload.
+        public var key: String
+        /// The value written, or for a read the value it returned ("" for none).
         public var value: String
         public var invokedAt: Nanos
         public var completedAt: Nanos
@@ -19,8 +28,13 @@ public struct History: Codable, Equatable, Sendable {
         /// The endpoint that answered (`198.18.1.11:6379`).
         public var endpoint: String
 
-        public init(client: Int, value: String, invokedAt: Nanos, completedAt: Nanos, outcome: Outcome, endpoint: String) {
+        public init(
+            client: Int, kind: Kind = .write, key: String = "", value: String, invokedAt: Nanos, completedAt: Nanos, outcome: Outcome,
+            endpoint: String
+        ) {
             self.client = client
+            self.kind = kind
+            self.key = key
             self.value = value
             self.invokedAt = invokedAt
             self.completedAt = completedAt
@@ -29,9 +43,12 @@ public struct History: Codable, Equatable, Sendable {
         }
     }
 
-    public var writes: [Op] = []
+    /// Every operation, writes and reads, in the order they completed per client.
+    public var ops: [Op] = []
     /// What each replica held at the end (endpoint → values), read after the heal.
     public var finalReads: [String: [String]] = [:]
+    /// Replicas listed in the experiment that could not be read at the end.
+    public var unreadReplicas: [String] = []
     /// The endpoint that was primary when the final state was read.
     public var finalPrimary: String?
 

@@ -46,9 +46,11 @@ public struct Plan: Sendable {
             out += "    - \(p.name) every \(DurationText.format(p.interval ?? 0)): \(p.summary)\n"
         }
         if let w = e.workload {
-            let target = w.redis.address ?? "the primary Sentinel names (\(w.redis.sentinels.joined(separator: ", ")))"
-            out += "  workload: RPUSH \(w.redis.key) at \(w.rate) from \(w.concurrency) client(s) to \(target); "
-            out += "final read of \(w.redis.replicas.joined(separator: ", ")) within \(DurationText.format(w.convergeWithin)) of the heal\n"
+            out += "  workload: \(describe(w.client)) at \(w.rate) from \(w.concurrency) client(s)"
+            out +=
+                w.replicas.isEmpty
+                ? "\n"
+                : "; final read of \(w.replicas.joined(separator: ", ")) within \(DurationText.format(w.convergeWithin)) of the heal\n"
         }
         out += "  timeline (\(DurationText.format(e.duration)) from the first injection phase):\n"
         if steps.isEmpty { out += "    (nothing scheduled)\n" }
@@ -69,6 +71,17 @@ public struct Plan: Sendable {
 
     /// The lab hosts faults may span.
     var labHosts: [String] { experiment.hosts.filter { $0.transport == .lab }.map(\.name) }
+
+    func describe(_ c: WorkloadClient) -> String {
+        switch c {
+        case .redis(let r):
+            let target = r.address ?? "the primary Sentinel names (\(r.sentinels.joined(separator: ", ")))"
+            let ops = r.mode == .set ? "RPUSH \(r.key)" : "SET/GET on \(r.keys) keys (\(Int(r.readShare * 100))% reads)"
+            return "redis \(ops) to \(target)"
+        case .postgres(let p): return "postgres INSERT INTO \(p.table) via '\(p.connection)'"
+        case .http(let h): return "http \(h.method) \(h.url)" + (h.backendHeader.map { ", backend from header \($0)" } ?? "")
+        }
+    }
 
     func describe(_ s: Step) -> String {
         switch s.kind {

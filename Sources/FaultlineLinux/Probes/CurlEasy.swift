@@ -42,6 +42,27 @@ final class CurlEasy {
         try check(fl_curl_setopt_pointer(handle, option, value), "option \(option.rawValue)")
     }
 
+    /// The lower-cased name of a response header to keep (`captured`), e.g. the backend's name.
+    private var headerPrefix: [UInt8] = []
+    fileprivate(set) var captured: String?
+
+    /// Keeps the value of response header `name` of each response in `captured`.
+    func capture(header name: String) throws(ProbeError) {
+        headerPrefix = Array((name.lowercased() + ":").utf8)
+        try set(CURLOPT_HEADERDATA, Unmanaged.passUnretained(self).toOpaque())
+        let rc = fl_curl_setopt_headerfn(handle) { ptr, size, count, user in
+            let n = size * count
+            guard let user, let ptr else { return n }
+            let me = Unmanaged<CurlEasy>.fromOpaque(user).takeUnretainedValue()
+            let line = UnsafeRawBufferPointer(start: ptr, count: n)
+            let p = me.headerPrefix
+            guard n > p.count, zip(line.prefix(p.count), p).allSatisfy({ ($0 | 0x20) == $1 || $0 == $1 }) else { return n }
+            me.captured = String(decoding: line.dropFirst(p.count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return n
+        }
+        try check(rc, "CURLOPT_HEADERFUNCTION")
+    }
+
     /// Sets request headers (`curl_slist_append`, CURLOPT_HTTPHEADER).
     func setHeaders(_ lines: [String]) throws(ProbeError) {
         for l in lines { headers = curl_slist_append(headers, l) }
@@ -51,6 +72,7 @@ final class CurlEasy {
     /// Performs the request (`curl_easy_perform`); returns the status code or libcurl's error text.
     func perform() -> Result<Int, CurlFailure> {
         body.removeAll(keepingCapacity: true)
+        captured = nil
         let rc = curl_easy_perform(handle)
         guard rc == CURLE_OK else { return .failure(CurlFailure(message: String(cString: curl_easy_strerror(rc)))) }
         var code = 0

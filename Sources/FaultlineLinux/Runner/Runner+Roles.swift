@@ -22,19 +22,28 @@ extension Runner {
         }
     }
 
+    /// `command` run inside lab host `host`'s namespaces (network, PID, mount); nil when the
+    /// host is not running.
+    func inside(_ host: String, _ command: CommandSpec) -> CommandSpec? {
+        guard let initProcess = labState?.hosts.first(where: { $0.name == host })?.initProcess, ProcFS.isAlive(initProcess) else {
+            return nil
+        }
+        let enter = ["nsenter", "--target", String(initProcess.pid), "--net", "--pid", "--mount", "--"]
+        switch command {
+        case .argv(let a): return .argv(enter + a)
+        case .shell(let s): return .argv(enter + ["/bin/sh", "-c", s])
+        }
+    }
+
     /// Runs the role's command now and returns the first host it names: a host name, or the
     /// address of a lab host.
     func resolve(_ role: RoleTarget) -> Result<String, FaultError> {
         var command = role.resolve
         if let host = role.on {
-            guard let initProcess = labState?.hosts.first(where: { $0.name == host })?.initProcess, ProcFS.isAlive(initProcess) else {
+            guard let entered = inside(host, role.resolve) else {
                 return .failure(.target("cannot resolve role '\(role.role)' on '\(host)': not a running lab host"))
             }
-            let enter = ["nsenter", "--target", String(initProcess.pid), "--net", "--pid", "--mount", "--"]
-            switch role.resolve {
-            case .argv(let a): command = .argv(enter + a)
-            case .shell(let s): command = .argv(enter + ["/bin/sh", "-c", s])
-            }
+            command = entered
         }
         let r = Spawner.run(command, timeout: 5_000_000_000)
         guard r.status == 0 else {

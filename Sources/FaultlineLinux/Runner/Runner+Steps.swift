@@ -171,11 +171,18 @@ extension Runner {
     func runCommand(_ a: ActionStep, scheduled: Nanos, kind: String) -> ActionRecord {
         var r = ActionRecord(name: a.name, command: a.command.description, scheduledAt: scheduled)
         r.startedAt = now
-        let result = Spawner.run(a.command, timeout: a.timeout)
+        let command = a.on.map { inside($0, a.command) } ?? a.command
+        guard let command else {
+            r.ok = false
+            r.output = "lab host '\(a.on ?? "")' is not running"
+            event("\(kind) \(a.name)", "NOT RUN: \(r.output ?? "")")
+            return r
+        }
+        let result = Spawner.run(command, timeout: a.timeout)
         r.exitStatus = result.status
         r.ok = result.status == 0 && result.error == nil
         r.output = String(result.output.suffix(2_000))
-        event("\(kind) \(a.name)", "\(a.command) → \(result.error ?? "exit \(result.status ?? -1)")")
+        event("\(kind) \(a.name)", "\(a.command)\(a.on.map { " on \($0)" } ?? "") → \(result.error ?? "exit \(result.status ?? -1)")")
         return r
     }
 

@@ -99,7 +99,14 @@ public final class Runner {
             return finish(verdict: aborted ? .aborted : .invalid, series: [])
         }
         let probes = experiment.probes.map { ContinuousProbe($0, origin: origin) }
-        let workload = experiment.workload.map { RedisWorkloadRunner($0, origin: origin) }
+        let workload = experiment.workload.map { WorkloadRunner($0, origin: origin) }
+        if let problem = workload?.prepare() {
+            event("WORKLOAD NOT READY", problem)
+            invalidReasons.append(problem)
+            closeAgents()
+            releaseLab()
+            return finish(verdict: .invalid, series: [])
+        }
         takeSnapshots()
         phaseStart = MonotonicClock.now()
         for p in probes { p.start(at: phaseStart) }
@@ -113,11 +120,11 @@ public final class Runner {
         if !aborted { steadyStateAfter() }
         if var h = history, let spec = experiment.workload {
             // After the heal: every replica's final state, once they agree or time is up.
-            RedisWorkloadRunner.finalRead(spec, into: &h)
+            workload?.finalRead(into: &h)
             history = h
             event(
                 "workload final read",
-                "\(h.writes.count) writes; \(h.finalReads.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"
+                "\(h.ops.count) writes; \(h.finalReads.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"
             )
         }
         runRollbacks()

@@ -1,0 +1,82 @@
+internal import CPostgres
+import Foundation
+
+/// One libpq connection (`PQconnectdb` … `PQfinish`). Queries use the asynchronous API and
+/// poll(2) on the socket, so every call is bounded by `timeout` even when the server is cut off.
+final class PostgresConnection {
+    private let conn: OpaquePointer
+    let timeout: Int64
+
+    enum Failure: Error {
+        /// The server answered with an error: the statement did not take effect.
+        case rejected(String)
+        /// The connection broke or timed out: the statement may or may not have taken effect.
+        case indeterminate(String)
+    }
+
+    init(_ conninfo: String, timeout: Int64) throws(Failure) {
+        guard let c = PQconnectdb(conninfo) else { throw .indeterminate("PQconnectdb: out of memory") }
+        guard PQstatus(c) == CONNECTION_OK else {
+            let message = Self.text(PQerrorMessage(c))
+            PQfinish(c)
+            throw .rejected(message)
+        }
+        conn = c
+        self.timeout = timeout
+    }
+
+    deinit { PQfinish(conn) }
+
+    /// `host:port` of the server this connection reached.
+    var endpoint: String { "\(Self.text(PQhost(conn))):\(Self.text(PQport(conn)))" }
+
+    /// Runs one statement with text parameters; returns the rows' first column.
+    @discardableResult
+    func query(_ sql: String, _ params: [String] = []) throws(Failure) -> [String] {
+        let sent: Int32 = withCStrings(params) { ptrs in
+            PQsendQueryParams(conn, sql, Int32(params.count), nil, ptrs, nil, nil, 0)
+        }
+        guard sent == 1 else { throw .indeterminate(Self.text(PQerrorMessage(conn))) }
+        let deadline = MonotonicClock.now() + timeout
+        var rows: [String] = []
+        var failure: Failure?
+        while true {
+            while PQisBusy(conn) == 1 {
+                let left = deadline - MonotonicClock.now()
+                guard left > 0 else { throw .indeterminate("no answer within \(timeout / 1_000_000) ms") }
+                var p = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+                let n = poll(&p, 1, Int32(max(1, left / 1_000_000)))
+                if n < 0, errno != EINTR { throw .indeterminate("poll: \(String(cString: strerror(errno)))") }
+                if n > 0, PQconsumeInput(conn) == 0 { throw .indeterminate(Self.text(PQerrorMessage(conn))) }
+            }
+            guard let result = PQgetResult(conn) else { break }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK:
+                for i in 0..<PQntuples(result) { rows.append(Self.text(PQgetvalue(result, i, 0))) }
+            case PGRES_COMMAND_OK:
+                break
+            default:
+                let message = Self.text(PQresultErrorMessage(result))
+                // A statement the server failed with a SQLSTATE did not commit; a broken
+                // connection (no SQLSTATE) leaves the outcome open.
+                let state = PQresultErrorField(result, Int32(UInt8(ascii: "C")))
+                failure = state == nil || PQstatus(conn) != CONNECTION_OK ? .indeterminate(message) : .rejected(message)
+            }
+        }
+        if let failure { throw failure }
+        return rows
+    }
+
+    private static func text(_ p: UnsafePointer<CChar>?) -> String {
+        p.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+    }
+}
+
+/// Calls `body` with the strings as a C array of NUL-terminated strings.
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { for c in copies { free(c) } }
+    let ptrs = copies.map { UnsafePointer($0) }
+    return ptrs.withUnsafeBufferPointer { body($0.baseAddress) }
+}

@@ -1,0 +1,57 @@
+import FaultlineCore
+import FaultlineTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// The shipped PostgreSQL replication experiments, run as a user would, in their labs.
+@Suite(
+    "PostgreSQL replication experiments", .serialized,
+    .enabled(if: getuid() == 0, "needs root to create network namespaces"),
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/15/bin/postgres"),
+        "needs postgresql-15 (scripts/install-deps.sh)"))
+struct PostgresTests {
+    func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) {
+        let dir = try temporaryDirectory()
+        let out = try FaultlineBinary.run(
+            [
+                "run", "\(RedisTests.root)/experiments/\(experiment)", "--state-dir", "\(dir)/state", "--out", "\(dir)/reports",
+                "--lab-dir", "\(dir)/labs",
+            ],
+            in: dir)
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        return (out, j, dir)
+    }
+
+    @Test("synchronous standby: the primary dies, the standby is promoted, no committed row is lost")
+    func synchronous() throws {
+        let (out, j, dir) = try run("postgres-sync-failover.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(j.faults.first?.confirmed == true)
+        #expect(j.actions.allSatisfy { $0.ok }, "\(j.actions)")
+        let w = try #require(j.workload)
+        // Writes went to n1, then (after the promotion) to n2; none acknowledged was lost.
+        #expect(w.acknowledged > 500 && w.lostCount == 0, "\(w)")
+        #expect(w.finalPrimary?.contains("198.18.4.12") == true)
+        #expect(j.checks.contains { $0.name == "lost_writes" && $0.passed && $0.measured == "0" })
+        #expect(j.checks.contains { $0.name == "converged" && $0.passed })
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
+    @Test("asynchronous standby cut off before the primary dies: the window's commits are lost, and shown")
+    func asynchronous() throws {
+        let (out, j, dir) = try run("postgres-async-loss-window.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let w = try #require(j.workload)
+        // The standby was cut off 1 s before the kill, at 200 writes/s: about 200 lost, all
+        // acknowledged by the old primary, spanning about that second.
+        #expect(w.lostCount >= 100 && w.lostCount <= 300, "\(w.lostCount)")
+        #expect(w.lost.allSatisfy { $0.endpoint == "198.18.5.11:5432" })
+        #expect(w.rpoNs > 700_000_000 && w.rpoNs < 1_300_000_000, "\(w.rpoNs)")
+        #expect(j.checks.contains { $0.name == "converged" && $0.passed })
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+}
