@@ -39,30 +39,44 @@ public enum Spawner {
             return Result(status: nil, output: "", timedOut: false, error: "cannot run '\(argv[0])': \(f.text)")
         }
         let deadline = MonotonicClock.now() + timeout
-        let (output, timedOut) = drain(readFd, until: deadline)
+        let (output, timedOut, exited) = drain(readFd, pid: pid, until: deadline)
         close(readFd)
-        if timedOut { kill(-pid, SIGKILL) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if let exited {
+            status = exited
+        } else {
+            if timedOut { kill(-pid, SIGKILL) }
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Result(status: code, output: output, timedOut: timedOut, error: timedOut ? "timed out" : nil)
     }
 
-    /// Reads until EOF or the deadline; returns the (capped) output and whether time ran out.
-    static func drain(_ fd: Int32, until deadline: Int64) -> (String, Bool) {
+    /// Reads until EOF, the deadline, or shortly after the child exits: a daemon it started
+    /// (`pg_ctl start`, `nginx`) may keep the pipe open for ever. Returns the (capped) output,
+    /// whether time ran out, and the child's wait status when it was reaped here.
+    static func drain(_ fd: Int32, pid: pid_t, until deadline: Int64) -> (String, Bool, Int32?) {
         var bytes: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
+        var exited: (status: Int32, at: Int64)?
         while true {
-            let remaining = deadline - MonotonicClock.now()
-            if remaining <= 0 { return (String(decoding: bytes, as: UTF8.self), true) }
+            let now = MonotonicClock.now()
+            let remaining = deadline - now
+            if remaining <= 0 { return (String(decoding: bytes, as: UTF8.self), exited == nil, exited?.status) }
+            if let e = exited, now - e.at > 50_000_000 { return (String(decoding: bytes, as: UTF8.self), false, e.status) }
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, Int32(min(remaining / 1_000_000 + 1, 1_000)))
+            let ready = poll(&p, 1, Int32(min(remaining / 1_000_000 + 1, 10)))
             if ready < 0, errno == EINTR { continue }
-            if ready <= 0 { continue }
-            let n = read(fd, &buf, buf.count)
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { return (String(decoding: bytes, as: UTF8.self), false) }
-            if bytes.count < outputLimit { bytes += buf[0..<min(n, outputLimit - bytes.count)] }
+            if ready > 0 {
+                let n = read(fd, &buf, buf.count)
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 { return (String(decoding: bytes, as: UTF8.self), false, exited?.status) }
+                if bytes.count < outputLimit { bytes += buf[0..<min(n, outputLimit - bytes.count)] }
+            }
+            if exited == nil {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid { exited = (status, MonotonicClock.now()) }
+            }
         }
     }
 }
