@@ -12,7 +12,7 @@ packages=(
   supervisor                                        # the local demo's real process supervisor
   redis-server redis-sentinel                       # the Redis Sentinel lab (make demo)
   libpq-dev postgresql-15                           # postgres workload (CPostgres) and replication lab
-  haproxy nginx-light                               # the load-balancing lab (nginx also serves bench/)
+  haproxy nginx-light curl                          # the load-balancing lab (nginx also serves bench/)
 )
 
 missing=()

@@ -40,6 +40,12 @@ struct RedisTests {
         // down-after-milliseconds is 1 s: a failover faster than that would be a wrong measurement
         let failover = try measured(j, "recovery_time")
         #expect(failover > 1_000_000_000 && failover <= 10_000_000_000, "\(failover)")
+        // The writers saw the same failover: their first streak of acknowledgements after it.
+        let writes = try measured(j, "recovery_time(workload")
+        #expect(writes > 1_000_000_000 && writes <= 10_000_000_000, "\(writes)")
+        let w = try #require(j.workload)
+        #expect(w.acknowledged > 1_000, "\(w)")
+        #expect(j.checks.contains { $0.name == "lost_writes" })
         #expect(j.residue.isEmpty, "\(j.residue)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/labs/redis"))
     }
@@ -72,6 +78,23 @@ struct RedisTests {
         #expect(w.lostCount > 0 && w.lost.allSatisfy { $0.endpoint == "198.18.1.11:6379" })
         #expect(w.rpoNs > 0 && w.finalPrimary != "198.18.1.11:6379")
         #expect(j.checks.contains { $0.name == "converged" && $0.passed })
+        // The two primaries took writes at the same time, and the history shows it.
+        let split = try #require(j.checks.first { $0.name == "split_brain" })
+        #expect(!split.passed && split.evidence?.hasPrefix("198.18.1.11:6379 acknowledged") == true, "\(split)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
+    @Test("registers under split brain: stale reads and a non-linearizable history are caught")
+    func splitBrainRegisters() throws {
+        let (out, j, dir) = try run("redis-split-brain-registers.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
+        let lin = try #require(j.checks.first { $0.name == "linearizable" })
+        #expect(!lin.passed && lin.measured == "false", "\(lin)")
+        #expect(lin.evidence?.contains("no order explains") == true, "\(lin)")
+        let stale = try #require(j.checks.first { $0.name == "stale_reads" })
+        #expect(!stale.passed && (Int(stale.measured) ?? 0) > 0, "\(stale)")
+        #expect(j.checks.contains { $0.name == "split_brain" && !$0.passed })
         #expect(j.residue.isEmpty, "\(j.residue)")
     }
 

@@ -47,7 +47,11 @@ struct ExpectReader {
                 r.error(node, "'\(path)' must be a whole number of writes (usually 0), got \(NodeReader.describe(node))")
                 return nil
             }
-            if e.workload == nil { r.error(node, "'\(path)' needs a 'workload' that writes") }
+            if e.workload?.replicas.isEmpty ?? true {
+                r.error(node, "'\(path)' needs a 'workload' that writes and lists 'replicas' to read at the end")
+            } else if case .redis(let w)? = e.workload?.client, w.mode == .register {
+                r.error(node, "'\(path)' needs a set workload: registers are overwritten, so use 'stale_reads' or 'linearizable'")
+            }
             return .lostWrites(max: n)
         case "converged":
             guard case .scalar = node, let b = node.bool else {
@@ -56,6 +60,54 @@ struct ExpectReader {
             }
             if e.workload == nil { r.error(node, "'\(path)' needs a 'workload' whose replicas are read") }
             return .converged(b)
+        case "load_balancing":
+            let keys = ["backend", "fault", "ejection_within", "evenness", "rejoin", "rejoin_within", "availability"]
+            guard let f = r.fields(node, path: path, allowed: keys) else { return nil }
+            let backend = r.string(f, "backend", required: true)
+            var fault = r.string(f, "fault")
+            if fault == nil, let first = e.faults.first { fault = first.name }
+            if fault == nil { r.error(node, "'\(path)' needs 'fault': the fault that takes the backend out") }
+            var x = LoadBalancingExpectation(backend: backend ?? "", fault: fault ?? "")
+            x.ejectionWithin = r.duration(f, "ejection_within")
+            x.evenness = r.percent(f, "evenness")
+            x.rejoin = r.string(f, "rejoin")
+            x.rejoinWithin = r.duration(f, "rejoin_within")
+            x.availability = r.percent(f, "availability")
+            if (x.rejoin == nil) != (x.rejoinWithin == nil) {
+                r.error(node, "'\(path)' takes 'rejoin' (an action's name) and 'rejoin_within' together")
+            }
+            if case .http(let h)? = e.workload?.client, h.backendHeader != nil {
+            } else {
+                r.error(node, "'\(path)' needs an http 'workload' with 'backend_header' naming the backend that answered")
+            }
+            guard backend != nil, fault != nil else { return nil }
+            return .loadBalancing(x)
+        case "split_brain":
+            guard case .scalar = node, let b = node.bool else {
+                r.error(
+                    node, "'\(path)' must be true or false (false: never two primaries acknowledging), got \(NodeReader.describe(node))")
+                return nil
+            }
+            if e.workload == nil { r.error(node, "'\(path)' needs a 'workload' that writes") }
+            return .splitBrain(allowed: b)
+        case "stale_reads", "linearizable":
+            if case .redis(let w)? = e.workload?.client, w.mode == .register {
+            } else {
+                r.error(node, "'\(path)' needs a redis 'workload' with 'mode: register' (reads and writes of single keys)")
+            }
+            if key == "stale_reads" {
+                guard case .scalar(let s) = node, let n = Int(s.string), n >= 0 else {
+                    r.error(node, "'\(path)' must be a whole number of reads (usually 0), got \(NodeReader.describe(node))")
+                    return nil
+                }
+                return .staleReads(max: n)
+            }
+            if case .scalar = node, let b = node.bool {
+                if !b { r.error(node, "'\(path)' can only be claimed: true, or {budget: 10s}") }
+                return .linearizable(budget: 10_000_000_000)
+            }
+            guard let f = r.fields(node, path: path, allowed: ["budget"], what: "true or a mapping with 'budget'") else { return nil }
+            return .linearizable(budget: r.duration(f, "budget", positive: true) ?? 10_000_000_000)
         case "recovery_time":
             guard let f = r.fields(node, path: path, allowed: ["probe", "max", "fault", "streak"]) else { return nil }
             let max = r.duration(f, "max", required: true)
@@ -80,7 +132,12 @@ struct ExpectReader {
 
     /// The `probe:` key, or the only continuous probe when there is exactly one.
     func probeName(_ f: Fields, _ e: Experiment) -> String? {
-        if let p = reader.string(f, "probe") { return p }
+        if let p = reader.string(f, "probe") {
+            if p == ProbeSeries.workloadName, e.workload == nil {
+                reader.error(f.values["probe"], "'\(f.child("probe"))' is 'workload', but the experiment has no 'workload'")
+            }
+            return p
+        }
         if e.probes.count == 1 { return e.probes[0].name }
         let names = e.probes.map { "'\($0.name)'" }.joined(separator: ", ")
         reader.error(

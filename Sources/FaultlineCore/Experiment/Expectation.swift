@@ -10,6 +10,14 @@ public enum Expectation: Codable, Equatable, Sendable {
     case lostWrites(max: Int)
     /// Every replica holds the same workload data after the heal.
     case converged(Bool)
+    /// A load balancer ejects a killed backend, spreads load over the rest, takes it back.
+    case loadBalancing(LoadBalancingExpectation)
+    /// No two endpoints acknowledge writes as primaries at the same time (`false`: none).
+    case splitBrain(allowed: Bool)
+    /// Reads that return a value some completed later write had already replaced, at most `max`.
+    case staleReads(max: Int)
+    /// Every key's register history is linearizable; the search gets `budget` of time.
+    case linearizable(budget: Nanos)
 
     public var name: String {
         switch self {
@@ -18,10 +26,25 @@ public enum Expectation: Codable, Equatable, Sendable {
         case .errorWindow(let p, _): return "error_window(\(p))"
         case .lostWrites: return "lost_writes"
         case .converged: return "converged"
+        case .loadBalancing(let l): return "load_balancing(\(l.backend))"
+        case .splitBrain: return "split_brain"
+        case .staleReads: return "stale_reads"
+        case .linearizable: return "linearizable"
         }
     }
 
-    public static let keys = ["availability", "recovery_time", "error_window", "lost_writes", "converged"]
+    /// Whether the workload's history (rather than a probe) is what it is judged on.
+    public var judgesWorkload: Bool {
+        switch self {
+        case .availability, .recoveryTime, .errorWindow: return false
+        default: return true
+        }
+    }
+
+    public static let keys = [
+        "availability", "recovery_time", "error_window", "lost_writes", "converged", "load_balancing", "split_brain", "stale_reads",
+        "linearizable",
+    ]
 }
 
 /// Which part of the run an availability figure covers.
@@ -32,4 +55,32 @@ public enum AvailabilityWindow: String, Codable, Sendable, CaseIterable {
     case faults
     /// Outside every fault window.
     case outside
+}
+
+/// `load_balancing:` — which backend the fault takes out, and what must hold meanwhile.
+public struct LoadBalancingExpectation: Codable, Equatable, Sendable {
+    /// The backend's name as the workload's `backend_header` reports it.
+    public var backend: String
+    public var fault: String
+    public var ejectionWithin: Nanos?
+    /// Fewest over most requests among the survivors, at least this.
+    public var evenness: Double?
+    /// The action that brings the backend back, and how soon it must answer again.
+    public var rejoin: String?
+    public var rejoinWithin: Nanos?
+    /// Share of requests answered with 2xx over the fault phase.
+    public var availability: Double?
+
+    public init(
+        backend: String, fault: String, ejectionWithin: Nanos? = nil, evenness: Double? = nil, rejoin: String? = nil,
+        rejoinWithin: Nanos? = nil, availability: Double? = nil
+    ) {
+        self.backend = backend
+        self.fault = fault
+        self.ejectionWithin = ejectionWithin
+        self.evenness = evenness
+        self.rejoin = rejoin
+        self.rejoinWithin = rejoinWithin
+        self.availability = availability
+    }
 }

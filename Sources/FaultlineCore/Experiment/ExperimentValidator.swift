@@ -149,17 +149,28 @@ struct ExperimentValidator {
     }
 
     private func references(_ e: Experiment) {
-        let probes = e.probes.map(\.name)
+        let probes = e.probes.map(\.name) + (e.workload == nil ? [] : [ProbeSeries.workloadName])
         let faults = e.faults.map(\.name)
         for (i, x) in e.expectations.enumerated() {
             let (probe, fault): (String, String?)
             switch x {
             case .availability(let p, _, _), .errorWindow(let p, _): (probe, fault) = (p, nil)
             case .recoveryTime(let p, _, let f, _): (probe, fault) = (p, f)
-            case .lostWrites, .converged: continue
+            case .loadBalancing(let l):
+                let base = path(of: x, index: i, in: e)
+                if !faults.contains(l.fault) {
+                    reader.error(path: base + ".fault", "unknown fault '\(l.fault)' in '\(base)' \(Suggest.hint(for: l.fault, in: faults))")
+                }
+                let actions = e.actions.map(\.name)
+                if let a = l.rejoin, !actions.contains(a) {
+                    reader.error(path: base + ".rejoin", "unknown action '\(a)' in '\(base)' \(Suggest.hint(for: a, in: actions))")
+                }
+                continue
+            default: continue
             }
             let base = path(of: x, index: i, in: e)
-            if !probes.contains(probe) {
+            // A 'workload' named without one is reported where the key was read.
+            if !probes.contains(probe), probe != ProbeSeries.workloadName {
                 reader.error(path: base + ".probe", "unknown probe '\(probe)' in '\(base)' \(Suggest.hint(for: probe, in: probes))")
             }
             if let fault, !faults.contains(fault) {
@@ -170,14 +181,7 @@ struct ExperimentValidator {
 
     /// The key path an expectation was read from (`expect.availability` or `expect.availability[1]`).
     private func path(of x: Expectation, index: Int, in e: Experiment) -> String {
-        let key: String
-        switch x {
-        case .availability: key = "expect.availability"
-        case .recoveryTime: key = "expect.recovery_time"
-        case .errorWindow: key = "expect.error_window"
-        case .lostWrites: key = "expect.lost_writes"
-        case .converged: key = "expect.converged"
-        }
+        let key = path(ofKind: x)
         let sameKind = e.expectations[..<index].filter { path(ofKind: $0) == key }.count
         return reader.marks["\(key)[0]"] != nil ? "\(key)[\(sameKind)]" : key
     }
@@ -189,6 +193,10 @@ struct ExperimentValidator {
         case .errorWindow: return "expect.error_window"
         case .lostWrites: return "expect.lost_writes"
         case .converged: return "expect.converged"
+        case .loadBalancing: return "expect.load_balancing"
+        case .splitBrain: return "expect.split_brain"
+        case .staleReads: return "expect.stale_reads"
+        case .linearizable: return "expect.linearizable"
         }
     }
 }

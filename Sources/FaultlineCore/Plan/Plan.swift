@@ -108,6 +108,17 @@ public struct Plan: Sendable {
         case .errorWindow(let p, let max): return "longest error window of \(p) ≤ \(DurationText.format(max))"
         case .lostWrites(let max): return "at most \(max) acknowledged write(s) lost"
         case .converged(let c): return c ? "every replica holds the same data after the heal" : "replicas do not converge"
+        case .loadBalancing(let l):
+            var parts = ["'\(l.backend)' taken out by \(l.fault)"]
+            if let t = l.ejectionWithin { parts.append("ejected within \(DurationText.format(t))") }
+            if let v = l.evenness { parts.append("survivors even to \(PercentText.format(v))") }
+            if let a = l.rejoin, let t = l.rejoinWithin { parts.append("back within \(DurationText.format(t)) of \(a)") }
+            if let v = l.availability { parts.append("≥ \(PercentText.format(v)) of requests answered") }
+            return "load balancing: " + parts.joined(separator: ", ")
+        case .splitBrain(let allowed):
+            return allowed ? "split brain allowed (measured only)" : "never two endpoints acknowledging writes at once"
+        case .staleReads(let max): return "at most \(max) stale read(s)"
+        case .linearizable(let budget): return "every key's history linearizable (search budget \(DurationText.format(budget)))"
         }
     }
 }

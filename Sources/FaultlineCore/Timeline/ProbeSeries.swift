@@ -55,3 +55,20 @@ public struct TimelineEvent: Codable, Equatable, Sendable {
         self.detail = detail
     }
 }
+
+extension ProbeSeries {
+    /// The name under which expectations (`availability`, `recovery_time`, `error_window`)
+    /// judge the workload's own operations, as if they were probe samples.
+    public static let workloadName = "workload"
+
+    /// The workload's operations as samples, in invocation order: an operation succeeded when
+    /// it was acknowledged (`ok`).
+    public init(workload h: History) {
+        self.init(probe: Self.workloadName, kind: "workload", interval: nil)
+        for op in h.ops.sorted(by: { $0.invokedAt < $1.invokedAt }) {
+            append(
+                scheduled: op.invokedAt, started: op.invokedAt, latency: op.completedAt - op.invokedAt, ok: op.outcome == .ok,
+                reason: op.outcome == .ok ? nil : "\(op.kind.rawValue) \(op.outcome.rawValue)")
+        }
+    }
+}

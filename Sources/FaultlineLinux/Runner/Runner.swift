@@ -118,13 +118,13 @@ public final class Runner {
         history = workload?.stop()
         revertAll()
         if !aborted { steadyStateAfter() }
-        if var h = history, let spec = experiment.workload {
+        if var h = history, let spec = experiment.workload, !spec.replicas.isEmpty {
             // After the heal: every replica's final state, once they agree or time is up.
             workload?.finalRead(into: &h)
             history = h
             event(
                 "workload final read",
-                "\(h.ops.count) writes; \(h.finalReads.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"
+                "\(h.ops.count) operations; \(h.finalReads.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"
             )
         }
         runRollbacks()
@@ -198,15 +198,15 @@ public final class Runner {
             let end = f.revertedAt ?? step.duration.map { t + $0 } ?? phase.upperBound
             windows.append(t..<max(t, min(end, phase.upperBound)))
         }
+        let judged = series + (history.map { [ProbeSeries(workload: $0)] } ?? [])
         journal.checks += ExpectationChecker.check(
-            experiment.expectations, series: series, faultWindows: windows, faultStarts: starts, phase: phase)
+            experiment.expectations, series: judged, faultWindows: windows, faultStarts: starts, phase: phase)
         if let h = history {
-            let maxLost = experiment.expectations.compactMap { x -> Int? in if case .lostWrites(let m) = x { return m } else { return nil }
-            }.first
-            let converged = experiment.expectations.compactMap { x -> Bool? in
-                if case .converged(let c) = x { return c } else { return nil }
-            }.first
-            journal.checks += WriteChecker.checks(h, maxLost: maxLost, converged: converged, origin: phaseStart - origin)
+            var actionStarts: [String: Nanos] = [:]
+            for a in journal.actions { if let t = a.startedAt { actionStarts[a.name] = t } }
+            journal.checks += WorkloadJudge.check(
+                experiment.expectations, history: h, faultStarts: starts, actionStarts: actionStarts, phase: phase,
+                now: MonotonicClock.now)
             journal.workload = WorkloadRecord(h, origin: phaseStart - origin)
         }
     }

@@ -3,7 +3,9 @@ import Foundation
 
 /// Redis as a set (`RPUSH` of unique values) or as registers (`SET`/`GET`), at the primary a
 /// Sentinel names. Client i asks the Sentinels starting with the i-th, as clients spread over
-/// several sites would; a cut-off client then follows its own side's Sentinel.
+/// several sites would; a cut-off client then follows its own side's Sentinel. Like the
+/// Sentinel-aware clients Redis describes, a client asks again every 500 ms (and after any
+/// error) and moves when the answer changes, even while its old connection still works.
 struct RedisDriver: WorkloadDriver {
     let spec: RedisWorkload
     let timeout: Int64
@@ -13,15 +15,29 @@ struct RedisDriver: WorkloadDriver {
         self.timeout = timeout
     }
 
+    static let recheck: Int64 = 500_000_000
+
     final class Session: WorkloadSession {
-        let client: RedisClient
-        let spec: RedisWorkload
-        init(_ client: RedisClient, _ spec: RedisWorkload) {
+        var client: RedisClient
+        let driver: RedisDriver
+        let index: Int
+        var checkedAt = MonotonicClock.now()
+        var spec: RedisWorkload { driver.spec }
+
+        init(_ client: RedisClient, driver: RedisDriver, index: Int) {
             self.client = client
-            self.spec = spec
+            self.driver = driver
+            self.index = index
         }
 
         func perform(_ op: inout History.Op) -> Bool {
+            if spec.address == nil, MonotonicClock.now() - checkedAt > RedisDriver.recheck {
+                checkedAt = MonotonicClock.now()
+                if let p = driver.primary(startingAt: index), p != client.endpoint {
+                    guard let c = try? RedisClient(p, timeout: driver.timeout) else { return false }
+                    client = c
+                }
+            }
             op.endpoint = client.endpoint
             let command: [String]
             switch (spec.mode, op.kind) {
@@ -52,7 +68,7 @@ struct RedisDriver: WorkloadDriver {
 
     func connect(client: Int) -> (any WorkloadSession)? {
         guard let endpoint = primary(startingAt: client) else { return nil }
-        return (try? RedisClient(endpoint, timeout: timeout)).map { Session($0, spec) }
+        return (try? RedisClient(endpoint, timeout: timeout)).map { Session($0, driver: self, index: client) }
     }
 
     func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {

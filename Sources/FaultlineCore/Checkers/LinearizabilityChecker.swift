@@ -1,0 +1,169 @@
+/// Linearizability of single-value registers, one key at a time: the Wing–Gong search with
+/// Lowe's memoisation (as in Knossos and Porcupine). Pure.
+///
+/// Every acknowledged operation must take effect at one instant between its invocation and
+/// completion, in an order a register allows (a read returns the latest write). A write with
+/// unknown outcome may take effect any time after its invocation, or never: it is given an
+/// open end. Failed operations and reads that got no answer carry no information and are left
+/// out. The search is exponential in the worst case, so it has a time budget: over budget the
+/// verdict is `unknown`, never `linearizable`.
+public enum LinearizabilityChecker {
+    public enum Verdict: Equatable, Sendable {
+        case linearizable
+        /// The key and the operations of the longest prefix that could be linearized ended at
+        /// this invocation time; no order explains the operation after it.
+        case notLinearizable(key: String, at: Nanos, op: History.Op)
+        case unknown(reason: String)
+    }
+
+    public struct Report: Equatable, Sendable {
+        public var verdict: Verdict
+        public var keys: Int
+        public var operations: Int
+    }
+
+    /// `now` reads a monotonic clock in ns (injected, so the checker stays pure and testable).
+    public static func check(_ ops: [History.Op], budget: Nanos, now: () -> Nanos) -> Report {
+        var byKey: [String: [History.Op]] = [:]
+        var n = 0
+        for op in ops where op.outcome == .ok || (op.kind == .write && op.outcome == .unknown) {
+            byKey[op.key, default: []].append(op)
+            n += 1
+        }
+        let deadline = now() + budget
+        for key in byKey.keys.sorted() {
+            let v = checkKey(key, byKey[key] ?? [], deadline: deadline, now: now)
+            if v != .linearizable { return Report(verdict: v, keys: byKey.count, operations: n) }
+        }
+        return Report(verdict: .linearizable, keys: byKey.count, operations: n)
+    }
+
+    static func checkKey(_ key: String, _ ops: [History.Op], deadline: Nanos, now: () -> Nanos) -> Verdict {
+        // Values as small integers; 0 is "no value yet".
+        var ids: [String: Int32] = [:]
+        var value = [Int32](repeating: 0, count: ops.count)
+        for (i, op) in ops.enumerated() where !op.value.isEmpty {
+            if let id = ids[op.value] {
+                value[i] = id
+            } else {
+                let id = Int32(ids.count + 1)
+                ids[op.value] = id
+                value[i] = id
+            }
+        }
+        // Entries: a call (2i) and a return (2i+1) per operation, in time order; calls first on
+        // ties, which only ever allows more orders.
+        let count = ops.count
+        var order = [Int](0..<(2 * count))
+        let time = { (e: Int) -> Nanos in
+            let op = ops[e >> 1]
+            if e & 1 == 0 { return op.invokedAt }
+            return op.kind == .write && op.outcome == .unknown ? .max : op.completedAt
+        }
+        order.sort { a, b in
+            let (ta, tb) = (time(a), time(b))
+            return ta != tb ? ta < tb : (a & 1) < (b & 1)
+        }
+        // A doubly linked list over the entries, with a head sentinel at index 2 * count.
+        let head = 2 * count
+        var next = [Int](repeating: -1, count: 2 * count + 1)
+        var prev = [Int](repeating: -1, count: 2 * count + 1)
+        var last = head
+        for e in order {
+            next[last] = e
+            prev[e] = last
+            last = e
+        }
+        func lift(_ call: Int) {
+            let ret = call | 1
+            next[prev[call]] = next[call]
+            if next[call] >= 0 { prev[next[call]] = prev[call] }
+            next[prev[ret]] = next[ret]
+            if next[ret] >= 0 { prev[next[ret]] = prev[ret] }
+        }
+        func unlift(_ call: Int) {
+            let ret = call | 1
+            if next[ret] >= 0 { prev[next[ret]] = ret }
+            next[prev[ret]] = ret
+            if next[call] >= 0 { prev[next[call]] = call }
+            next[prev[call]] = call
+        }
+        let words = (count + 63) / 64
+        var linearized = [UInt64](repeating: 0, count: words)
+        var seen = Set<CacheKey>()
+        var stack: [(call: Int, state: Int32)] = []
+        var state: Int32 = 0
+        var entry = next[head]
+        var steps = 0
+        // The operation that could not be placed when the search had got furthest.
+        var blocked: (depth: Int, op: Int)?
+        while next[head] >= 0 {
+            steps += 1
+            if steps & 0xFFF == 0, now() > deadline {
+                return .unknown(reason: "search budget spent on key '\(key)' after \(steps) steps")
+            }
+            if entry & 1 == 0 {
+                let i = entry >> 1
+                let op = ops[i]
+                let ok: Bool
+                let after: Int32
+                if op.kind == .write {
+                    (ok, after) = (true, value[i])
+                } else {
+                    (ok, after) = (value[i] == state, state)
+                }
+                if ok {
+                    linearized[i >> 6] |= 1 << UInt64(i & 63)
+                    if seen.insert(CacheKey(bits: linearized, state: after)).inserted {
+                        stack.append((entry, state))
+                        state = after
+                        lift(entry)
+                        entry = next[head]
+                        continue
+                    }
+                    linearized[i >> 6] &= ~(1 << UInt64(i & 63))
+                } else if stack.count >= blocked?.depth ?? 0 {
+                    blocked = (stack.count, i)
+                }
+                entry = next[entry]
+            } else {
+                // A return reached with its call not linearized: undo the last choice.
+                guard let (call, before) = stack.popLast() else {
+                    let op = ops[blocked?.op ?? entry >> 1]
+                    return .notLinearizable(key: key, at: op.invokedAt, op: op)
+                }
+                let i = call >> 1
+                linearized[i >> 6] &= ~(1 << UInt64(i & 63))
+                state = before
+                unlift(call)
+                entry = next[call]
+            }
+        }
+        return .linearizable
+    }
+
+    struct CacheKey: Hashable {
+        var bits: [UInt64]
+        var state: Int32
+    }
+
+    public static func checks(_ ops: [History.Op], budget: Nanos, origin: Nanos, now: () -> Nanos) -> CheckResult {
+        let started = now()
+        let r = check(ops, budget: budget, now: now)
+        let took = DurationText.format(now() - started)
+        let scope = "\(r.operations) operations on \(r.keys) keys, searched in \(took)"
+        switch r.verdict {
+        case .linearizable:
+            return CheckResult(name: "linearizable", passed: true, expected: "true", measured: "true", evidence: scope)
+        case .notLinearizable(let key, _, let op):
+            let what = op.kind == .write ? "write '\(op.value)'" : "read of '\(op.value.isEmpty ? "(nothing)" : op.value)'"
+            return CheckResult(
+                name: "linearizable", passed: false, expected: "true", measured: "false",
+                evidence:
+                    "\(scope); key \(key): no order explains the \(what) at \(op.endpoint), invoked at +\(DurationText.format(op.invokedAt - origin))"
+            )
+        case .unknown(let reason):
+            return CheckResult(name: "linearizable", passed: false, expected: "true", measured: "unknown", evidence: "\(scope); \(reason)")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import FaultlineCore
+import FaultlineTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// The shipped HAProxy experiment, run as a user would, in its lab.
+@Suite(
+    "HAProxy load-balancing experiment",
+    .enabled(if: getuid() == 0, "needs root to create network namespaces"),
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy")
+            && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx"),
+        "needs haproxy and nginx (scripts/install-deps.sh)"))
+struct HAProxyTests {
+    @Test("a backend dies: ejected, survivors share evenly, restarted and back in rotation")
+    func backendDies() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try FaultlineBinary.run(
+            [
+                "run", "\(RedisTests.root)/experiments/haproxy-backend-dies.yaml", "--state-dir", "\(dir)/state", "--out",
+                "\(dir)/reports", "--lab-dir", "\(dir)/labs",
+            ],
+            in: dir)
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(j.faults.first?.confirmed == true)
+        #expect(j.actions.first?.ok == true, "\(j.actions)")
+        let names = ["ejection", "evenness", "rejoin", "availability"].map { "load_balancing(b1).\($0)" }
+        for n in names {
+            let c = try #require(j.checks.first { $0.name == n }, "\(n) missing")
+            #expect(c.passed, "\(c)")
+        }
+        // Rise 2 at 500 ms intervals: back in rotation no sooner than one check interval.
+        let rejoin = try #require(j.checks.first { $0.name == names[2] }.flatMap { DurationText.parse($0.measured) })
+        #expect(rejoin >= 400_000_000, "\(rejoin)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+}
