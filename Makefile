@@ -36,7 +36,9 @@ format:
 bench: release
 	bench/run.sh
 	bench/probes.sh
+	bench/checkers.sh
 	@if [ "$$(id -u)" -eq 0 ]; then bench/activation.sh; else echo "bench: activation figures need root (namespaces)"; fi
+	python3 bench/collect.py
 
 clean:
 	rm -rf .build reports/*/ reports/latest

@@ -14,7 +14,7 @@ public struct FaultlineCommand: ParsableCommand {
         version: version,
         subcommands: [
             Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, ListFaults.self, Agent.self,
-            ProbeRateCommand.self, BenchCheckers.self,
+            ProbeRateCommand.self, BenchCheckers.self, BenchWorkload.self,
         ]
     )
 

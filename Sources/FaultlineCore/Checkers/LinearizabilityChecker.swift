@@ -38,7 +38,14 @@ public enum LinearizabilityChecker {
         return Report(verdict: .linearizable, keys: byKey.count, operations: n)
     }
 
-    static func checkKey(_ key: String, _ ops: [History.Op], deadline: Nanos, now: () -> Nanos) -> Verdict {
+    static func checkKey(_ key: String, _ all: [History.Op], deadline: Nanos, now: () -> Nanos) -> Verdict {
+        // Operations with a known end first, in invocation order; open-ended ones (writes of
+        // unknown outcome) after them. The finite ones linearize roughly in index order, which
+        // keeps the memo keys small (see `memoKey`).
+        let isOpen = { (op: History.Op) in op.kind == .write && op.outcome == .unknown }
+        let finite = all.filter { !isOpen($0) }.sorted { $0.invokedAt < $1.invokedAt }
+        let ops = finite + all.filter(isOpen)
+        let m = finite.count
         // Values as small integers; 0 is "no value yet".
         var ids: [String: Int32] = [:]
         var value = [Int32](repeating: 0, count: ops.count)
@@ -58,7 +65,7 @@ public enum LinearizabilityChecker {
         let time = { (e: Int) -> Nanos in
             let op = ops[e >> 1]
             if e & 1 == 0 { return op.invokedAt }
-            return op.kind == .write && op.outcome == .unknown ? .max : op.completedAt
+            return e >> 1 >= m ? .max : op.completedAt
         }
         order.sort { a, b in
             let (ta, tb) = (time(a), time(b))
@@ -90,6 +97,50 @@ public enum LinearizabilityChecker {
         }
         let words = (count + 63) / 64
         var linearized = [UInt64](repeating: 0, count: words)
+        // Every finite operation below `low` is linearized; `done` counts the finite ones.
+        var low = 0
+        var done = 0
+        func bit(_ i: Int) -> Bool { linearized[i >> 6] & (1 << UInt64(i & 63)) != 0 }
+        func bits(from start: Int, count n: Int) -> [UInt64] {
+            var out: [UInt64] = []
+            var pos = start
+            while pos < start + n {
+                let (w, sh) = (pos >> 6, UInt64(pos & 63))
+                var chunk = linearized[w] >> sh
+                if sh != 0, w + 1 < words { chunk |= linearized[w + 1] << (64 - sh) }
+                let left = start + n - pos
+                if left < 64 { chunk &= (1 << UInt64(left)) - 1 }
+                out.append(chunk)
+                pos += 64
+            }
+            return out
+        }
+        func mark(_ i: Int) {
+            linearized[i >> 6] |= 1 << UInt64(i & 63)
+            guard i < m else { return }
+            done += 1
+            while low < m, bit(low) { low += 1 }
+        }
+        func unmark(_ i: Int) {
+            linearized[i >> 6] &= ~(1 << UInt64(i & 63))
+            guard i < m else { return }
+            done -= 1
+            low = min(low, i)
+        }
+        // The linearized set as `low`, the few finite operations linearized beyond it (a
+        // window as wide as the concurrency), and the open-ended ones.
+        func memoKey(_ state: Int32) -> CacheKey {
+            var window: [UInt64] = []
+            var remaining = done - low
+            var pos = low
+            while remaining > 0 {
+                let chunk = bits(from: pos, count: min(64, m - pos))[0]
+                window.append(chunk)
+                remaining -= chunk.nonzeroBitCount
+                pos += 64
+            }
+            return CacheKey(low: Int32(low), window: window, open: count > m ? bits(from: m, count: count - m) : [], state: state)
+        }
         var seen = Set<CacheKey>()
         var stack: [(call: Int, state: Int32)] = []
         var state: Int32 = 0
@@ -113,15 +164,18 @@ public enum LinearizabilityChecker {
                     (ok, after) = (value[i] == state, state)
                 }
                 if ok {
-                    linearized[i >> 6] |= 1 << UInt64(i & 63)
-                    if seen.insert(CacheKey(bits: linearized, state: after)).inserted {
+                    mark(i)
+                    if seen.count >= memoLimit {
+                        return .unknown(reason: "search memory limit (\(memoLimit) configurations) reached on key '\(key)'")
+                    }
+                    if seen.insert(memoKey(after)).inserted {
                         stack.append((entry, state))
                         state = after
                         lift(entry)
                         entry = next[head]
                         continue
                     }
-                    linearized[i >> 6] &= ~(1 << UInt64(i & 63))
+                    unmark(i)
                 } else if stack.count >= blocked?.depth ?? 0 {
                     blocked = (stack.count, i)
                 }
@@ -132,8 +186,7 @@ public enum LinearizabilityChecker {
                     let op = ops[blocked?.op ?? entry >> 1]
                     return .notLinearizable(key: key, at: op.invokedAt, op: op)
                 }
-                let i = call >> 1
-                linearized[i >> 6] &= ~(1 << UInt64(i & 63))
+                unmark(call >> 1)
                 state = before
                 unlift(call)
                 entry = next[call]
@@ -142,8 +195,14 @@ public enum LinearizabilityChecker {
         return .linearizable
     }
 
+    /// Configurations remembered per key before the search gives up as `unknown` (each costs
+    /// some 100 bytes, so about 1 GiB at the limit).
+    static let memoLimit = 10_000_000
+
     struct CacheKey: Hashable {
-        var bits: [UInt64]
+        var low: Int32
+        var window: [UInt64]
+        var open: [UInt64]
         var state: Int32
     }
 

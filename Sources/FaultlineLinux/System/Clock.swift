@@ -13,6 +13,8 @@ public enum MonotonicClock {
 
     /// Sleeps until the absolute instant `deadline`, with `clock_nanosleep(TIMER_ABSTIME)`.
     public static func sleep(until deadline: Int64) {
+        // A deadline already past costs a system call and a reschedule all the same.
+        if now() >= deadline { return }
         var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
     }

@@ -102,9 +102,11 @@ final class RedisClient {
         return out
     }
 
+    /// Reused for every read: allocating (and zeroing) 64 KiB per reply halved the rate.
+    private var chunk = [UInt8](repeating: 0, count: 65_536)
+
     private func fill() throws(Failure) {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let n = recv(fd, &chunk, chunk.count, 0)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0, errno == EINTR { return }
         guard n > 0 else { throw .io(n == 0 ? "\(endpoint) closed the connection" : "read from \(endpoint): \(errnoText())") }
         buffer += chunk[0..<n]

@@ -29,7 +29,7 @@ extension WorkloadDriver {
 
 /// Issues operations at a rate from `concurrency` clients, each on its own thread with
 /// absolute deadlines, and records every one with its invocation and completion instants.
-final class WorkloadRunner: @unchecked Sendable {
+public final class WorkloadRunner: @unchecked Sendable {
     let spec: WorkloadSpec
     let driver: any WorkloadDriver
     let origin: Int64
@@ -37,7 +37,7 @@ final class WorkloadRunner: @unchecked Sendable {
     private let stopping = Locked(false)
     private let group = DispatchGroup()
 
-    init(_ spec: WorkloadSpec, origin: Int64) {
+    public init(_ spec: WorkloadSpec, origin: Int64) {
         self.spec = spec
         self.origin = origin
         switch spec.client {
@@ -47,9 +47,9 @@ final class WorkloadRunner: @unchecked Sendable {
         }
     }
 
-    func prepare() -> String? { driver.prepare() }
+    public func prepare() -> String? { driver.prepare() }
 
-    func start(at first: Int64) {
+    public func start(at first: Int64) {
         let interval = Int64(1e9 / spec.rate.perSecond) * Int64(spec.concurrency)
         for client in 0..<spec.concurrency {
             group.enter()
@@ -62,7 +62,7 @@ final class WorkloadRunner: @unchecked Sendable {
     }
 
     /// Stops the clients and returns what they did.
-    func stop() -> History {
+    public func stop() -> History {
         stopping.mutate { $0 = true }
         group.wait()
         return history.value

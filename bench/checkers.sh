@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Checker speed and workload throughput, each with its reference in the same run.
+#   write check     lost-write + convergence check of a generated 1,000,000-op history
+#                   (goal <= 1 s), with replicas in the primary's order and in another order
+#   linearizability 100,000 register operations: 10 keys / 4 clients, 1 key / 4 clients, and
+#                   the same with one stale read (goal <= 5 s); 1 key / 16 clients is reported
+#                   too, and is expected to end "unknown" at its budget
+#   workload        RPUSH operations/s against a Redis on loopback, 1 and 4 clients, against
+#                   redis-benchmark (Redis's own C client) with the same clients: the floor
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fl=${FAULTLINE:-.build/release/faultline}
+[ -x "$fl" ] || { echo "bench: build first (make release)" >&2; exit 1; }
+port=16399
+pidfile=$(mktemp)
+redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --pidfile "$pidfile" >/dev/null
+trap 'kill "$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"' EXIT
+until redis-cli -p $port ping >/dev/null 2>&1; do sleep 0.05; done
+
+writes=$("$fl" bench-checkers --register-ops 100000 --keys 10 --clients 4)
+one_key=$("$fl" bench-checkers --ops 10 --repeats 1 --register-ops 100000 --keys 1 --clients 4 | tail -2)
+wide=$(/usr/bin/time -f "  (that process: peak RSS %M KiB)" "$fl" bench-checkers --ops 10 --repeats 1 --register-ops 100000 --keys 1 --clients 16 2>&1 | tail -3)
+work=()
+for c in 1 4; do
+  redis-cli -p $port del faultline:bench >/dev/null
+  f=$("$fl" bench-workload --redis 127.0.0.1:$port --concurrency $c --seconds 3)
+  redis-cli -p $port del mylist >/dev/null
+  p=$(redis-benchmark -p $port -t rpush -n 200000 -c $c -q 2>&1 | tr '\r' '\n' | grep 'requests per second' | tail -1)
+  work+=("$f" "$p")
+done
+python3 - "$writes" "$one_key" "$wide" "${work[@]}" <<'PY'
+import json, re, sys
+writes, one_key, wide, w1, p1, w4, p4 = sys.argv[1:8]
+num = lambda pat, s: float(re.search(pat, s).group(1))
+lines = writes.splitlines() + one_key.splitlines() + wide.splitlines()
+for l in lines: print(l)
+out = {
+  "write_check_1m_s_min_median_max": re.search(r"check ([\d./]+) s; history", writes).group(1),
+  "write_check_1m_reordered_s_min_median_max": re.search(r"another order: lost-write \+ convergence check ([\d./]+) s", writes).group(1),
+  "history_bytes_per_op": num(r"\((\d+) bytes/op\)", writes),
+  "linearizability_100k_10keys_s": num(r"10 keys, 4 clients: linearizability check ([\d.]+) s", writes),
+  "linearizability_100k_1key_s": num(r"1 keys, 4 clients: linearizability check ([\d.]+) s", one_key),
+  "linearizability_100k_1key_stale_s": num(r"one stale read: linearizability check ([\d.]+) s", one_key),
+  "workload": {},
+}
+print(f"{'figure':<44}{'faultline':<16}{'redis-benchmark (floor)':<26}ratio")
+for c, w, p in ((1, w1, p1), (4, w4, p4)):
+    f, r = num(r"([\d.]+) ops/s", w), num(r"([\d.]+) requests per second", p)
+    out["workload"][f"clients_{c}"] = {"ops_per_s": f, "redis_benchmark_per_s": r, "recorded_bytes_per_op": num(r"\((\d+) bytes/op recorded\)", w)}
+    print(f"{f'RPUSH ops/s, {c} client(s)':<44}{f:<16.0f}{r:<26.0f}{f / r:.2f}x")
+json.dump(out, open("bench/results/checkers.json", "w"), indent=2)
+PY
