@@ -153,6 +153,7 @@ public enum ExperimentLoader {
         switch kind {
         case "redis": client = readRedisWorkload(kn, r)
         case "postgres": client = readPostgresWorkload(kn, r)
+        case "command": client = readCommandWorkload(kn, r)
         default: client = readHTTPWorkload(kn, r)
         }
         var rate: Rate?
@@ -213,6 +214,29 @@ public enum ExperimentLoader {
         }
         guard let connection, !replicas.isEmpty else { return nil }
         return .postgres(PostgresWorkload(connection: connection, table: table, replicas: replicas))
+    }
+
+    static func readCommandWorkload(_ node: Node, _ r: NodeReader) -> WorkloadClient? {
+        guard let f = r.fields(node, path: "workload.command", allowed: ["write", "replicas"]) else { return nil }
+        let steps = StepReader(reader: r)
+        let write = f.value("write", required: true, reader: r).flatMap {
+            steps.commandSpec($0, path: f.child("write"), extra: []).0
+        }
+        var replicas: [CommandWorkload.Replica] = []
+        if let rn = f.values["replicas"] {
+            if case .mapping(let m) = rn {
+                for (k, v) in m {
+                    let name = k.string ?? ""
+                    if let c = steps.commandSpec(v, path: "workload.command.replicas.\(name)", extra: []).0 {
+                        replicas.append(CommandWorkload.Replica(name: name, read: c))
+                    }
+                }
+            } else {
+                r.error(rn, "'workload.command.replicas' must map replica names to commands that print the stored values")
+            }
+        }
+        guard let write else { return nil }
+        return .command(CommandWorkload(write: write, replicas: replicas))
     }
 
     static func readHTTPWorkload(_ node: Node, _ r: NodeReader) -> WorkloadClient? {

@@ -26,23 +26,26 @@ public struct WorkloadSpec: Codable, Equatable, Sendable {
         case .redis(let r): return r.replicas
         case .postgres(let p): return p.replicas
         case .http(let h): return h.replicas
+        case .command(let c): return c.replicas.map(\.name)
         }
     }
 
     /// The kinds an experiment may name under `workload:`.
-    public static let kinds = ["redis", "postgres", "http"]
+    public static let kinds = ["redis", "postgres", "http", "command"]
 }
 
 public enum WorkloadClient: Codable, Equatable, Sendable {
     case redis(RedisWorkload)
     case postgres(PostgresWorkload)
     case http(HTTPWorkload)
+    case command(CommandWorkload)
 
     public var kind: String {
         switch self {
         case .redis: return "redis"
         case .postgres: return "postgres"
         case .http: return "http"
+        case .command: return "command"
         }
     }
 }
@@ -110,6 +113,29 @@ public struct HTTPWorkload: Codable, Equatable, Sendable {
         self.method = method
         self.body = body
         self.backendHeader = backendHeader
+        self.replicas = replicas
+    }
+}
+
+/// Anything else: `write` runs once per operation with `{value}` (unique) replaced in its
+/// arguments; exit 0 is acknowledged, another status failed, a timeout unknown. Each replica
+/// is a command that prints the stored values, one per line.
+public struct CommandWorkload: Codable, Equatable, Sendable {
+    public struct Replica: Codable, Equatable, Sendable {
+        public var name: String
+        public var read: CommandSpec
+
+        public init(name: String, read: CommandSpec) {
+            self.name = name
+            self.read = read
+        }
+    }
+    public var write: CommandSpec
+    /// The first replica is the one loss is judged against.
+    public var replicas: [Replica]
+
+    public init(write: CommandSpec, replicas: [Replica]) {
+        self.write = write
         self.replicas = replicas
     }
 }

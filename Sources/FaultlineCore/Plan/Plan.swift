@@ -80,6 +80,7 @@ public struct Plan: Sendable {
             return "redis \(ops) to \(target)"
         case .postgres(let p): return "postgres INSERT INTO \(p.table) via '\(p.connection)'"
         case .http(let h): return "http \(h.method) \(h.url)" + (h.backendHeader.map { ", backend from header \($0)" } ?? "")
+        case .command(let c): return "command '\(c.write)'"
         }
     }
 

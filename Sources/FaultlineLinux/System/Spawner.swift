@@ -14,10 +14,10 @@ public enum Spawner {
     }
 
     /// Output beyond this many bytes is read and discarded.
-    static let outputLimit = 64 * 1024
+    public static let outputLimit = 64 * 1024
 
     /// Runs `command` in its own process group; on timeout the whole group gets SIGKILL.
-    public static func run(_ command: CommandSpec, timeout: Int64) -> Result {
+    public static func run(_ command: CommandSpec, timeout: Int64, outputLimit limit: Int = outputLimit) -> Result {
         let argv: [String]
         switch command {
         case .argv(let a): argv = a
@@ -39,7 +39,7 @@ public enum Spawner {
             return Result(status: nil, output: "", timedOut: false, error: "cannot run '\(argv[0])': \(f.text)")
         }
         let deadline = MonotonicClock.now() + timeout
-        let (output, timedOut, exited) = drain(readFd, pid: pid, until: deadline)
+        let (output, timedOut, exited) = drain(readFd, pid: pid, until: deadline, limit: limit)
         close(readFd)
         var status: Int32 = 0
         if let exited {
@@ -55,7 +55,7 @@ public enum Spawner {
     /// Reads until EOF, the deadline, or shortly after the child exits: a daemon it started
     /// (`pg_ctl start`, `nginx`) may keep the pipe open for ever. Returns the (capped) output,
     /// whether time ran out, and the child's wait status when it was reaped here.
-    static func drain(_ fd: Int32, pid: pid_t, until deadline: Int64) -> (String, Bool, Int32?) {
+    static func drain(_ fd: Int32, pid: pid_t, until deadline: Int64, limit: Int) -> (String, Bool, Int32?) {
         var bytes: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
         var exited: (status: Int32, at: Int64)?
@@ -71,7 +71,7 @@ public enum Spawner {
                 let n = read(fd, &buf, buf.count)
                 if n < 0, errno == EINTR { continue }
                 if n <= 0 { return (String(decoding: bytes, as: UTF8.self), false, exited?.status) }
-                if bytes.count < outputLimit { bytes += buf[0..<min(n, outputLimit - bytes.count)] }
+                if bytes.count < limit { bytes += buf[0..<min(n, limit - bytes.count)] }
             }
             if exited == nil {
                 var status: Int32 = 0

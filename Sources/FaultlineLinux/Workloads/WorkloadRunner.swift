@@ -44,6 +44,7 @@ public final class WorkloadRunner: @unchecked Sendable {
         case .redis(let r): driver = RedisDriver(r, timeout: spec.timeout)
         case .postgres(let p): driver = PostgresDriver(p, timeout: spec.timeout)
         case .http(let h): driver = HTTPDriver(h, timeout: spec.timeout)
+        case .command(let c): driver = CommandDriver(c, timeout: spec.timeout)
         }
     }
 
