@@ -145,6 +145,12 @@ public struct WorkloadRecord: Codable, Equatable, Sendable {
     public var finalPrimary: String?
     /// Endpoint → how many values it held at the final read.
     public var finalCounts: [String: Int]
+    /// Every operation, reads included (optional: journals before reads were recorded lack it).
+    public var operations: Int?
+    /// Endpoint (or backend) → operations it acknowledged.
+    public var acknowledgedBy: [String: Int]?
+    /// Replicas that could not be read at the end.
+    public var unreadReplicas: [String]?
 
     public init(_ h: History, origin: Nanos) {
         let r = WriteChecker.check(h)
@@ -156,5 +162,10 @@ public struct WorkloadRecord: Codable, Equatable, Sendable {
         rpoNs = r.rpo
         finalPrimary = h.finalPrimary
         finalCounts = h.finalReads.mapValues(\.count)
+        operations = h.ops.count
+        var by: [String: Int] = [:]
+        for op in h.ops where op.outcome == .ok { by[op.endpoint, default: 0] += 1 }
+        acknowledgedBy = by
+        unreadReplicas = h.unreadReplicas.isEmpty ? nil : h.unreadReplicas
     }
 }

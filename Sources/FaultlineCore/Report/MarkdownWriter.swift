@@ -21,7 +21,7 @@ public enum MarkdownWriter {
                     "| \(cell(c.name)) | \(c.passed ? "pass" : "**FAIL**") | \(cell(c.expected)) | \(cell(c.measured)) | \(cell(c.evidence ?? "")) |\n"
             }
         }
-        out += faults(j) + probes(j) + actions(j)
+        out += faults(j) + probes(j) + workload(j) + actions(j)
         out += "\n## Residue\n\n"
         out += j.residue.isEmpty ? "None: every injected fault was reverted and verified.\n" : j.residue.map { "- \($0)\n" }.joined()
         out += "\n## Timeline\n\n"
@@ -51,6 +51,29 @@ public enum MarkdownWriter {
             let failures = p.failures.prefix(3).map { "\($0.reason) ×\($0.count)" }.joined(separator: "; ")
             out +=
                 "| \(cell(p.probe)) | \(p.kind) | \(p.interval.map(DurationText.format) ?? "-") | \(p.count) | \(ok) | \(median) | \(cell(failures)) |\n"
+        }
+        return out
+    }
+
+    static func workload(_ j: Journal) -> String {
+        guard let w = j.workload else { return "" }
+        var out = "\n## Workload\n\n"
+        let total = w.operations.map { "\($0) operations: " } ?? ""
+        out += "\(total)\(w.acknowledged) writes acknowledged, \(w.unknown) unknown, \(w.failed) failed.\n"
+        if let by = w.acknowledgedBy, !by.isEmpty {
+            out += "\n| answered by | acknowledged |\n|---|---|\n"
+            for (e, n) in by.sorted(by: { $0.key < $1.key }) { out += "| \(cell(e)) | \(n) |\n" }
+        }
+        if !w.finalCounts.isEmpty || w.unreadReplicas != nil {
+            out += "\nFinal read (primary: \(w.finalPrimary.map(cell) ?? "none answered")):\n\n| replica | values |\n|---|---|\n"
+            for (e, n) in w.finalCounts.sorted(by: { $0.key < $1.key }) { out += "| \(cell(e)) | \(n) |\n" }
+            for e in w.unreadReplicas ?? [] { out += "| \(cell(e)) | **not readable** |\n" }
+        }
+        if w.lostCount > 0 {
+            out += "\n**\(w.lostCount) acknowledged writes lost**, RPO \(DurationText.format(w.rpoNs)). "
+            out += "The first \(w.lost.count):\n\n| value | acknowledged by | at |\n|---|---|---|\n"
+            for l in w.lost.prefix(20) { out += "| `\(cell(l.value))` | \(cell(l.endpoint)) | +\(DurationText.format(l.ackedAt)) |\n" }
+            if w.lost.count > 20 { out += "\n(\(w.lost.count - 20) more in journal.json)\n" }
         }
         return out
     }
