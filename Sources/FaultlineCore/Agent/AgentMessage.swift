@@ -25,6 +25,9 @@ public struct AgentRequest: Codable, Equatable, Sendable {
         /// Which of these addresses answer a TCP connect (in `detail`, comma-separated); used
         /// to confirm that a healed partition really heals.
         case reach(addresses: [String])
+        /// The live processes matching a selector, as `pid@starttime` (comma-separated, in
+        /// `detail`): how a replaced process is told from the one a fault killed.
+        case find(selector: ProcessSelector)
         /// Revert everything and exit.
         case bye
     }

@@ -46,6 +46,26 @@ public enum ExpectationChecker {
         }
     }
 
+    /// `healed` expectations: from the kill's confirmation to the first new matching process.
+    public static func healed(_ expectations: [Expectation], faults: [FaultRecord]) -> [CheckResult] {
+        expectations.compactMap { x in
+            guard case .healed(let fault, let within) = x else { return nil }
+            let expected = "≤ \(DurationText.format(within))"
+            guard let f = faults.first(where: { $0.name == fault }), f.confirmed, let killed = f.confirmedAt ?? f.injectedAt else {
+                return CheckResult(name: x.name, passed: false, expected: expected, measured: "fault '\(fault)' did not take effect")
+            }
+            guard let at = f.healedAt else {
+                return CheckResult(
+                    name: x.name, passed: false, expected: expected, measured: "not healed",
+                    evidence: "no new process matching \(f.target) on \(f.host) during the fault phase")
+            }
+            let took = max(0, at - killed)
+            return CheckResult(
+                name: x.name, passed: took <= within, expected: expected, measured: DurationText.format(took),
+                evidence: "\(f.detail ?? "killed"); replaced by \(f.healedBy ?? "?") on \(f.host) (pid@start time, seen every 20 ms)")
+        }
+    }
+
     static func probeName(_ x: Expectation) -> String? {
         switch x {
         case .availability(let p, _, _), .recoveryTime(let p, _, _, _), .errorWindow(let p, _): return p

@@ -21,7 +21,7 @@ public enum WorkloadJudge {
                 out.append(StaleReadChecker.checks(h.ops, max: m, origin: phase.lowerBound))
             case .linearizable(let budget):
                 out.append(LinearizabilityChecker.checks(h.ops, budget: budget, origin: phase.lowerBound, now: now))
-            case .availability, .recoveryTime, .errorWindow:
+            case .availability, .recoveryTime, .errorWindow, .healed:
                 continue
             }
         }

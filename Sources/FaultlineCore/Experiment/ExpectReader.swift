@@ -108,6 +108,24 @@ struct ExpectReader {
             }
             guard let f = r.fields(node, path: path, allowed: ["budget"], what: "true or a mapping with 'budget'") else { return nil }
             return .linearizable(budget: r.duration(f, "budget", positive: true) ?? 10_000_000_000)
+        case "healed":
+            guard let f = r.fields(node, path: path, allowed: ["fault", "within"]) else { return nil }
+            let within = r.duration(f, "within", required: true)
+            var fault = r.string(f, "fault")
+            if fault == nil, let first = e.faults.first { fault = first.name }
+            if let name = fault, let step = e.faults.first(where: { $0.name == name }) {
+                if case .kill = step.spec {
+                } else {
+                    r.error(f.values["fault"] ?? node, "'\(path)' needs a 'kill' fault; '\(name)' is a \(step.spec.kind)")
+                }
+            } else {
+                let names = e.faults.map(\.name)
+                r.error(
+                    f.values["fault"] ?? node,
+                    "'\(path).fault' must name a kill fault, got '\(fault ?? "")' \(Suggest.hint(for: fault ?? "", in: names))")
+            }
+            guard let within, let fault else { return nil }
+            return .healed(fault: fault, within: within)
         case "recovery_time":
             guard let f = r.fields(node, path: path, allowed: ["probe", "max", "fault", "streak"]) else { return nil }
             let max = r.duration(f, "max", required: true)

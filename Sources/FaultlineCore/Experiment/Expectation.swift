@@ -18,6 +18,9 @@ public enum Expectation: Codable, Equatable, Sendable {
     case staleReads(max: Int)
     /// Every key's register history is linearizable; the search gets `budget` of time.
     case linearizable(budget: Nanos)
+    /// A process a kill fault took is replaced (a new process matching the same selector)
+    /// within `within` of the kill.
+    case healed(fault: String, within: Nanos)
 
     public var name: String {
         switch self {
@@ -30,20 +33,21 @@ public enum Expectation: Codable, Equatable, Sendable {
         case .splitBrain: return "split_brain"
         case .staleReads: return "stale_reads"
         case .linearizable: return "linearizable"
+        case .healed(let f, _): return "healed(\(f))"
         }
     }
 
     /// Whether the workload's history (rather than a probe) is what it is judged on.
     public var judgesWorkload: Bool {
         switch self {
-        case .availability, .recoveryTime, .errorWindow: return false
+        case .availability, .recoveryTime, .errorWindow, .healed: return false
         default: return true
         }
     }
 
     public static let keys = [
         "availability", "recovery_time", "error_window", "lost_writes", "converged", "load_balancing", "split_brain", "stale_reads",
-        "linearizable",
+        "linearizable", "healed",
     ]
 }
 

@@ -197,6 +197,7 @@ struct ExperimentValidator {
         case .splitBrain: return "expect.split_brain"
         case .staleReads: return "expect.stale_reads"
         case .linearizable: return "expect.linearizable"
+        case .healed: return "expect.healed"
         }
     }
 }

@@ -101,6 +101,10 @@ public struct FaultRecord: Codable, Equatable, Sendable {
     /// Processes acted on, and other facts of the injection.
     public var detail: String?
     public var error: String?
+    /// When a new process matching the fault's selector was first seen (`healed` expectations).
+    public var healedAt: Nanos?
+    /// That process (`pid@starttime`, in the host's PID namespace).
+    public var healedBy: String?
 
     public init(name: String, kind: String, host: String, target: String, scheduledAt: Nanos) {
         self.name = name

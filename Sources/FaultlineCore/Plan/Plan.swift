@@ -119,6 +119,7 @@ public struct Plan: Sendable {
         case .splitBrain(let allowed):
             return allowed ? "split brain allowed (measured only)" : "never two endpoints acknowledging writes at once"
         case .staleReads(let max): return "at most \(max) stale read(s)"
+        case .healed(let f, let within): return "what \(f) killed is replaced by a new process within \(DurationText.format(within))"
         case .linearizable(let budget): return "every key's history linearizable (search budget \(DurationText.format(budget)))"
         }
     }

@@ -113,6 +113,15 @@ public final class AgentServer: @unchecked Sendable {
             let reached = BlockFault.reachable(addresses)
             r.detail = addresses.filter(reached.contains).joined(separator: ",")
             return r
+        case .find(let selector):
+            var r = AgentResponse(id: request.id, ok: true)
+            do throws(FaultError) {
+                r.detail = try ProcessResolver.matches(selector).map { "\($0.pid)@\($0.startTime)" }.joined(separator: ",")
+            } catch {
+                r.ok = false
+                r.error = error.description
+            }
+            return r
         case .hello, .lease, .bye:
             return AgentResponse(id: request.id, ok: true)
         }

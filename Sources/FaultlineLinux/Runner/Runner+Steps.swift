@@ -84,6 +84,7 @@ extension Runner {
             // Held before the answer: if the call fails half-way, revert still asks the agent.
             held.append(Held(step: f, record: index, hosts: [f.spec.host]))
             journal.faults.append(record)
+            let healBefore = HealWatch.before(f, experiment, agent: agent)
             let r = try agent.call(
                 .inject(name: f.name, fault: f.spec, ttlNs: ttl, confirmTimeoutNs: experiment.settings.confirmTimeout),
                 timeout: experiment.settings.confirmTimeout + 10_000_000_000)
@@ -97,6 +98,7 @@ extension Runner {
             event("inject \(f.name)", r.detail)
             if record.confirmed {
                 event("confirmed \(f.name)", "after \(DurationText.format((record.confirmedAt ?? 0) - (record.injectedAt ?? 0)))")
+                if let healBefore, case .kill(let p) = f.spec { heal.watch(f.name, p.selector, before: healBefore, agent: agent) }
             } else {
                 invalidReasons.append("fault '\(f.name)' did not take effect: \(r.error ?? "not confirmed")")
                 event("NOT confirmed \(f.name)", r.error)

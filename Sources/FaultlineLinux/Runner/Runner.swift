@@ -41,6 +41,7 @@ public final class Runner {
     var ownsLab = false
     /// The workload's operations and final reads.
     var history: History?
+    let heal = HealWatch()
 
     struct Held {
         var step: FaultStep
@@ -116,6 +117,12 @@ public final class Runner {
         phaseEnd = MonotonicClock.now()
         let series = probes.map { $0.stop() }
         history = workload?.stop()
+        for (name, seen) in heal.stop() {
+            guard let i = journal.faults.firstIndex(where: { $0.name == name }) else { continue }
+            journal.faults[i].healedAt = seen.at - origin
+            journal.faults[i].healedBy = seen.by
+            event("healed \(name)", "new process \(seen.by) seen at +\(DurationText.format(seen.at - origin))")
+        }
         revertAll()
         if !aborted { steadyStateAfter() }
         if var h = history, let spec = experiment.workload, !spec.replicas.isEmpty {
@@ -201,6 +208,7 @@ public final class Runner {
         let judged = series + (history.map { [ProbeSeries(workload: $0)] } ?? [])
         journal.checks += ExpectationChecker.check(
             experiment.expectations, series: judged, faultWindows: windows, faultStarts: starts, phase: phase)
+        journal.checks += ExpectationChecker.healed(experiment.expectations, faults: journal.faults)
         if let h = history {
             var actionStarts: [String: Nanos] = [:]
             for a in journal.actions { if let t = a.startedAt { actionStarts[a.name] = t } }
