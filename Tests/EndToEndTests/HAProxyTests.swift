@@ -6,13 +6,33 @@ import Testing
 
 /// The shipped HAProxy experiment, run as a user would, in its lab.
 @Suite(
-    "HAProxy load-balancing experiment",
+    "HAProxy load-balancing experiments", .serialized,
     .enabled(if: getuid() == 0, "needs root to create network namespaces"),
     .enabled(
         if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy")
             && FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx"),
         "needs haproxy and nginx (scripts/install-deps.sh)"))
 struct HAProxyTests {
+    @Test("consistent hashing: a backend dies and no key of a survivor changes backend")
+    func consistentHash() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = try FaultlineBinary.run(
+            [
+                "run", "\(RedisTests.root)/experiments/haproxy-consistent-hash.yaml", "--state-dir", "\(dir)/state", "--out",
+                "\(dir)/reports", "--lab-dir", "\(dir)/labs",
+            ],
+            in: dir)
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let sticky = try #require(j.checks.first { $0.name == "load_balancing(b2).sticky" })
+        #expect(sticky.passed && sticky.measured == "0%", "\(sticky)")
+        // 60 keys over three backends: a good share of them lived on the survivors.
+        let kept = sticky.evidence.flatMap { Int($0.split(separator: " ")[2]) } ?? 0
+        #expect(kept >= 20, "\(sticky)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
     @Test("a backend dies: ejected, survivors share evenly, restarted and back in rotation")
     func backendDies() throws {
         let dir = try temporaryDirectory()

@@ -189,10 +189,65 @@ struct LoadBalancingTests {
         #expect(byName["load_balancing(b1).ejection"]?.evidence?.contains("last request") == true)
     }
 
+    @Test("stickiness: keys of survivors keep their backend, the dead backend's keys may move")
+    func sticky() {
+        // Keys k0…k5 hashed to b1, b2, b3, b1, b2, b3; b1 dies at 1000 ms and its keys move.
+        func ops(moveSurvivorKey: Bool) -> [History.Op] {
+            var out: [History.Op] = []
+            for i in 0..<300 {
+                let t = Int64(i) * 10
+                let key = "k\(i % 6)"
+                var b = ["b1", "b2", "b3"][i % 3]
+                if t >= 1000, b == "b1" { b = i % 2 == 0 ? "b2" : "b3" }
+                if moveSurvivorKey, t >= 1500, key == "k1" { b = "b3" }
+                out.append(
+                    History.Op(client: 0, key: key, value: "\(i)", invokedAt: t * ms, completedAt: (t + 1) * ms, outcome: .ok, endpoint: b))
+            }
+            return out
+        }
+        let good = LoadBalancingChecker.check(ops(moveSurvivorKey: false), backend: "b1", faultAt: 1000 * ms, rejoinAt: nil, end: 3000 * ms)
+        #expect(good.stickyKeys == 4 && good.movedKeys.isEmpty, "\(good)")
+        let bad = LoadBalancingChecker.check(ops(moveSurvivorKey: true), backend: "b1", faultAt: 1000 * ms, rejoinAt: nil, end: 3000 * ms)
+        #expect(bad.movedKeys == ["k1"])
+        let x = LoadBalancingExpectation(backend: "b1", fault: "kill", maxMoved: 0)
+        let c = LoadBalancingChecker.checks(x, ops: ops(moveSurvivorKey: true), faultAt: 1000 * ms, rejoinAt: nil, phase: 0..<(3000 * ms))
+        #expect(c.first { $0.name.hasSuffix(".sticky") }?.passed == false)
+    }
+
     @Test("a fault that was never injected fails the expectation instead of passing it")
     func notInjected() {
         let x = LoadBalancingExpectation(backend: "b1", fault: "kill", ejectionWithin: ms)
         let c = LoadBalancingChecker.checks(x, ops: history(ejectAt: 0, backAt: nil), faultAt: nil, rejoinAt: nil, phase: 0..<ms)
         #expect(c.count == 1 && !c[0].passed)
+    }
+}
+
+@Suite("healed checker")
+struct HealedTests {
+    func record(confirmed: Bool = true, healedAt: Nanos?) -> FaultRecord {
+        var f = FaultRecord(name: "kill-web", kind: "kill", host: "local", target: "port 18080", scheduledAt: 0)
+        f.injectedAt = 1_000 * ms
+        f.confirmed = confirmed
+        f.confirmedAt = 1_005 * ms
+        f.healedAt = healedAt
+        f.healedBy = healedAt.map { _ in "4242@99" }
+        return f
+    }
+
+    let x = [Expectation.healed(fault: "kill-web", within: 2_000 * ms)]
+
+    @Test("measured from the kill's confirmation to the first new process")
+    func healed() {
+        let c = ExpectationChecker.healed(x, faults: [record(healedAt: 2_205 * ms)])
+        #expect(c.count == 1 && c[0].passed && c[0].measured == "1.2s", "\(c)")
+        #expect(c[0].evidence?.contains("4242@99") == true)
+    }
+
+    @Test("too slow, never, or a kill that did not take effect: all fail")
+    func failing() {
+        #expect(ExpectationChecker.healed(x, faults: [record(healedAt: 3_500 * ms)]).first?.passed == false)
+        #expect(ExpectationChecker.healed(x, faults: [record(healedAt: nil)]).first?.measured == "not healed")
+        #expect(ExpectationChecker.healed(x, faults: [record(confirmed: false, healedAt: 2_000 * ms)]).first?.passed == false)
+        #expect(ExpectationChecker.healed(x, faults: []).first?.passed == false)
     }
 }

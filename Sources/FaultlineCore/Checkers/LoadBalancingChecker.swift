@@ -19,6 +19,10 @@ public enum LoadBalancingChecker {
         public var rejoin: Nanos?
         public var succeeded: Int
         public var total: Int
+        /// Keys answered before the fault by a surviving backend, and those of them answered by
+        /// another backend while the killed one was out.
+        public var stickyKeys: Int
+        public var movedKeys: [String]
     }
 
     /// `ops` in any order; `faultAt` the fault's injection; `rejoinAt` the start of the action
@@ -54,10 +58,22 @@ public enum LoadBalancingChecker {
                 $0.completedAt - rejoinAt
             }
         }
+        // Stickiness: a key's backend before the fault (its last answer), against every answer
+        // it got once the killed backend was out.
+        var home: [String: String] = [:]
+        for op in sorted where op.invokedAt < faultAt && op.outcome == .ok && !op.key.isEmpty { home[op.key] = op.endpoint }
+        var moved = Set<String>()
+        var sticky = Set<String>()
+        for op in sorted where op.invokedAt > from && op.invokedAt < outUntil && op.outcome == .ok && !op.key.isEmpty {
+            guard let h = home[op.key], h != backend else { continue }
+            sticky.insert(op.key)
+            if op.endpoint != h { moved.insert(op.key) }
+        }
         let inPhase = sorted.filter { $0.invokedAt < end }
         return Report(
             before: before, whileOut: whileOut, ejection: ejectionEnd.map { $0 - faultAt }, lastAffected: lastAffected,
-            evenness: evenness, rejoin: rejoin, succeeded: inPhase.filter { $0.outcome == .ok }.count, total: inPhase.count)
+            evenness: evenness, rejoin: rejoin, succeeded: inPhase.filter { $0.outcome == .ok }.count, total: inPhase.count,
+            stickyKeys: sticky.count, movedKeys: moved.sorted())
     }
 
     public static func checks(
@@ -108,6 +124,18 @@ public enum LoadBalancingChecker {
                 CheckResult(
                     name: "\(name).rejoin", passed: r.rejoin.map { $0 <= max } ?? false, expected: "≤ \(DurationText.format(max))",
                     measured: measured, evidence: "first request \(x.backend) answered after '\(x.rejoin ?? "")' started"))
+        }
+        if let maxMoved = x.maxMoved {
+            let share = r.stickyKeys == 0 ? 1 : Double(r.movedKeys.count) / Double(r.stickyKeys)
+            let examples = r.movedKeys.prefix(5).joined(separator: ", ")
+            out.append(
+                CheckResult(
+                    name: "\(name).sticky", passed: r.stickyKeys > 0 && share <= maxMoved,
+                    expected: "≤ \(PercentText.format(maxMoved)) moved",
+                    measured: r.stickyKeys == 0 ? "no key seen on a survivor before and after" : PercentText.format(share),
+                    evidence:
+                        "\(r.movedKeys.count) of \(r.stickyKeys) keys that survivors served before the fault changed backend while \(x.backend) was out"
+                        + (examples.isEmpty ? "" : " (\(examples))")))
         }
         if let min = x.availability {
             let share = r.total == 0 ? 0 : Double(r.succeeded) / Double(r.total)

@@ -61,7 +61,7 @@ struct ExpectReader {
             if e.workload == nil { r.error(node, "'\(path)' needs a 'workload' whose replicas are read") }
             return .converged(b)
         case "load_balancing":
-            let keys = ["backend", "fault", "ejection_within", "evenness", "rejoin", "rejoin_within", "availability"]
+            let keys = ["backend", "fault", "ejection_within", "evenness", "rejoin", "rejoin_within", "availability", "sticky"]
             guard let f = r.fields(node, path: path, allowed: keys) else { return nil }
             let backend = r.string(f, "backend", required: true)
             var fault = r.string(f, "fault")
@@ -73,6 +73,16 @@ struct ExpectReader {
             x.rejoin = r.string(f, "rejoin")
             x.rejoinWithin = r.duration(f, "rejoin_within")
             x.availability = r.percent(f, "availability")
+            if let s = f.values["sticky"] {
+                guard case .mapping = s, let sf = r.fields(s, path: f.child("sticky"), allowed: ["max_moved"]) else {
+                    r.error(s, "'\(f.child("sticky"))' must be a mapping like {max_moved: 0%}")
+                    return nil
+                }
+                x.maxMoved = r.percent(sf, "max_moved", required: true)
+                if case .http(let h)? = e.workload?.client, h.keys == nil {
+                    r.error(s, "'\(f.child("sticky"))' needs 'workload.http.keys' so requests carry keys ({key} in the URL)")
+                }
+            }
             if (x.rejoin == nil) != (x.rejoinWithin == nil) {
                 r.error(node, "'\(path)' takes 'rejoin' (an action's name) and 'rejoin_within' together")
             }

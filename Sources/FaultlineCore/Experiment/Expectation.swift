@@ -74,10 +74,13 @@ public struct LoadBalancingExpectation: Codable, Equatable, Sendable {
     public var rejoinWithin: Nanos?
     /// Share of requests answered with 2xx over the fault phase.
     public var availability: Double?
+    /// Keys the killed backend did not serve keep their backend while it is out (consistent
+    /// hashing): at most this share of them may move.
+    public var maxMoved: Double?
 
     public init(
         backend: String, fault: String, ejectionWithin: Nanos? = nil, evenness: Double? = nil, rejoin: String? = nil,
-        rejoinWithin: Nanos? = nil, availability: Double? = nil
+        rejoinWithin: Nanos? = nil, availability: Double? = nil, maxMoved: Double? = nil
     ) {
         self.backend = backend
         self.fault = fault
@@ -86,5 +89,6 @@ public struct LoadBalancingExpectation: Codable, Equatable, Sendable {
         self.rejoin = rejoin
         self.rejoinWithin = rejoinWithin
         self.availability = availability
+        self.maxMoved = maxMoved
     }
 }

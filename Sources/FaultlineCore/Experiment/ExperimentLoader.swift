@@ -240,7 +240,8 @@ public enum ExperimentLoader {
     }
 
     static func readHTTPWorkload(_ node: Node, _ r: NodeReader) -> WorkloadClient? {
-        guard let f = r.fields(node, path: "workload.http", allowed: ["url", "method", "body", "backend_header", "replicas"]) else {
+        guard let f = r.fields(node, path: "workload.http", allowed: ["url", "method", "body", "backend_header", "replicas", "keys"])
+        else {
             return nil
         }
         let url = r.string(f, "url", required: true)
@@ -253,10 +254,11 @@ public enum ExperimentLoader {
             r.error(f.values["method"], "'workload.http.method' must be one of \(methods.joined(separator: ", ")), got '\(method)'")
         }
         guard let url else { return nil }
-        return .http(
-            HTTPWorkload(
-                url: url, method: method, body: r.string(f, "body"), backendHeader: r.string(f, "backend_header"),
-                replicas: r.strings(f, "replicas") ?? []))
+        var h = HTTPWorkload(
+            url: url, method: method, body: r.string(f, "body"), backendHeader: r.string(f, "backend_header"),
+            replicas: r.strings(f, "replicas") ?? [])
+        h.keys = r.int(f, "keys", range: 1...1_000_000)
+        return .http(h)
     }
 
     static func readSettings(_ node: Node, into s: inout Settings, _ r: NodeReader) {

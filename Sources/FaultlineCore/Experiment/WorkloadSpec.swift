@@ -107,6 +107,9 @@ public struct HTTPWorkload: Codable, Equatable, Sendable {
     public var body: String?
     public var backendHeader: String?
     public var replicas: [String]
+    /// When set, `{key}` cycles through this many keys (`k0`, `k1`, …), so a load balancer's
+    /// key → backend mapping can be checked for stickiness.
+    public var keys: Int?
 
     public init(url: String, method: String = "GET", body: String? = nil, backendHeader: String? = nil, replicas: [String] = []) {
         self.url = url

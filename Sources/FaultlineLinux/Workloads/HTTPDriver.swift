@@ -54,6 +54,11 @@ struct HTTPDriver: WorkloadDriver {
 
     func connect(client: Int) -> (any WorkloadSession)? { try? Session(spec, timeout: timeout) }
 
+    func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {
+        guard let keys = spec.keys else { return (.write, "", "c\(client)-\(n)") }
+        return (.write, "k\(nextRandom(&random) % UInt64(keys))", "c\(client)-\(n)")
+    }
+
     func finalRead(into h: inout History) {
         var reads: [String: [String]] = [:]
         for url in spec.replicas {
