@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SOURCES := Sources Tests Package.swift
 
-.PHONY: build release test demo demo-local lint format bench clean deps
+.PHONY: build release test demo demo-local lint format bench bench-smoke clean deps
 
 deps:
 	@scripts/install-deps.sh
@@ -38,6 +38,13 @@ bench: release
 	bench/probes.sh
 	bench/checkers.sh
 	@if [ "$$(id -u)" -eq 0 ]; then bench/activation.sh; else echo "bench: activation figures need root (namespaces)"; fi
+	python3 bench/collect.py
+
+# About a minute: every figure once, fewer repetitions; CI runs it to keep the harness working.
+bench-smoke: release
+	BENCH_RUNS=3 bench/run.sh
+	BENCH_SMOKE=1 bench/probes.sh
+	BENCH_SMOKE=1 bench/checkers.sh
 	python3 bench/collect.py
 
 clean:

@@ -10,3 +10,13 @@ for part in ("probes", "checkers"):
         latest[part] = json.load(open(path))
 json.dump(latest, open(f"{results}/latest.json", "w"), indent=2)
 print(f"written: {results}/latest.json ({', '.join(sorted(latest))})")
+
+# The smoke run (make bench-smoke, in CI) fails when a figure is missing: the harness broke.
+required = {
+    "figures": ("start", "run", "peak_rss_mib"),
+    "probes": ("probe_rate", "precision"),
+    "checkers": ("write_check_1m_s_min_median_max", "linearizability_100k_10keys_s", "workload"),
+}
+missing = [f"{k}.{f}" for k, fs in required.items() for f in fs if f not in latest.get(k, {})]
+if missing:
+    raise SystemExit(f"bench: figures missing: {', '.join(missing)}")
