@@ -40,6 +40,21 @@ struct PostgresTests {
         #expect(j.residue.isEmpty, "\(j.residue)")
     }
 
+    @Test("reads from an asynchronous standby whose replay is paused: stale reads and a non-linearizable history")
+    func standbyStaleReads() throws {
+        let (out, j, dir) = try run("postgres-standby-stale-reads.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
+        #expect(j.faults.first?.confirmed == true)
+        let stale = try #require(j.checks.first { $0.name == "stale_reads" })
+        #expect(!stale.passed && (Int(stale.measured) ?? 0) > 0, "\(stale)")
+        #expect(stale.evidence?.contains("from 198.18.5.12:5432") == true, "\(stale)")
+        #expect(j.checks.contains { $0.name == "linearizable" && $0.measured == "false" })
+        // Once the replay resumes, the standby catches up.
+        #expect(j.checks.contains { $0.name == "converged" && $0.passed })
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
     @Test("asynchronous standby cut off before the primary dies: the window's commits are lost, and shown")
     func asynchronous() throws {
         let (out, j, dir) = try run("postgres-async-loss-window.yaml")

@@ -49,7 +49,7 @@ struct ExpectReader {
             }
             if e.workload?.replicas.isEmpty ?? true {
                 r.error(node, "'\(path)' needs a 'workload' that writes and lists 'replicas' to read at the end")
-            } else if case .redis(let w)? = e.workload?.client, w.mode == .register {
+            } else if e.workload?.isRegister == true {
                 r.error(node, "'\(path)' needs a set workload: registers are overwritten, so use 'stale_reads' or 'linearizable'")
             }
             return .lostWrites(max: n)
@@ -101,9 +101,11 @@ struct ExpectReader {
             if e.workload == nil { r.error(node, "'\(path)' needs a 'workload' that writes") }
             return .splitBrain(allowed: b)
         case "stale_reads", "linearizable":
-            if case .redis(let w)? = e.workload?.client, w.mode == .register {
-            } else {
-                r.error(node, "'\(path)' needs a redis 'workload' with 'mode: register' (reads and writes of single keys)")
+            if e.workload?.isRegister != true {
+                r.error(
+                    node,
+                    "'\(path)' needs a register workload (reads and writes of single keys): redis with 'mode: register', or postgres with 'registers'"
+                )
             }
             if key == "stale_reads" {
                 guard case .scalar(let s) = node, let n = Int(s.string), n >= 0 else {

@@ -202,18 +202,26 @@ public enum ExperimentLoader {
     }
 
     static func readPostgresWorkload(_ node: Node, _ r: NodeReader) -> WorkloadClient? {
-        guard let f = r.fields(node, path: "workload.postgres", allowed: ["connection", "table", "replicas"]) else { return nil }
+        let allowed = ["connection", "table", "replicas", "registers", "read_share", "read_connection"]
+        guard let f = r.fields(node, path: "workload.postgres", allowed: allowed) else { return nil }
         let connection = r.string(f, "connection", required: true)
         let replicas = r.strings(f, "replicas") ?? []
         if replicas.isEmpty {
             r.error(node, "'workload.postgres.replicas' must list a connection string for every server to read at the end")
         }
-        let table = r.string(f, "table") ?? "faultline_writes"
+        let registers = r.int(f, "registers", range: 1...100_000)
+        let table = r.string(f, "table") ?? (registers == nil ? "faultline_writes" : "faultline_registers")
         if table.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) == nil {
             r.error(f.values["table"], "'workload.postgres.table' must be a plain lower-case SQL name, got '\(table)'")
         }
         guard let connection, !replicas.isEmpty else { return nil }
-        return .postgres(PostgresWorkload(connection: connection, table: table, replicas: replicas))
+        var w = PostgresWorkload(connection: connection, table: table, replicas: replicas, registers: registers)
+        if let s = r.percent(f, "read_share") { w.readShare = s }
+        w.readConnection = r.string(f, "read_connection")
+        if registers == nil, f.has("read_share") || f.has("read_connection") {
+            r.error(node, "'workload.postgres' reads only in register mode: add 'registers' (how many keys)")
+        }
+        return .postgres(w)
     }
 
     static func readCommandWorkload(_ node: Node, _ r: NodeReader) -> WorkloadClient? {

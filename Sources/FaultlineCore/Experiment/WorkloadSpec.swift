@@ -30,6 +30,16 @@ public struct WorkloadSpec: Codable, Equatable, Sendable {
         }
     }
 
+    /// Whether operations are reads and overwrites of single keys (stale reads and
+    /// linearizability apply) rather than additions to a set (loss and convergence apply).
+    public var isRegister: Bool {
+        switch client {
+        case .redis(let r): return r.mode == .register
+        case .postgres(let p): return p.registers != nil
+        default: return false
+        }
+    }
+
     /// The kinds an experiment may name under `workload:`.
     public static let kinds = ["redis", "postgres", "http", "command"]
 }
@@ -90,11 +100,22 @@ public struct PostgresWorkload: Codable, Equatable, Sendable {
     public var connection: String
     public var table: String
     public var replicas: [String]
+    /// Register mode when set: upserts and reads of this many keys (`k`, `v` columns).
+    public var registers: Int?
+    public var readShare: Double
+    /// Where reads go (e.g. a standby); default: `connection`.
+    public var readConnection: String?
 
-    public init(connection: String, table: String = "faultline_writes", replicas: [String]) {
+    public init(
+        connection: String, table: String = "faultline_writes", replicas: [String], registers: Int? = nil, readShare: Double = 0.5,
+        readConnection: String? = nil
+    ) {
         self.connection = connection
         self.table = table
         self.replicas = replicas
+        self.registers = registers
+        self.readShare = readShare
+        self.readConnection = readConnection
     }
 }
 

@@ -3,7 +3,8 @@ import Foundation
 
 /// PostgreSQL: one `INSERT` of a unique value per write, wherever the connection string leads
 /// (with `target_session_attrs=read-write`, to the primary); the table from every replica at
-/// the end.
+/// the end. In register mode, upserts and reads of a few keys, reads optionally elsewhere
+/// (a standby).
 struct PostgresDriver: WorkloadDriver {
     let spec: PostgresWorkload
     let timeout: Int64
@@ -15,32 +16,56 @@ struct PostgresDriver: WorkloadDriver {
 
     final class Session: WorkloadSession {
         let connection: PostgresConnection
+        /// Where reads go: a second connection (e.g. to a standby), or the same one.
+        let reads: PostgresConnection?
         let insert: String
-        init(_ connection: PostgresConnection, table: String) {
+        let select: String
+
+        init(_ connection: PostgresConnection, reads: PostgresConnection?, spec: PostgresWorkload) {
             self.connection = connection
-            insert = "INSERT INTO \(table) (v) VALUES ($1)"
+            self.reads = reads
+            if spec.registers == nil {
+                insert = "INSERT INTO \(spec.table) (v) VALUES ($1)"
+            } else {
+                insert = "INSERT INTO \(spec.table) (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
+            }
+            select = "SELECT v FROM \(spec.table) WHERE k = $1"
         }
 
         func perform(_ op: inout History.Op) -> Bool {
-            op.endpoint = connection.endpoint
+            let c = op.kind == .read ? reads ?? connection : connection
+            op.endpoint = c.endpoint
             do throws(PostgresConnection.Failure) {
-                try connection.query(insert, [op.value])
+                if op.kind == .read {
+                    op.value = try c.query(select, [op.key]).first ?? ""
+                } else {
+                    try c.query(insert, op.key.isEmpty ? [op.value] : [op.key, op.value])
+                }
                 op.outcome = .ok
                 return true
             } catch {
                 switch error {
                 case .rejected: op.outcome = .fail
-                case .indeterminate: op.outcome = .unknown
+                case .indeterminate: op.outcome = op.kind == .read ? .fail : .unknown
                 }
                 return false
             }
         }
     }
 
+    func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {
+        let value = "c\(client)-\(n)"
+        guard let keys = spec.registers else { return (.write, "", value) }
+        let r = nextRandom(&random)
+        let key = "k\(r % UInt64(keys))"
+        return Double(r >> 11) / Double(1 << 53) < spec.readShare ? (.read, key, "") : (.write, key, value)
+    }
+
     func prepare() -> String? {
         do throws(PostgresConnection.Failure) {
             let c = try PostgresConnection(spec.connection, timeout: 10_000_000_000)
-            try c.query("CREATE TABLE IF NOT EXISTS \(spec.table) (v text PRIMARY KEY)")
+            let columns = spec.registers == nil ? "v text PRIMARY KEY" : "k text PRIMARY KEY, v text NOT NULL"
+            try c.query("CREATE TABLE IF NOT EXISTS \(spec.table) (\(columns))")
             return nil
         } catch {
             return "postgres workload: cannot create table '\(spec.table)' via '\(spec.connection)': \(error)"
@@ -48,7 +73,13 @@ struct PostgresDriver: WorkloadDriver {
     }
 
     func connect(client: Int) -> (any WorkloadSession)? {
-        (try? PostgresConnection(spec.connection, timeout: timeout)).map { Session($0, table: spec.table) }
+        guard let c = try? PostgresConnection(spec.connection, timeout: timeout) else { return nil }
+        var reads: PostgresConnection?
+        if let r = spec.readConnection {
+            guard let rc = try? PostgresConnection(r, timeout: timeout) else { return nil }
+            reads = rc
+        }
+        return Session(c, reads: reads, spec: spec)
     }
 
     func finalRead(into h: inout History) {
@@ -56,7 +87,7 @@ struct PostgresDriver: WorkloadDriver {
         h.finalPrimary = nil
         for r in spec.replicas {
             guard let c = try? PostgresConnection(r, timeout: 5_000_000_000),
-                let rows = try? c.query("SELECT v FROM \(spec.table)"),
+                let rows = try? c.query(spec.registers == nil ? "SELECT v FROM \(spec.table)" : "SELECT k || '=' || v FROM \(spec.table)"),
                 let recovery = try? c.query("SELECT pg_is_in_recovery()::text")
             else { continue }
             reads[r] = rows
