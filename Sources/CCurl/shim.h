@@ -1,14 +1,50 @@
 #ifndef FAULTLINE_CCURL_SHIM_H
 #define FAULTLINE_CCURL_SHIM_H
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <stddef.h>
+
+/* libcurl is loaded on first use (dlopen), not at start: its dependency chain (OpenSSL,
+   Kerberos, LDAP, …) costs every process about 4 ms to load, and most faultline processes
+   (agents, validate, plan, lab) never make an HTTP request. Every function faultline uses is
+   reached through one of these wrappers; the address is looked up once per call site file. */
+
+/* The library handle, or NULL when it cannot be loaded (fl_curl_error says why). */
+static inline void *fl_curl_lib(void) {
+    static void *handle = NULL;
+    if (!handle) handle = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    return handle;
+}
+static inline const char *fl_curl_error(void) { const char *e = dlerror(); return e ? e : "unknown error"; }
+
+#define FL_CURL_SYM(name) \
+    static __typeof__(&name) f = NULL; \
+    if (!f) f = (__typeof__(&name))dlsym(fl_curl_lib(), #name)
+
+static inline CURLcode fl_curl_global_init(long flags) { FL_CURL_SYM(curl_global_init); return f(flags); }
+static inline CURL *fl_curl_easy_init(void) { FL_CURL_SYM(curl_easy_init); return f(); }
+static inline void fl_curl_easy_cleanup(CURL *h) { FL_CURL_SYM(curl_easy_cleanup); f(h); }
+static inline CURLcode fl_curl_easy_perform(CURL *h) { FL_CURL_SYM(curl_easy_perform); return f(h); }
+static inline const char *fl_curl_easy_strerror(CURLcode c) { FL_CURL_SYM(curl_easy_strerror); return f(c); }
+static inline struct curl_slist *fl_curl_slist_append(struct curl_slist *l, const char *s) {
+    FL_CURL_SYM(curl_slist_append);
+    return f(l, s);
+}
+static inline void fl_curl_slist_free_all(struct curl_slist *l) { FL_CURL_SYM(curl_slist_free_all); f(l); }
 
 /* curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call:
    these typed wrappers forward one argument of a known type. */
-static inline CURLcode fl_curl_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
-static inline CURLcode fl_curl_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
-static inline CURLcode fl_curl_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode fl_curl_setopt_long(CURL *h, CURLoption o, long v) { FL_CURL_SYM(curl_easy_setopt); return f(h, o, v); }
+static inline CURLcode fl_curl_setopt_string(CURL *h, CURLoption o, const char *v) { FL_CURL_SYM(curl_easy_setopt); return f(h, o, v); }
+static inline CURLcode fl_curl_setopt_pointer(CURL *h, CURLoption o, void *v) { FL_CURL_SYM(curl_easy_setopt); return f(h, o, v); }
 typedef size_t (*fl_curl_write_fn)(char *ptr, size_t size, size_t nmemb, void *userdata);
-static inline CURLcode fl_curl_setopt_writefn(CURL *h, fl_curl_write_fn f) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f); }
-static inline CURLcode fl_curl_setopt_headerfn(CURL *h, fl_curl_write_fn f) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, f); }
-static inline CURLcode fl_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode fl_curl_setopt_writefn(CURL *h, fl_curl_write_fn fn) {
+    FL_CURL_SYM(curl_easy_setopt);
+    return f(h, CURLOPT_WRITEFUNCTION, fn);
+}
+static inline CURLcode fl_curl_setopt_headerfn(CURL *h, fl_curl_write_fn fn) {
+    FL_CURL_SYM(curl_easy_setopt);
+    return f(h, CURLOPT_HEADERFUNCTION, fn);
+}
+static inline CURLcode fl_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { FL_CURL_SYM(curl_easy_getinfo); return f(h, i, v); }
 #endif

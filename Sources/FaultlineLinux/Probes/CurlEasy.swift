@@ -7,10 +7,17 @@ final class CurlEasy {
     private var headers: UnsafeMutablePointer<curl_slist>?
     /// The body of the last response, capped at one MiB.
     fileprivate var body = Data()
-    private static let initialised: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
+    /// nil once libcurl is loaded and initialised; otherwise why not.
+    private static let unavailable: String? = {
+        guard fl_curl_lib() != nil else {
+            return "cannot load libcurl.so.4 (apt install libcurl4): \(String(cString: fl_curl_error()))"
+        }
+        return fl_curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK ? nil : "curl_global_init failed"
+    }()
 
     init() throws(ProbeError) {
-        guard Self.initialised, let h = curl_easy_init() else { throw ProbeError.setup("curl_easy_init failed") }
+        if let why = Self.unavailable { throw ProbeError.setup(why) }
+        guard let h = fl_curl_easy_init() else { throw ProbeError.setup("curl_easy_init failed") }
         handle = h
         try set(CURLOPT_NOSIGNAL, 1)
         try set(CURLOPT_WRITEDATA, Unmanaged.passUnretained(self).toOpaque())
@@ -25,8 +32,8 @@ final class CurlEasy {
     }
 
     deinit {
-        curl_easy_cleanup(handle)
-        if let headers { curl_slist_free_all(headers) }
+        fl_curl_easy_cleanup(handle)
+        if let headers { fl_curl_slist_free_all(headers) }
     }
 
     func set(_ option: CURLoption, _ value: Int) throws(ProbeError) {
@@ -65,7 +72,7 @@ final class CurlEasy {
 
     /// Sets request headers (`curl_slist_append`, CURLOPT_HTTPHEADER).
     func setHeaders(_ lines: [String]) throws(ProbeError) {
-        for l in lines { headers = curl_slist_append(headers, l) }
+        for l in lines { headers = fl_curl_slist_append(headers, l) }
         try set(CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headers))
     }
 
@@ -73,8 +80,8 @@ final class CurlEasy {
     func perform() -> Result<Int, CurlFailure> {
         body.removeAll(keepingCapacity: true)
         captured = nil
-        let rc = curl_easy_perform(handle)
-        guard rc == CURLE_OK else { return .failure(CurlFailure(message: String(cString: curl_easy_strerror(rc)))) }
+        let rc = fl_curl_easy_perform(handle)
+        guard rc == CURLE_OK else { return .failure(CurlFailure(message: String(cString: fl_curl_easy_strerror(rc)))) }
         var code = 0
         _ = fl_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &code)
         return .success(code)
@@ -83,7 +90,7 @@ final class CurlEasy {
     var responseBody: Data { body }
 
     private func check(_ rc: CURLcode, _ what: String) throws(ProbeError) {
-        guard rc == CURLE_OK else { throw ProbeError.setup("libcurl \(what): \(String(cString: curl_easy_strerror(rc)))") }
+        guard rc == CURLE_OK else { throw ProbeError.setup("libcurl \(what): \(String(cString: fl_curl_easy_strerror(rc)))") }
     }
 }
 

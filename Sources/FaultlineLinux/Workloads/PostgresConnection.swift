@@ -15,53 +15,56 @@ final class PostgresConnection {
     }
 
     init(_ conninfo: String, timeout: Int64) throws(Failure) {
-        guard let c = PQconnectdb(conninfo) else { throw .indeterminate("PQconnectdb: out of memory") }
-        guard PQstatus(c) == CONNECTION_OK else {
-            let message = Self.text(PQerrorMessage(c))
-            PQfinish(c)
+        guard fl_pq_lib() != nil else {
+            throw .rejected("cannot load libpq.so.5 (apt install libpq5): \(String(cString: fl_pq_error()))")
+        }
+        guard let c = fl_PQconnectdb(conninfo) else { throw .indeterminate("PQconnectdb: out of memory") }
+        guard fl_PQstatus(c) == CONNECTION_OK else {
+            let message = Self.text(fl_PQerrorMessage(c))
+            fl_PQfinish(c)
             throw .rejected(message)
         }
         conn = c
         self.timeout = timeout
     }
 
-    deinit { PQfinish(conn) }
+    deinit { fl_PQfinish(conn) }
 
     /// `host:port` of the server this connection reached.
-    var endpoint: String { "\(Self.text(PQhost(conn))):\(Self.text(PQport(conn)))" }
+    var endpoint: String { "\(Self.text(fl_PQhost(conn))):\(Self.text(fl_PQport(conn)))" }
 
     /// Runs one statement with text parameters; returns the rows' first column.
     @discardableResult
     func query(_ sql: String, _ params: [String] = []) throws(Failure) -> [String] {
         let sent: Int32 = withCStrings(params) { ptrs in
-            PQsendQueryParams(conn, sql, Int32(params.count), nil, ptrs, nil, nil, 0)
+            fl_PQsendQueryParams(conn, sql, Int32(params.count), nil, ptrs, nil, nil, 0)
         }
-        guard sent == 1 else { throw .indeterminate(Self.text(PQerrorMessage(conn))) }
+        guard sent == 1 else { throw .indeterminate(Self.text(fl_PQerrorMessage(conn))) }
         let deadline = MonotonicClock.now() + timeout
         var rows: [String] = []
         var failure: Failure?
         while true {
-            while PQisBusy(conn) == 1 {
+            while fl_PQisBusy(conn) == 1 {
                 let left = deadline - MonotonicClock.now()
                 guard left > 0 else { throw .indeterminate("no answer within \(timeout / 1_000_000) ms") }
-                var p = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+                var p = pollfd(fd: fl_PQsocket(conn), events: Int16(POLLIN), revents: 0)
                 let n = poll(&p, 1, Int32(max(1, left / 1_000_000)))
                 if n < 0, errno != EINTR { throw .indeterminate("poll: \(String(cString: strerror(errno)))") }
-                if n > 0, PQconsumeInput(conn) == 0 { throw .indeterminate(Self.text(PQerrorMessage(conn))) }
+                if n > 0, fl_PQconsumeInput(conn) == 0 { throw .indeterminate(Self.text(fl_PQerrorMessage(conn))) }
             }
-            guard let result = PQgetResult(conn) else { break }
-            defer { PQclear(result) }
-            switch PQresultStatus(result) {
+            guard let result = fl_PQgetResult(conn) else { break }
+            defer { fl_PQclear(result) }
+            switch fl_PQresultStatus(result) {
             case PGRES_TUPLES_OK:
-                for i in 0..<PQntuples(result) { rows.append(Self.text(PQgetvalue(result, i, 0))) }
+                for i in 0..<fl_PQntuples(result) { rows.append(Self.text(fl_PQgetvalue(result, i, 0))) }
             case PGRES_COMMAND_OK:
                 break
             default:
-                let message = Self.text(PQresultErrorMessage(result))
+                let message = Self.text(fl_PQresultErrorMessage(result))
                 // A statement the server failed with a SQLSTATE did not commit; a broken
                 // connection (no SQLSTATE) leaves the outcome open.
-                let state = PQresultErrorField(result, Int32(UInt8(ascii: "C")))
-                failure = state == nil || PQstatus(conn) != CONNECTION_OK ? .indeterminate(message) : .rejected(message)
+                let state = fl_PQresultErrorField(result, Int32(UInt8(ascii: "C")))
+                failure = state == nil || fl_PQstatus(conn) != CONNECTION_OK ? .indeterminate(message) : .rejected(message)
             }
         }
         if let failure { throw failure }
