@@ -21,6 +21,8 @@ static inline const char *fl_pq_error(void) { const char *e = dlerror(); return 
     if (!f) f = (__typeof__(&name))dlsym(fl_pq_lib(), #name)
 
 static inline PGconn *fl_PQconnectdb(const char *info) { FL_PQ_SYM(PQconnectdb); return f(info); }
+static inline PGconn *fl_PQconnectStart(const char *info) { FL_PQ_SYM(PQconnectStart); return f(info); }
+static inline PostgresPollingStatusType fl_PQconnectPoll(PGconn *c) { FL_PQ_SYM(PQconnectPoll); return f(c); }
 static inline void fl_PQfinish(PGconn *c) { FL_PQ_SYM(PQfinish); f(c); }
 static inline ConnStatusType fl_PQstatus(const PGconn *c) { FL_PQ_SYM(PQstatus); return f(c); }
 static inline char *fl_PQerrorMessage(const PGconn *c) { FL_PQ_SYM(PQerrorMessage); return f(c); }

@@ -18,11 +18,29 @@ final class PostgresConnection {
         guard fl_pq_lib() != nil else {
             throw .rejected("cannot load libpq.so.5 (apt install libpq5): \(String(cString: fl_pq_error()))")
         }
-        guard let c = fl_PQconnectdb(conninfo) else { throw .indeterminate("PQconnectdb: out of memory") }
-        guard fl_PQstatus(c) == CONNECTION_OK else {
-            let message = Self.text(fl_PQerrorMessage(c))
-            fl_PQfinish(c)
-            throw .rejected(message)
+        // Connecting is bounded too: PQconnectdb would wait for the kernel's connect timeout
+        // (minutes) on a cut-off host unless the connection string sets connect_timeout.
+        guard let c = fl_PQconnectStart(conninfo) else { throw .rejected("PQconnectStart: out of memory") }
+        let deadline = MonotonicClock.now() + timeout
+        var status = PGRES_POLLING_WRITING
+        while status != PGRES_POLLING_OK {
+            if status == PGRES_POLLING_FAILED || fl_PQstatus(c) == CONNECTION_BAD {
+                let message = Self.text(fl_PQerrorMessage(c))
+                fl_PQfinish(c)
+                throw .rejected(message)
+            }
+            let left = deadline - MonotonicClock.now()
+            guard left > 0 else {
+                fl_PQfinish(c)
+                throw .rejected("no connection within \(timeout / 1_000_000) ms")
+            }
+            let events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT
+            var p = pollfd(fd: fl_PQsocket(c), events: Int16(events), revents: 0)
+            if poll(&p, 1, Int32(max(1, left / 1_000_000))) < 0, errno != EINTR {
+                fl_PQfinish(c)
+                throw .rejected("poll: \(String(cString: strerror(errno)))")
+            }
+            status = fl_PQconnectPoll(c)
         }
         conn = c
         self.timeout = timeout
