@@ -39,6 +39,7 @@ func loadOrExit(_ path: String, labDataRoot: String = ExperimentLoader.defaultLa
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check experiment files; every problem is printed as FILE:LINE:COL: message.",
         discussion: "Exit codes: 0 all valid · 64 at least one file has problems.")
 

@@ -54,7 +54,7 @@ struct ExpectReader {
             }
             return .lostWrites(max: n)
         case "converged":
-            guard case .scalar = node, let b = node.bool else {
+            guard let b = YAMLText.plainBool(node) else {
                 r.error(node, "'\(path)' must be true or false, got \(NodeReader.describe(node))")
                 return nil
             }
@@ -93,7 +93,7 @@ struct ExpectReader {
             guard backend != nil, fault != nil else { return nil }
             return .loadBalancing(x)
         case "split_brain":
-            guard case .scalar = node, let b = node.bool else {
+            guard let b = YAMLText.plainBool(node) else {
                 r.error(
                     node, "'\(path)' must be true or false (false: never two primaries acknowledging), got \(NodeReader.describe(node))")
                 return nil
@@ -114,7 +114,7 @@ struct ExpectReader {
                 }
                 return .staleReads(max: n)
             }
-            if case .scalar = node, let b = node.bool {
+            if let b = YAMLText.plainBool(node) {
                 if !b { r.error(node, "'\(path)' can only be claimed: true, or {budget: 10s}") }
                 return .linearizable(budget: 10_000_000_000)
             }

@@ -27,7 +27,7 @@ public enum ExperimentLoader {
     public static func load(text: String, file: String, labDataRoot: String = defaultLabDataRoot) throws -> Experiment {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLText.compose(text)
         } catch let e as YamlError {
             throw ValidationFailure([syntaxDiagnostic(e, file: file)])
         }
@@ -211,7 +211,8 @@ public enum ExperimentLoader {
         }
         let registers = r.int(f, "registers", range: 1...100_000)
         let table = r.string(f, "table") ?? (registers == nil ? "faultline_writes" : "faultline_registers")
-        if table.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) == nil {
+        let sqlName = { (c: UInt8) in YAMLText.lower(c) || c == 95 }
+        if !YAMLText.isName(table, first: sqlName, rest: { sqlName($0) || YAMLText.digit($0) }, maxLength: 63) {
             r.error(f.values["table"], "'workload.postgres.table' must be a plain lower-case SQL name, got '\(table)'")
         }
         guard let connection, !replicas.isEmpty else { return nil }
@@ -295,7 +296,8 @@ public enum ExperimentLoader {
         for (k, v) in m {
             let name = k.string ?? ""
             let path = "hosts.\(name)"
-            guard name.range(of: "^[A-Za-z][A-Za-z0-9_-]{0,31}$", options: .regularExpression) != nil else {
+            let nameChar = { (c: UInt8) in YAMLText.letter(c) || YAMLText.digit(c) || c == 95 || c == 45 }
+            guard YAMLText.isName(name, first: YAMLText.letter, rest: nameChar, maxLength: 32) else {
                 r.error(k, "host name '\(name)' must start with a letter and use letters, digits, '-' or '_' (at most 32)")
                 continue
             }

@@ -93,7 +93,7 @@ final class NodeReader {
 
     func bool(_ f: Fields, _ key: String) -> Bool? {
         guard let node = f.value(key, required: false, reader: self) else { return nil }
-        guard case .scalar = node, let b = node.bool else {
+        guard let b = YAMLText.plainBool(node) else {
             error(node, "'\(f.child(key))' must be true or false, got \(Self.describe(node))")
             return nil
         }

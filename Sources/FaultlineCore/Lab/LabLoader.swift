@@ -21,7 +21,7 @@ public enum LabLoader {
     public static func load(text: String, file: String, dataRoot: String) throws -> LabSpec {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLText.compose(text)
         } catch let e as YamlError {
             throw ValidationFailure([ExperimentLoader.syntaxDiagnostic(e, file: file)])
         }
@@ -41,7 +41,7 @@ public enum LabLoader {
     static func read(_ root: Node, _ r: NodeReader, dataRoot: String) -> LabSpec? {
         guard let f = r.fields(root, path: "", allowed: topKeys, what: "a mapping of lab keys") else { return nil }
         let name = r.string(f, "lab", required: true)
-        if let name, name.range(of: "^[a-z][a-z0-9]{0,7}$", options: .regularExpression) == nil {
+        if let name, !YAMLText.isName(name, first: YAMLText.lower, rest: { YAMLText.lower($0) || YAMLText.digit($0) }, maxLength: 8) {
             r.error(
                 f.values["lab"],
                 "'lab' must be 1 to 8 lowercase letters or digits starting with a letter (it prefixes interface names), got '\(name)'")
@@ -80,7 +80,7 @@ public enum LabLoader {
         var hosts: [LabHost] = []
         for (k, v) in m {
             let hostName = k.string ?? ""
-            guard hostName.range(of: "^[a-z][a-z0-9]{0,5}$", options: .regularExpression) != nil else {
+            guard YAMLText.isName(hostName, first: YAMLText.lower, rest: { YAMLText.lower($0) || YAMLText.digit($0) }, maxLength: 6) else {
                 r.error(
                     k,
                     "host name '\(hostName)' must be 1 to 6 lowercase letters or digits starting with a letter (namespace names derive from it)"
