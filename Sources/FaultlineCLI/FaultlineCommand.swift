@@ -74,7 +74,8 @@ struct PlanCommand: ParsableCommand {
 }
 
 struct ListFaults: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list-faults", abstract: "List the fault and probe kinds.")
+    static let configuration = CommandConfiguration(
+        commandName: "list-faults", abstract: "List the fault, probe and workload kinds and the expectations.")
 
     func run() {
         print(
@@ -91,6 +92,18 @@ struct ListFaults: ParsableCommand {
               command argv (or shell: script); exit_code, stdout_contains
               process processes matching a selector are present (min)
             process selectors: name, pid, pidfile, cmdline (regex), port (listening TCP port)
+            workloads:
+              redis     RPUSH of unique values (set) or SET/GET of keys (register), Sentinel-aware
+              postgres  INSERT of unique rows, or upserts and reads of keys (registers), via libpq
+              http      requests via libcurl with {value}/{key}; backend_header names the backend
+              command   argv per operation; commands that print each replica's values
+            expectations:
+              availability, recovery_time, error_window  (of a probe, or 'probe: workload')
+              healed          a killed process is replaced by a new one within a bound
+              lost_writes, converged                     (set workloads)
+              split_brain     no two primaries acknowledging writes at once (any workload)
+              stale_reads, linearizable                  (register workloads)
+              load_balancing  ejection, evenness, rejoin, availability, sticky (http workload)
             """)
     }
 }
