@@ -60,6 +60,8 @@ struct Run: ParsableCommand {
         for c in j.checks {
             let mark = c.passed ? console.style("pass", "green") : console.style("FAIL", "red")
             lines.append("  \(mark)  \(c.name): expected \(c.expected), measured \(c.measured)")
+            // A failure's evidence belongs where a CI log shows it, not only in report.md.
+            if !c.passed, let e = c.evidence, !e.isEmpty { lines.append("        evidence: \(e.prefix(400))") }
         }
         for r in j.reasons { lines.append("  note: \(r)") }
         for r in j.residue { lines.append(console.style("  residue: \(r)", "red")) }
