@@ -5,6 +5,12 @@ import Foundation
 
 /// The `faultline` root command.
 public struct FaultlineCommand: ParsableCommand {
+    /// Work that can start before the arguments are parsed: a `run` almost always builds an
+    /// HTTP probe within milliseconds, so libcurl is loaded on another core meanwhile.
+    public static func prepare(_ arguments: [String]) {
+        if arguments.dropFirst().first == "run" { CurlEasy.preload() }
+    }
+
     public static let version = "0.1.0"
 
     public static let configuration = CommandConfiguration(

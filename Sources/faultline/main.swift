@@ -1,3 +1,4 @@
 import FaultlineCLI
 
+FaultlineCommand.prepare(CommandLine.arguments)
 FaultlineCommand.main()

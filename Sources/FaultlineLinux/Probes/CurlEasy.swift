@@ -2,7 +2,7 @@ internal import CCurl
 import Foundation
 
 /// Owns one libcurl easy handle (`curl_easy_init` / `curl_easy_cleanup`) and its header list.
-final class CurlEasy {
+public final class CurlEasy {
     private let handle: UnsafeMutableRawPointer
     private var headers: UnsafeMutablePointer<curl_slist>?
     /// The body of the last response, capped at one MiB.
@@ -14,6 +14,12 @@ final class CurlEasy {
         }
         return fl_curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK ? nil : "curl_global_init failed"
     }()
+
+    /// Loads and initialises libcurl on a background thread, so that a run whose first HTTP
+    /// probe comes a few milliseconds later finds it ready (loading it costs about 4 ms).
+    public static func preload() {
+        Thread { _ = unavailable }.start()
+    }
 
     init() throws(ProbeError) {
         if let why = Self.unavailable { throw ProbeError.setup(why) }
