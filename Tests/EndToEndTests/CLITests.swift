@@ -5,7 +5,7 @@ import Testing
 
 @Suite("faultline validate, report, --version")
 struct CLITests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+    static let root = ShippedExperiment.root
 
     @Test("every shipped experiment validates: exit 0")
     func shipped() throws {

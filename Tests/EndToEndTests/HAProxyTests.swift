@@ -15,15 +15,8 @@ import Testing
 struct HAProxyTests {
     @Test("consistent hashing: a backend dies and no key of a survivor changes backend")
     func consistentHash() throws {
-        let dir = try temporaryDirectory()
+        let (out, j, dir) = try ShippedExperiment.run("haproxy-consistent-hash.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let out = try FaultlineBinary.run(
-            [
-                "run", "\(RedisTests.root)/experiments/haproxy-consistent-hash.yaml", "--state-dir", "\(dir)/state", "--out",
-                "\(dir)/reports", "--lab-dir", "\(dir)/labs",
-            ],
-            in: dir)
-        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         let sticky = try #require(j.checks.first { $0.name == "load_balancing(b2).sticky" })
         #expect(sticky.passed && sticky.measured == "0%", "\(sticky)")
@@ -35,15 +28,8 @@ struct HAProxyTests {
 
     @Test("a backend dies: ejected, survivors share evenly, restarted and back in rotation")
     func backendDies() throws {
-        let dir = try temporaryDirectory()
+        let (out, j, dir) = try ShippedExperiment.run("haproxy-backend-dies.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let out = try FaultlineBinary.run(
-            [
-                "run", "\(RedisTests.root)/experiments/haproxy-backend-dies.yaml", "--state-dir", "\(dir)/state", "--out",
-                "\(dir)/reports", "--lab-dir", "\(dir)/labs",
-            ],
-            in: dir)
-        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         #expect(j.faults.first?.confirmed == true)
         #expect(j.actions.first?.ok == true, "\(j.actions)")

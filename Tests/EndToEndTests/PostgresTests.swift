@@ -12,17 +12,7 @@ import Testing
         if: FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/15/bin/postgres"),
         "needs postgresql-15 (scripts/install-deps.sh)"))
 struct PostgresTests {
-    func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) {
-        let dir = try temporaryDirectory()
-        let out = try FaultlineBinary.run(
-            [
-                "run", "\(RedisTests.root)/experiments/\(experiment)", "--state-dir", "\(dir)/state", "--out", "\(dir)/reports",
-                "--lab-dir", "\(dir)/labs",
-            ],
-            in: dir)
-        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
-        return (out, j, dir)
-    }
+    func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) { try ShippedExperiment.run(experiment) }
 
     @Test("synchronous standby: the primary dies, the standby is promoted, no committed row is lost")
     func synchronous() throws {

@@ -12,19 +12,7 @@ import Testing
         if: FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-sentinel"),
         "needs redis-server and redis-sentinel (scripts/install-deps.sh)"))
 struct RedisTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
-
-    func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) {
-        let dir = try temporaryDirectory()
-        let out = try FaultlineBinary.run(
-            [
-                "run", "\(Self.root)/experiments/\(experiment)", "--state-dir", "\(dir)/state", "--out", "\(dir)/reports", "--lab-dir",
-                "\(dir)/labs",
-            ],
-            in: dir)
-        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
-        return (out, j, dir)
-    }
+    func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) { try ShippedExperiment.run(experiment) }
 
     func measured(_ j: Journal, _ prefix: String) throws -> Int64 {
         let c = try #require(j.checks.first { $0.name.hasPrefix(prefix) })

@@ -101,19 +101,12 @@ public enum LinearizabilityChecker {
         var low = 0
         var done = 0
         func bit(_ i: Int) -> Bool { linearized[i >> 6] & (1 << UInt64(i & 63)) != 0 }
-        func bits(from start: Int, count n: Int) -> [UInt64] {
-            var out: [UInt64] = []
-            var pos = start
-            while pos < start + n {
-                let (w, sh) = (pos >> 6, UInt64(pos & 63))
-                var chunk = linearized[w] >> sh
-                if sh != 0, w + 1 < words { chunk |= linearized[w + 1] << (64 - sh) }
-                let left = start + n - pos
-                if left < 64 { chunk &= (1 << UInt64(left)) - 1 }
-                out.append(chunk)
-                pos += 64
-            }
-            return out
+        /// The `n` (≤ 64) bits from bit `pos` on, as one word.
+        func word(at pos: Int, count n: Int) -> UInt64 {
+            let (w, sh) = (pos >> 6, UInt64(pos & 63))
+            var chunk = linearized[w] >> sh
+            if sh != 0, w + 1 < words { chunk |= linearized[w + 1] << (64 - sh) }
+            return n < 64 ? chunk & ((1 << UInt64(n)) - 1) : chunk
         }
         func mark(_ i: Int) {
             linearized[i >> 6] |= 1 << UInt64(i & 63)
@@ -134,12 +127,13 @@ public enum LinearizabilityChecker {
             var remaining = done - low
             var pos = low
             while remaining > 0 {
-                let chunk = bits(from: pos, count: min(64, m - pos))[0]
+                let chunk = word(at: pos, count: min(64, m - pos))
                 window.append(chunk)
                 remaining -= chunk.nonzeroBitCount
                 pos += 64
             }
-            return CacheKey(low: Int32(low), window: window, open: count > m ? bits(from: m, count: count - m) : [], state: state)
+            let open = stride(from: m, to: count, by: 64).map { word(at: $0, count: min(64, count - $0)) }
+            return CacheKey(low: Int32(low), window: window, open: open, state: state)
         }
         var seen = Set<CacheKey>()
         var stack: [(call: Int, state: Int32)] = []

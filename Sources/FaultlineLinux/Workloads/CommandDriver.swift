@@ -7,11 +7,6 @@ struct CommandDriver: WorkloadDriver {
     let spec: CommandWorkload
     let timeout: Int64
 
-    init(_ spec: CommandWorkload, timeout: Int64) {
-        self.spec = spec
-        self.timeout = timeout
-    }
-
     final class Session: WorkloadSession {
         let driver: CommandDriver
         init(_ driver: CommandDriver) { self.driver = driver }

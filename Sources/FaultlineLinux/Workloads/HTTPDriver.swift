@@ -9,11 +9,6 @@ struct HTTPDriver: WorkloadDriver {
     let spec: HTTPWorkload
     let timeout: Int64
 
-    init(_ spec: HTTPWorkload, timeout: Int64) {
-        self.spec = spec
-        self.timeout = timeout
-    }
-
     final class Session: WorkloadSession {
         let curl: CurlEasy
         let spec: HTTPWorkload

@@ -9,11 +9,6 @@ struct PostgresDriver: WorkloadDriver {
     let spec: PostgresWorkload
     let timeout: Int64
 
-    init(_ spec: PostgresWorkload, timeout: Int64) {
-        self.spec = spec
-        self.timeout = timeout
-    }
-
     final class Session: WorkloadSession {
         let connection: PostgresConnection
         /// Where reads go: a second connection (e.g. to a standby), or the same one.
@@ -54,11 +49,8 @@ struct PostgresDriver: WorkloadDriver {
     }
 
     func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {
-        let value = "c\(client)-\(n)"
-        guard let keys = spec.registers else { return (.write, "", value) }
-        let r = nextRandom(&random)
-        let key = "k\(r % UInt64(keys))"
-        return Double(r >> 11) / Double(1 << 53) < spec.readShare ? (.read, key, "") : (.write, key, value)
+        guard let keys = spec.registers else { return (.write, "", "c\(client)-\(n)") }
+        return registerOperation(client: client, n: n, random: &random, prefix: "k", keys: keys, readShare: spec.readShare)
     }
 
     func prepare() -> String? {

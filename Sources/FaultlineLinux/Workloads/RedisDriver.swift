@@ -10,11 +10,6 @@ struct RedisDriver: WorkloadDriver {
     let spec: RedisWorkload
     let timeout: Int64
 
-    init(_ spec: RedisWorkload, timeout: Int64) {
-        self.spec = spec
-        self.timeout = timeout
-    }
-
     static let recheck: Int64 = 500_000_000
 
     final class Session: WorkloadSession {
@@ -72,12 +67,9 @@ struct RedisDriver: WorkloadDriver {
     }
 
     func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {
-        let value = "c\(client)-\(n)"
-        guard spec.mode == .register else { return (.write, spec.key, value) }
-        let r = nextRandom(&random)
-        let key = "\(spec.key):\(r % UInt64(spec.keys))"
-        let read = Double(r >> 11) / Double(1 << 53) < spec.readShare
-        return read ? (.read, key, "") : (.write, key, value)
+        guard spec.mode == .register else { return (.write, spec.key, "c\(client)-\(n)") }
+        return registerOperation(
+            client: client, n: n, random: &random, prefix: "\(spec.key):", keys: spec.keys, readShare: spec.readShare)
     }
 
     /// The fixed address, or the first Sentinel (from the `start`-th on) that names a primary.
@@ -98,23 +90,14 @@ struct RedisDriver: WorkloadDriver {
     func finalRead(into h: inout History) {
         var reads: [String: [String]] = [:]
         for r in spec.replicas {
-            guard let c = try? RedisClient(r, timeout: 2_000_000_000) else { continue }
-            let reply: RedisClient.Reply?
-            if spec.mode == .set {
-                reply = try? c.call(["LRANGE", spec.key, "0", "-1"])
-            } else {
-                // Registers: "key=value" for every key, so replicas compare as sets of pairs.
-                let keys = (0..<spec.keys).map { "\(spec.key):\($0)" }
-                reply = (try? c.call(["MGET"] + keys)).map { r in
-                    guard case .array(let items) = r else { return r }
-                    return .array(
-                        zip(keys, items).map { k, v in
-                            if case .bulk(let s?) = v { return .bulk("\(k)=\(s)") } else { return .bulk(nil) }
-                        })
-                }
+            // Registers are read as "key=value" pairs, so replicas compare as sets of pairs.
+            let keys = (0..<spec.keys).map { "\(spec.key):\($0)" }
+            let command = spec.mode == .set ? ["LRANGE", spec.key, "0", "-1"] : ["MGET"] + keys
+            guard let c = try? RedisClient(r, timeout: 2_000_000_000), case .array(let items)? = try? c.call(command) else { continue }
+            reads[r] = items.enumerated().compactMap { i, item in
+                guard case .bulk(let v?) = item else { return nil }
+                return spec.mode == .set ? v : "\(keys[i])=\(v)"
             }
-            guard case .array(let items)? = reply else { continue }
-            reads[r] = items.compactMap { if case .bulk(let v?) = $0 { return v } else { return nil } }
         }
         h.finalReads = reads
         h.finalPrimary = primary()

@@ -41,10 +41,10 @@ public final class WorkloadRunner: @unchecked Sendable {
         self.spec = spec
         self.origin = origin
         switch spec.client {
-        case .redis(let r): driver = RedisDriver(r, timeout: spec.timeout)
-        case .postgres(let p): driver = PostgresDriver(p, timeout: spec.timeout)
-        case .http(let h): driver = HTTPDriver(h, timeout: spec.timeout)
-        case .command(let c): driver = CommandDriver(c, timeout: spec.timeout)
+        case .redis(let r): driver = RedisDriver(spec: r, timeout: spec.timeout)
+        case .postgres(let p): driver = PostgresDriver(spec: p, timeout: spec.timeout)
+        case .http(let h): driver = HTTPDriver(spec: h, timeout: spec.timeout)
+        case .command(let c): driver = CommandDriver(spec: c, timeout: spec.timeout)
         }
     }
 
@@ -106,6 +106,17 @@ public final class WorkloadRunner: @unchecked Sendable {
         }
         history.mutate { $0.ops += ops }
     }
+}
+
+/// A register workload's next operation: a key `prefix<0..<keys>` and, with probability
+/// `readShare`, a read of it; otherwise a write of the unique value.
+func registerOperation(
+    client: Int, n: Int, random: inout UInt64, prefix: String, keys: Int, readShare: Double
+) -> (History.Kind, key: String, value: String) {
+    let r = nextRandom(&random)
+    let key = "\(prefix)\(r % UInt64(keys))"
+    let read = Double(r >> 11) / Double(1 << 53) < readShare
+    return read ? (.read, key, "") : (.write, key, "c\(client)-\(n)")
 }
 
 /// SplitMix64: a seeded, reproducible operation mix per client.

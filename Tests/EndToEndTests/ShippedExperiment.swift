@@ -1,0 +1,26 @@
+import FaultlineCore
+import FaultlineTestSupport
+import Foundation
+
+/// Runs an experiment shipped in `experiments/` as a user would, with its ledgers, reports and
+/// lab in a scratch folder the caller removes.
+enum ShippedExperiment {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+
+    static func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) {
+        let dir = try temporaryDirectory()
+        let out = try FaultlineBinary.run(
+            [
+                "run", "\(root)/experiments/\(experiment)", "--state-dir", "\(dir)/state", "--out", "\(dir)/reports", "--lab-dir",
+                "\(dir)/labs",
+            ],
+            in: dir)
+        do {
+            let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+            return (out, j, dir)
+        } catch {
+            try? FileManager.default.removeItem(atPath: dir)
+            throw error
+        }
+    }
+}
