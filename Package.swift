@@ -1,6 +1,30 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The release binary is linked by lld (shipped with the Swift toolchain) to keep a run's
+/// resident memory down (BENCHMARKS.md has the figures):
+/// - the functions a typical run executes are laid out together, from
+///   Sources/faultline/hot-functions.txt (regenerate with scripts/hot-functions.sh);
+/// - relative relocations are packed (DT_RELR) where the C library can load them (glibc 2.36+).
+let releaseLinking: [LinkerSetting] = {
+    var flags = [
+        "-use-ld=lld",
+        "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/faultline/hot-functions.txt",
+        "-Xlinker", "--no-warn-symbol-ordering",
+    ]
+    #if canImport(Glibc)
+        var name = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
+        _ = confstr(Int32(_CS_GNU_LIBC_VERSION), &name, name.count)
+        let version = String(cString: name).split(separator: " ").last?.split(separator: ".").compactMap { Int($0) } ?? []
+        if version.lexicographicallyPrecedes([2, 36]) == false { flags += ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] }
+    #endif
+    return [.unsafeFlags(flags, .when(configuration: .release))]
+}()
+
 let package = Package(
     name: "faultline",
     platforms: [.macOS(.v14)],
@@ -43,7 +67,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "faultline", dependencies: ["FaultlineCLI"]),
+        .executableTarget(
+            name: "faultline",
+            dependencies: ["FaultlineCLI"],
+            exclude: ["hot-functions.txt"],
+            linkerSettings: releaseLinking
+        ),
         .testTarget(
             name: "FaultlineCoreTests",
             dependencies: ["FaultlineCore"],
