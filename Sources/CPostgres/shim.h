@@ -8,10 +8,12 @@
    and its dependency chain costs every process milliseconds to load. Every function faultline
    uses is reached through one of these wrappers. */
 
-/* The library handle, or NULL when it cannot be loaded (fl_pq_error says why). */
+/* RTLD_LAZY: functions of the dependencies that are not linked "now" are bound on their
+   first call, so loading skips resolving the thousands nobody calls.
+   The library handle, or NULL when it cannot be loaded (fl_pq_error says why). */
 static inline void *fl_pq_lib(void) {
     static void *handle = NULL;
-    if (!handle) handle = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) handle = dlopen("libpq.so.5", RTLD_LAZY | RTLD_LOCAL);
     return handle;
 }
 static inline const char *fl_pq_error(void) { const char *e = dlerror(); return e ? e : "unknown error"; }
