@@ -22,7 +22,7 @@ let releaseLinking: [LinkerSetting] = {
         let version = String(cString: name).split(separator: " ").last?.split(separator: ".").compactMap { Int($0) } ?? []
         if version.lexicographicallyPrecedes([2, 36]) == false { flags += ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] }
     #endif
-    return [.unsafeFlags(flags, .when(configuration: .release))]
+    return [.unsafeFlags(flags, .when(platforms: [.linux], configuration: .release))]
 }()
 
 let package = Package(
