@@ -19,7 +19,10 @@ let releaseLinking: [LinkerSetting] = {
     #if canImport(Glibc)
         var name = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
         _ = confstr(Int32(_CS_GNU_LIBC_VERSION), &name, name.count)
-        let version = String(cString: name).split(separator: " ").last?.split(separator: ".").compactMap { Int($0) } ?? []
+        let version =
+            String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ").last?.split(
+                separator: "."
+            ).compactMap { Int($0) } ?? []
         if version.lexicographicallyPrecedes([2, 36]) == false { flags += ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] }
     #endif
     return [.unsafeFlags(flags, .when(platforms: [.linux], configuration: .release))]

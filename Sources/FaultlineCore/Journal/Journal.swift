@@ -32,12 +32,8 @@ public struct Journal: Codable, Equatable, Sendable {
         self.exitCode = ExitCode.internalError
     }
 
-    public static func encoder() -> JSONEncoder {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return e
-    }
+    /// snake_case keys, sorted, pretty printed: see `JSONText`.
+    public static func encoder() -> JSONText { JSONText() }
 
     public static func decoder() -> JSONDecoder {
         let d = JSONDecoder()
