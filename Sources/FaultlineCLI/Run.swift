@@ -54,7 +54,7 @@ struct Run: ParsableCommand {
         printSummary(journal, dir: dir, console: console)
         // The run is over and written down. A normal exit would now run the destructors of the
         // ~35 libraries libcurl brought in (OpenSSL, GnuTLS, Kerberos, ...), which only free
-        // memory the kernel reclaims anyway: 1 ms of every run (BENCHMARKS.md).
+        // memory the kernel reclaims anyway: 0.7 ms of every run (BENCHMARKS.md).
         fflush(nil)
         _exit(journal.exitCode)
     }
