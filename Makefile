@@ -11,7 +11,7 @@ build:
 	$(SWIFT) build
 
 release:
-	$(SWIFT) build -c release --static-swift-stdlib --product faultline
+	@scripts/release-build.sh
 
 ## Builds everything (the end-to-end tests run the built binary) and runs every test.
 test: deps

@@ -8,8 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${BENCH_N:-50}
-swift build -c release --static-swift-stdlib --product faultline 2>&1 | tail -n 1
-fl="$(swift build -c release --static-swift-stdlib --show-bin-path)/faultline"
+fl="$(scripts/release-build.sh)"
 scratch=$(mktemp -d /tmp/faultline-bench.XXXXXX)
 pids=()
 cleanup() {

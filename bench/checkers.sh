@@ -9,8 +9,7 @@
 #                   redis-benchmark (Redis's own C client) with the same clients: the floor
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --static-swift-stdlib --product faultline 2>&1 | tail -n 1
-fl="$(swift build -c release --static-swift-stdlib --show-bin-path)/faultline"
+fl="$(scripts/release-build.sh)"
 port=16399
 pidfile=$(mktemp)
 redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --pidfile "$pidfile" >/dev/null

@@ -1,8 +1,7 @@
 # Shared set-up of the benchmark scripts (sourced): the release binary ($fl), Chaos Toolkit in
 # bench/.venv ($chaos), a scratch folder ($scratch, removed on exit unless KEEP=1) and nginx on
 # 127.0.0.1:18082 answering from memory (stopped on exit).
-swift build -c release --static-swift-stdlib --product faultline 2>&1 | tail -n 1
-fl="$(swift build -c release --static-swift-stdlib --show-bin-path)/faultline"
+fl="$(scripts/release-build.sh)"
 venv=bench/.venv
 [ -x "$venv/bin/chaos" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q chaostoolkit==1.19.0; }
 chaos="$PWD/$venv/bin/chaos"

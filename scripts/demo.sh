@@ -14,8 +14,7 @@ fi
 
 scripts/install-deps.sh
 echo "demo: building faultline (release)"
-swift build -c release --static-swift-stdlib --product faultline 2>&1 | tail -n 1
-bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/faultline"
+bin="$(scripts/release-build.sh)"
 
 set +e
 "$bin" run experiments/redis-sentinel-failover.yaml

@@ -16,8 +16,7 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null && command -v nginx >/dev/null \
   || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind nginx-light >/dev/null
 [ -f Sources/faultline/hot-functions.txt ] || : >Sources/faultline/hot-functions.txt
-swift build -c release --static-swift-stdlib --product faultline 2>&1 | tail -n 1
-bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/faultline"
+bin="$(scripts/release-build.sh)"
 
 scratch=$(mktemp -d /tmp/faultline-hot.XXXXXX)
 mkdir -p "$scratch/nginx/tmp"
