@@ -13,7 +13,7 @@ fl="$(scripts/release-build.sh)"
 port=16399
 pidfile=$(mktemp)
 redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --pidfile "$pidfile" >/dev/null
-trap 'kill "$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"' EXIT
+trap 'kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"' EXIT
 until redis-cli -p $port ping >/dev/null 2>&1; do sleep 0.05; done
 
 # BENCH_SMOKE=1 (make bench-smoke): 3 repetitions, 1 s of workload, no 16-client search.

@@ -9,5 +9,5 @@ scratch=$(mktemp -d /tmp/faultline-bench.XXXXXX)
 mkdir -p "$scratch/nginx/tmp" bench/results
 nginx -p "$scratch/nginx" -c "$PWD/bench/nginx.conf" &
 nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$scratch"' EXIT
+trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$scratch"' EXIT
 for _ in $(seq 100); do curl -fsS http://127.0.0.1:18082/ >/dev/null 2>&1 && break; sleep 0.05; done

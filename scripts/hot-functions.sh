@@ -22,7 +22,7 @@ scratch=$(mktemp -d /tmp/faultline-hot.XXXXXX)
 mkdir -p "$scratch/nginx/tmp"
 nginx -p "$scratch/nginx" -c "$PWD/bench/nginx.conf" &
 nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; rm -rf "$scratch"' EXIT
+trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
 for _ in $(seq 100); do curl -fsS http://127.0.0.1:18082/ >/dev/null 2>&1 && break; sleep 0.05; done
 
 # valgrind 3.19 cannot read the DWARF 5 clang emits: profile a copy without debug info.
