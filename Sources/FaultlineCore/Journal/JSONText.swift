@@ -235,19 +235,20 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 }
 
-private struct UnkeyedContainer: UnkeyedEncodingContainer {
-    let box: JSONText.ArrayBox
-    let path: [any CodingKey]
-    var codingPath: [any CodingKey] { path }
-    var count: Int { box.items.count }
+/// The scalar half of an unkeyed or single-value container: every value becomes JSON text
+/// handed to `put`. (Keyed containers take a key with each value, so they spell theirs out.)
+private protocol ScalarWriter {
+    func put(_ text: String)
+    /// Where the value being written sits, for an error.
+    var valuePath: [any CodingKey] { get }
+}
 
-    func put(_ text: String) { box.items.append(.scalar(text)) }
-    var index: any CodingKey { IndexKey(intValue: box.items.count) }
+extension ScalarWriter {
     mutating func encodeNil() throws { put("null") }
     mutating func encode(_ value: Bool) throws { put(value ? "true" : "false") }
     mutating func encode(_ value: String) throws { put(JSONText.quoted(value)) }
-    mutating func encode(_ value: Double) throws { put(try JSONText.number(value, path: path + [index])) }
-    mutating func encode(_ value: Float) throws { put(try JSONText.number(value, path: path + [index])) }
+    mutating func encode(_ value: Double) throws { put(try JSONText.number(value, path: valuePath)) }
+    mutating func encode(_ value: Float) throws { put(try JSONText.number(value, path: valuePath)) }
     mutating func encode(_ value: Int) throws { put(String(value)) }
     mutating func encode(_ value: Int8) throws { put(String(value)) }
     mutating func encode(_ value: Int16) throws { put(String(value)) }
@@ -258,7 +259,18 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt16) throws { put(String(value)) }
     mutating func encode(_ value: UInt32) throws { put(String(value)) }
     mutating func encode(_ value: UInt64) throws { put(String(value)) }
-    mutating func encode<T: Encodable>(_ value: T) throws { box.items.append(try JSONText.tree(value, path: path + [index])) }
+}
+
+private struct UnkeyedContainer: UnkeyedEncodingContainer, ScalarWriter {
+    let box: JSONText.ArrayBox
+    let path: [any CodingKey]
+    var codingPath: [any CodingKey] { path }
+    var count: Int { box.items.count }
+
+    func put(_ text: String) { box.items.append(.scalar(text)) }
+    var index: any CodingKey { IndexKey(intValue: box.items.count) }
+    var valuePath: [any CodingKey] { path + [index] }
+    mutating func encode<T: Encodable>(_ value: T) throws { box.items.append(try JSONText.tree(value, path: valuePath)) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let child = JSONText.ObjectBox()
@@ -282,27 +294,13 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     }
 }
 
-private struct SingleContainer: SingleValueEncodingContainer {
+private struct SingleContainer: SingleValueEncodingContainer, ScalarWriter {
     let encoder: TreeEncoder
     var codingPath: [any CodingKey] { encoder.codingPath }
 
     func put(_ text: String) { encoder.node = .scalar(text) }
-    mutating func encodeNil() throws { put("null") }
-    mutating func encode(_ value: Bool) throws { put(value ? "true" : "false") }
-    mutating func encode(_ value: String) throws { put(JSONText.quoted(value)) }
-    mutating func encode(_ value: Double) throws { put(try JSONText.number(value, path: codingPath)) }
-    mutating func encode(_ value: Float) throws { put(try JSONText.number(value, path: codingPath)) }
-    mutating func encode(_ value: Int) throws { put(String(value)) }
-    mutating func encode(_ value: Int8) throws { put(String(value)) }
-    mutating func encode(_ value: Int16) throws { put(String(value)) }
-    mutating func encode(_ value: Int32) throws { put(String(value)) }
-    mutating func encode(_ value: Int64) throws { put(String(value)) }
-    mutating func encode(_ value: UInt) throws { put(String(value)) }
-    mutating func encode(_ value: UInt8) throws { put(String(value)) }
-    mutating func encode(_ value: UInt16) throws { put(String(value)) }
-    mutating func encode(_ value: UInt32) throws { put(String(value)) }
-    mutating func encode(_ value: UInt64) throws { put(String(value)) }
-    mutating func encode<T: Encodable>(_ value: T) throws { encoder.node = try JSONText.tree(value, path: codingPath) }
+    var valuePath: [any CodingKey] { codingPath }
+    mutating func encode<T: Encodable>(_ value: T) throws { encoder.node = try JSONText.tree(value, path: valuePath) }
 }
 
 private struct IndexKey: CodingKey {
