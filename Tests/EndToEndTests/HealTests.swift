@@ -16,8 +16,11 @@ struct HealTests {
             restartAfter.map { "while true; do sleep \(marker); sleep \($0); done" } ?? "sleep \(marker)"
         let supervisor = try Spawned(["/bin/sh", "-c", script])
         defer {
+            // Its children first: once the shell is gone they belong to PID 1, and the sleep it
+            // last started would outlive the test by two hours.
+            let children = descendants(of: supervisor.pid)
             supervisor.stop()
-            for pid in descendants(of: supervisor.pid) { kill(pid, SIGKILL) }
+            for pid in children { kill(pid, SIGKILL) }
         }
         usleep(200_000)
         try """
