@@ -98,18 +98,10 @@ public final class Ledger: @unchecked Sendable {
 
     /// Writes to a temporary file, fsyncs it, renames it over `path` and fsyncs the directory.
     static func writeDurably(_ data: Data, to path: String) throws(LedgerError) {
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LedgerError.io("open '\(tmp)': \(errnoText())") }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == data.count, synced == 0 else { throw LedgerError.io("write '\(tmp)': \(errnoText())") }
-        guard rename(tmp, path) == 0 else { throw LedgerError.io("rename '\(tmp)' to '\(path)': \(errnoText())") }
-        let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dir >= 0 {
-            fsync(dir)
-            close(dir)
+        do {
+            try AtomicFile.replace(path, with: data, mode: 0o600, flush: .contentsAndName)
+        } catch {
+            throw LedgerError.io(error.description)
         }
     }
 

@@ -24,39 +24,9 @@ public enum ReportFiles {
         try put(Data(JUnitWriter.render(journal).utf8), "\(dir)/junit.xml", durable: false)
     }
 
-    /// Replaces `path` atomically (a temporary file, then rename). Only the journal is flushed
-    /// to disk before the rename (0.6 ms here): it is the record, and report.md and junit.xml
-    /// can be rendered again from it (`faultline report`).
+    /// Only the journal is flushed to disk before its rename (0.6 ms here): it is the record,
+    /// and report.md and junit.xml can be rendered again from it (`faultline report`).
     static func put(_ data: Data, _ path: String, durable: Bool) throws {
-        let tmp = "\(path).\(getpid()).tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ReportError("create '\(tmp)': \(String(cString: strerror(errno)))") }
-        var done = 0
-        let ok = data.withUnsafeBytes { buf in
-            while done < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { return false }
-                done += n
-            }
-            return !durable || fsync(fd) == 0
-        }
-        let why = String(cString: strerror(errno))
-        close(fd)
-        guard ok else {
-            unlink(tmp)
-            throw ReportError("write '\(tmp)': \(why)")
-        }
-        guard rename(tmp, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(tmp)
-            throw ReportError("rename '\(tmp)' to '\(path)': \(why)")
-        }
+        try AtomicFile.replace(path, with: data, mode: 0o644, flush: durable ? .contents : .none)
     }
-}
-
-/// A report file that could not be written.
-public struct ReportError: Error, CustomStringConvertible {
-    public let description: String
-    init(_ description: String) { self.description = description }
 }

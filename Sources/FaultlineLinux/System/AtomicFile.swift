@@ -1,0 +1,53 @@
+import Foundation
+import Glibc
+
+/// Replaces a file in one step: the data goes to a temporary file beside it, which is then
+/// renamed over it, so a reader sees the old file or the whole new one, never a part.
+enum AtomicFile {
+    enum Flush {
+        /// Left to the kernel (a crash may lose the new file, never leave half of it).
+        case none
+        /// The data is on disk before the rename.
+        case contents
+        /// The data before the rename, and the directory entry after it: the new file survives
+        /// a crash once this returns (ledgers, lab state).
+        case contentsAndName
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func replace(_ path: String, with data: Data, mode: mode_t, flush: Flush) throws(Failure) {
+        let tmp = "\(path).\(getpid()).tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Failure(description: "create '\(tmp)': \(errnoText())") }
+        var done = 0
+        let ok = data.withUnsafeBytes { buf in
+            while done < buf.count {
+                let n = write(fd, buf.baseAddress! + done, buf.count - done)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { return false }
+                done += n
+            }
+            return flush == .none || fsync(fd) == 0
+        }
+        let why = errnoText()
+        close(fd)
+        guard ok else {
+            unlink(tmp)
+            throw Failure(description: "write '\(tmp)': \(why)")
+        }
+        guard rename(tmp, path) == 0 else {
+            let why = errnoText()
+            unlink(tmp)
+            throw Failure(description: "rename '\(tmp)' to '\(path)': \(why)")
+        }
+        guard flush == .contentsAndName else { return }
+        let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 {
+            fsync(dir)
+            close(dir)
+        }
+    }
+}
