@@ -22,7 +22,7 @@ trap cleanup EXIT
 {
   echo "version: 1"; echo "title: kill activation"; echo "duration: $(( n * 100 + 500 ))ms"; echo "faults:"
   for i in $(seq "$n"); do
-    sleep "600.$i" & pids+=($!)
+    sleep "600.$i" & pids+=($!) && disown $!  # disowned: their SIGKILL is the point, not news
     echo "  - {at: $(( i * 100 ))ms, kill: {process: {cmdline: '^sleep 600\\.$i\$'}, signal: KILL}}"
   done
 } > "$scratch/kill.yaml"
@@ -60,7 +60,7 @@ for label, name in (("kill", "r-kill"), ("partition (3 hosts)", "r-part")):
     j = journal(name)
     lat = [(f["confirmed_at"] - f["scheduled_at"]) / 1e6 for f in j["faults"] if f.get("confirmed")]
     start = [(f["injected_at"] - f["scheduled_at"]) / 1e6 for f in j["faults"] if f.get("injected_at")]
-    print(f"{label:<22} n={len(lat):<3} scheduled→confirmed ms: median {statistics.median(lat):.2f}  p99 {pct(lat, 99):.2f}  max {max(lat):.2f}"
+    print(f"{label:<22} n={len(lat):<3} scheduled→confirmed ms: min {min(lat):.2f}  median {statistics.median(lat):.2f}  p99 {pct(lat, 99):.2f}  max {max(lat):.2f}"
           f"   (scheduled→injected: median {statistics.median(start):.2f})   verdict {j['verdict']}")
 j = journal("r-32")
 f = j["faults"][0]

@@ -14,7 +14,7 @@ struct BenchCheckers: ParsableCommand {
     @Option(help: "Operations in the register history for the linearizability check.") var registerOps = 100_000
     @Option(help: "Keys of the register history.") var keys = 10
     @Option(help: "Concurrent clients of the register history.") var clients = 4
-    @Option(help: "Repetitions of the write check (min/median/max are printed).") var repeats = 5
+    @Option(help: "Repetitions of each check (min/median/max are printed).") var repeats = 5
 
     func run() {
         writeCheck()
@@ -110,20 +110,17 @@ struct BenchCheckers: ParsableCommand {
                 ops[e.index].value = register[ops[e.index].key] ?? ""
             }
         }
-        let start = MonotonicClock.now()
-        let ok = LinearizabilityChecker.check(ops, budget: 60_000_000_000, now: MonotonicClock.now)
-        let took = Double(MonotonicClock.now() - start) / 1e9
+        let (took, ok) = timed { LinearizabilityChecker.check(ops, budget: 60_000_000_000, now: MonotonicClock.now) }
         print(
             String(
-                format: "%d register ops on %d keys, %d clients: linearizability check %.3f s: %@", registerOps, keys, clients, took,
+                format: "%d register ops on %d keys, %d clients: linearizability check %@ s: %@", registerOps, keys, clients, took,
                 "\(ok.verdict)".prefix(60).description))
         // The last read of a key returns that key's first written value instead.
         if let r = ops.lastIndex(where: { $0.kind == .read && !$0.value.isEmpty }),
             let first = ops.first(where: { $0.kind == .write && $0.key == ops[r].key && $0.value != ops[r].value })
         {
             ops[r].value = first.value
-            let start = MonotonicClock.now()
-            let bad = LinearizabilityChecker.check(ops, budget: 60_000_000_000, now: MonotonicClock.now)
+            let (took, bad) = timed { LinearizabilityChecker.check(ops, budget: 60_000_000_000, now: MonotonicClock.now) }
             let verdict: String
             if case .notLinearizable(let key, _, _) = bad.verdict {
                 verdict = "not linearizable (key \(key))"
@@ -132,9 +129,7 @@ struct BenchCheckers: ParsableCommand {
             }
             print(
                 String(
-                    format: "same history with one stale read: linearizability check %.3f s: %@",
-                    Double(MonotonicClock.now() - start) / 1e9,
-                    verdict))
+                    format: "same history with one stale read: linearizability check %@ s: %@", took, verdict))
         }
     }
 
