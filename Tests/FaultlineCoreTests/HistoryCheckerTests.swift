@@ -81,6 +81,44 @@ struct LinearizabilityTests {
     }
 }
 
+@Suite("linearizability checker's memo of configurations")
+struct MemoSetTests {
+    typealias Key = LinearizabilityChecker.CacheKey
+
+    @Test("every field tells keys apart, through the table's growth; keys with more words too")
+    func distinctAndGrowing() {
+        var seen = LinearizabilityChecker.MemoSet()
+        var keys: [Key] = []
+        for i in 0..<5_000 {
+            let n = Int32(i)
+            keys.append(Key(low: n, state: 0))
+            keys.append(Key(low: 0, state: n + 1))
+            keys.append(Key(low: 0, state: 0, windowWords: 1, w0: UInt64(i) + 1))
+            keys.append(Key(low: 0, state: 0, windowWords: 2, w0: 0, w1: UInt64(i) + 1))
+            keys.append(Key(low: 0, state: 0, windowWords: 3, w0: 1, w1: 1, rest: [UInt64(i) + 1]))
+        }
+        var fresh = 0
+        for k in keys where seen.insert(k) { fresh += 1 }
+        #expect(fresh == keys.count)
+        #expect(seen.count == keys.count)
+        var again = 0
+        for k in keys where seen.insert(k) { again += 1 }
+        #expect(again == 0)
+        #expect(seen.count == keys.count)
+    }
+
+    @Test("more concurrent operations than the key's inline words hold: the search still decides")
+    func wideWindow() {
+        // A slow write spans 150 sequential ones and takes effect after all of them, so the
+        // search holds configurations where 150 operations beyond the unplaced first one are
+        // linearized: a window of three words, kept outside the inline fields.
+        var ops = [w("k", "a", 0, 1_000)]
+        for i in 0..<150 { ops.append(w("k", "v\(i)", 10 + Int64(i) * 4, 12 + Int64(i) * 4)) }
+        #expect(lin(ops + [r("k", "a", 1_001, 1_002)]) == .linearizable)
+        #expect(lin(ops + [r("k", "a", 1_001, 1_002), r("k", "v3", 1_003, 1_004)]) != .linearizable)
+    }
+}
+
 @Suite("stale-read checker")
 struct StaleReadTests {
     @Test("a read of a value a completed later write replaced is stale")

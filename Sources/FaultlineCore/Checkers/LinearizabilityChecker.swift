@@ -49,6 +49,7 @@ public enum LinearizabilityChecker {
         // Values as small integers; 0 is "no value yet".
         var ids: [String: Int32] = [:]
         var value = [Int32](repeating: 0, count: ops.count)
+        let isWrite = ops.map { $0.kind == .write }
         for (i, op) in ops.enumerated() where !op.value.isEmpty {
             if let id = ids[op.value] {
                 value[i] = id
@@ -121,21 +122,32 @@ public enum LinearizabilityChecker {
             low = min(low, i)
         }
         // The linearized set as `low`, the few finite operations linearized beyond it (a
-        // window as wide as the concurrency), and the open-ended ones.
+        // window as wide as the concurrency), and the open-ended ones. The window's first two
+        // words are stored inline: with a concurrency under 128 a key needs no allocation.
+        let openWords = (count - m + 63) / 64
         func memoKey(_ state: Int32) -> CacheKey {
-            var window: [UInt64] = []
+            var key = CacheKey(low: Int32(low), state: state)
             var remaining = done - low
             var pos = low
+            var words = 0
             while remaining > 0 {
                 let chunk = word(at: pos, count: min(64, m - pos))
-                window.append(chunk)
+                switch words {
+                case 0: key.w0 = chunk
+                case 1: key.w1 = chunk
+                default: key.rest.append(chunk)
+                }
+                words += 1
                 remaining -= chunk.nonzeroBitCount
                 pos += 64
             }
-            let open = stride(from: m, to: count, by: 64).map { word(at: $0, count: min(64, count - $0)) }
-            return CacheKey(low: Int32(low), window: window, open: open, state: state)
+            key.windowWords = Int32(words)
+            if openWords > 0 {
+                key.rest.append(contentsOf: stride(from: m, to: count, by: 64).map { word(at: $0, count: min(64, count - $0)) })
+            }
+            return key
         }
-        var seen = Set<CacheKey>()
+        var seen = MemoSet()
         var stack: [(call: Int, state: Int32)] = []
         var state: Int32 = 0
         var entry = next[head]
@@ -149,10 +161,9 @@ public enum LinearizabilityChecker {
             }
             if entry & 1 == 0 {
                 let i = entry >> 1
-                let op = ops[i]
                 let ok: Bool
                 let after: Int32
-                if op.kind == .write {
+                if isWrite[i] {
                     (ok, after) = (true, value[i])
                 } else {
                     (ok, after) = (value[i] == state, state)
@@ -162,7 +173,7 @@ public enum LinearizabilityChecker {
                     if seen.count >= memoLimit {
                         return .unknown(reason: "search memory limit (\(memoLimit) configurations) reached on key '\(key)'")
                     }
-                    if seen.insert(memoKey(after)).inserted {
+                    if seen.insert(memoKey(after)) {
                         stack.append((entry, state))
                         state = after
                         lift(entry)
@@ -193,11 +204,63 @@ public enum LinearizabilityChecker {
     /// some 100 bytes, so about 1 GiB at the limit).
     static let memoLimit = 10_000_000
 
+    /// The configurations seen. Keys without `rest` (nearly all) live in an open-addressing
+    /// table of their four inline fields, hashed by multiply–xorshift rather than SipHash:
+    /// hashing and rehashing the standard `Set` took a third of a search's time. Keys with
+    /// `rest` go to a `Set`. The inline fields are unambiguous on their own: the window's last
+    /// word is never zero, so `windowWords` follows from `w0` and `w1`.
+    struct MemoSet {
+        private static let empty = UInt64.max  // low is never negative: no key packs to this
+        private var head = [UInt64](repeating: MemoSet.empty, count: 1 << 12)
+        private var w0 = [UInt64](repeating: 0, count: 1 << 12)
+        private var w1 = [UInt64](repeating: 0, count: 1 << 12)
+        private var inline = 0
+        private var other = Set<CacheKey>()
+        var count: Int { inline + other.count }
+
+        /// True if the key was not there before.
+        mutating func insert(_ key: CacheKey) -> Bool {
+            guard key.rest.isEmpty else { return other.insert(key).inserted }
+            if (inline + 1) * 2 > head.count { grow() }
+            let packed = UInt64(UInt32(bitPattern: key.low)) << 32 | UInt64(UInt32(bitPattern: key.state))
+            return place(packed, key.w0, key.w1)
+        }
+
+        private mutating func place(_ packed: UInt64, _ a: UInt64, _ b: UInt64) -> Bool {
+            let mask = head.count - 1
+            var x = (packed &* 0x9E37_79B9_7F4A_7C15) ^ a
+            x = ((x ^ (x >> 32)) &* 0xD6E8_FEB8_6659_FD93) ^ b
+            x = (x ^ (x >> 32)) &* 0xD6E8_FEB8_6659_FD93
+            var i = Int(truncatingIfNeeded: x ^ (x >> 29)) & mask
+            while head[i] != MemoSet.empty {
+                if head[i] == packed, w0[i] == a, w1[i] == b { return false }
+                i = (i + 1) & mask
+            }
+            (head[i], w0[i], w1[i]) = (packed, a, b)
+            inline += 1
+            return true
+        }
+
+        private mutating func grow() {
+            let (oldHead, oldW0, oldW1) = (head, w0, w1)
+            head = [UInt64](repeating: MemoSet.empty, count: oldHead.count * 2)
+            w0 = [UInt64](repeating: 0, count: oldHead.count * 2)
+            w1 = [UInt64](repeating: 0, count: oldHead.count * 2)
+            inline = 0
+            for i in oldHead.indices where oldHead[i] != MemoSet.empty { _ = place(oldHead[i], oldW0[i], oldW1[i]) }
+        }
+    }
+
+    /// A configuration of the search: the register's state and which operations are
+    /// linearized (see `memoKey`). `rest` holds window words beyond the second, then the
+    /// open-ended operations' words; it stays empty (unallocated) in the common case.
     struct CacheKey: Hashable {
         var low: Int32
-        var window: [UInt64]
-        var open: [UInt64]
         var state: Int32
+        var windowWords: Int32 = 0
+        var w0: UInt64 = 0
+        var w1: UInt64 = 0
+        var rest: [UInt64] = []
     }
 
     public static func checks(_ ops: [History.Op], budget: Nanos, origin: Nanos, now: () -> Nanos) -> CheckResult {
