@@ -11,6 +11,20 @@ public struct FaultlineCommand: ParsableCommand {
         if arguments.dropFirst().first == "run" { CurlEasy.preload() }
     }
 
+    /// Parses the arguments, runs the command and exits with its code, as `main()` does, but
+    /// only once the work `prepare` started has settled (`CurlEasy.settle`).
+    public static func start() -> Never {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            CurlEasy.settle()
+            exit(withError: nil)
+        } catch {
+            CurlEasy.settle()
+            exit(withError: error)
+        }
+    }
+
     public static let version = "0.1.0"
 
     public static let configuration = CommandConfiguration(

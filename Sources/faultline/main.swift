@@ -1,4 +1,4 @@
 import FaultlineCLI
 
 FaultlineCommand.prepare(CommandLine.arguments)
-FaultlineCommand.main()
+FaultlineCommand.start()

@@ -32,6 +32,33 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/state"))
     }
 
+    @Test("a run stopped by bad input exits only once libcurl's loading thread is done, and with 64")
+    func exitAfterPreload() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "version: 1\ntitle: t\nduration: 5s\nfaults:\n  - at: 1s\n    kil: {process: x}\n".write(
+            toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
+        // `run` loads libcurl on another thread; its curl_global_init reads OpenSSL's
+        // configuration, here a FIFO nobody writes yet, which holds that thread mid-way.
+        // Exiting meanwhile ran OpenSSL's exit handler under it (SIGSEGV, one time in four).
+        let fifo = "\(dir)/openssl.cnf"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let p = try Spawned(
+            ["env", "OPENSSL_CONF=\(fifo)", FaultlineBinary.path, "run", "bad.yaml", "--state-dir", "state"], in: dir,
+            stderr: "\(dir)/stderr")
+        // Well past the ~10 ms the bad input takes to report.
+        usleep(500_000)
+        let waited = p.isRunning
+        // Let the loading thread read an empty configuration and finish.
+        let writer = open(fifo, O_WRONLY | O_NONBLOCK)
+        if writer >= 0 { close(writer) }
+        let status = p.wait()
+        #expect(waited, "the process exited while libcurl was still being initialised on the other thread")
+        #expect(status == 64)
+        let err = (try? String(contentsOfFile: "\(dir)/stderr", encoding: .utf8)) ?? ""
+        #expect(err.contains("bad.yaml:6:5: unknown fault kind 'kil'"))
+    }
+
     @Test("report re-renders markdown and junit from a journal alone")
     func report() throws {
         let dir = try temporaryDirectory()

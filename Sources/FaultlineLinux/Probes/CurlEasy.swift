@@ -17,9 +17,32 @@ public final class CurlEasy {
 
     /// Loads and initialises libcurl on a background thread, so that a run whose first HTTP
     /// probe comes a few milliseconds later finds it ready (loading it costs about 4 ms).
+    /// The process must not `exit` before `settle()`: see there.
     public static func preload() {
-        Thread { _ = unavailable }.start()
+        var thread = pthread_t()
+        guard
+            pthread_create(
+                &thread, nil,
+                { _ in
+                    _ = CurlEasy.unavailable
+                    return nil
+                }, nil) == 0
+        else { return }
+        preloading = thread
     }
+
+    /// Waits for `preload`'s thread, if one was started. `exit` runs the exit handlers that
+    /// libcurl's dependencies registered as they initialised: OpenSSL registers its clean-up
+    /// early in `curl_global_init`, and running it while the other thread is still inside that
+    /// initialisation crashed the process (a run stopped by bad input ended with SIGSEGV
+    /// instead of exit 64, one time in four). Called on the main thread only.
+    public static func settle() {
+        guard let thread = preloading else { return }
+        preloading = nil
+        pthread_join(thread, nil)
+    }
+
+    nonisolated(unsafe) private static var preloading: pthread_t?
 
     init() throws(ProbeError) {
         if let why = Self.unavailable { throw ProbeError.setup(why) }
