@@ -56,15 +56,22 @@ import json, statistics, sys
 scratch, up, down = sys.argv[1], sys.argv[2], sys.argv[3]
 def journal(name): return json.load(open(f"{scratch}/{name}/latest/journal.json"))
 def pct(xs, p): xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-for label, name in (("kill", "r-kill"), ("partition (3 hosts)", "r-part")):
+import datetime
+out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+for label, name, key in (("kill", "r-kill", "kill"), ("partition (3 hosts)", "r-part", "partition_3_hosts")):
     j = journal(name)
     lat = [(f["confirmed_at"] - f["scheduled_at"]) / 1e6 for f in j["faults"] if f.get("confirmed")]
     start = [(f["injected_at"] - f["scheduled_at"]) / 1e6 for f in j["faults"] if f.get("injected_at")]
     print(f"{label:<22} n={len(lat):<3} scheduled→confirmed ms: min {min(lat):.2f}  median {statistics.median(lat):.2f}  p99 {pct(lat, 99):.2f}  max {max(lat):.2f}"
           f"   (scheduled→injected: median {statistics.median(start):.2f})   verdict {j['verdict']}")
+    out[key] = {"n": len(lat), "confirmed_ms_min_median_p99_max": [min(lat), statistics.median(lat), pct(lat, 99), max(lat)],
+                     "injected_ms_median": statistics.median(start), "verdict": j["verdict"]}
 j = journal("r-32")
 f = j["faults"][0]
 ev = {e["what"]: e["at"] for e in j["events"]}
 print(f"32-host lab: lab up {up}s, lab down {down}s; halves partition scheduled→confirmed {(f['confirmed_at'] - f['scheduled_at']) / 1e6:.1f} ms,"
       f" revert→healed confirmed {(ev['healed halves'] - f['scheduled_at'] - 1e9) / 1e6:.1f} ms after its scheduled heal; verdict {j['verdict']}")
+out["lab_32_hosts"] = {"up_s": float(up), "down_s": float(down), "confirmed_ms": (f["confirmed_at"] - f["scheduled_at"]) / 1e6,
+                       "healed_after_scheduled_ms": (ev["healed halves"] - f["scheduled_at"] - 1e9) / 1e6, "verdict": j["verdict"]}
+json.dump(out, open("bench/results/activation.json", "w"), indent=2)
 PY

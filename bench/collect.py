@@ -1,10 +1,10 @@
-"""Folds the figures of probes.sh and checkers.sh into bench/results/latest.json (run.sh's)."""
+"""Folds the figures of probes.sh, checkers.sh and activation.sh into bench/results/latest.json (run.sh's)."""
 import json
 import os
 
 results = "bench/results"
 latest = json.load(open(f"{results}/latest.json")) if os.path.exists(f"{results}/latest.json") else {}
-for part in ("probes", "checkers"):
+for part in ("probes", "checkers", "activation"):
     path = f"{results}/{part}.json"
     if os.path.exists(path):
         latest[part] = json.load(open(path))
