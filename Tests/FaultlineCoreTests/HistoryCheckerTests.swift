@@ -93,9 +93,9 @@ struct MemoSetTests {
             let n = Int32(i)
             keys.append(Key(low: n, state: 0))
             keys.append(Key(low: 0, state: n + 1))
-            keys.append(Key(low: 0, state: 0, windowWords: 1, w0: UInt64(i) + 1))
-            keys.append(Key(low: 0, state: 0, windowWords: 2, w0: 0, w1: UInt64(i) + 1))
-            keys.append(Key(low: 0, state: 0, windowWords: 3, w0: 1, w1: 1, rest: [UInt64(i) + 1]))
+            keys.append(Key(low: 0, state: 0, w0: UInt64(i) + 1))
+            keys.append(Key(low: 0, state: 0, w0: 0, w1: UInt64(i) + 1))
+            keys.append(Key(low: 0, state: 0, w0: 1, w1: 1, rest: [UInt64(i) + 1]))
         }
         var fresh = 0
         for k in keys where seen.insert(k) { fresh += 1 }

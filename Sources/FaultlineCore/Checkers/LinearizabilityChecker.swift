@@ -129,19 +129,16 @@ public enum LinearizabilityChecker {
             var key = CacheKey(low: Int32(low), state: state)
             var remaining = done - low
             var pos = low
-            var words = 0
             while remaining > 0 {
                 let chunk = word(at: pos, count: min(64, m - pos))
-                switch words {
+                switch pos - low {
                 case 0: key.w0 = chunk
-                case 1: key.w1 = chunk
+                case 64: key.w1 = chunk
                 default: key.rest.append(chunk)
                 }
-                words += 1
                 remaining -= chunk.nonzeroBitCount
                 pos += 64
             }
-            key.windowWords = Int32(words)
             if openWords > 0 {
                 key.rest.append(contentsOf: stride(from: m, to: count, by: 64).map { word(at: $0, count: min(64, count - $0)) })
             }
@@ -207,8 +204,7 @@ public enum LinearizabilityChecker {
     /// The configurations seen. Keys without `rest` (nearly all) live in an open-addressing
     /// table of their four inline fields, hashed by multiply–xorshift rather than SipHash:
     /// hashing and rehashing the standard `Set` took a third of a search's time. Keys with
-    /// `rest` go to a `Set`. The inline fields are unambiguous on their own: the window's last
-    /// word is never zero, so `windowWords` follows from `w0` and `w1`.
+    /// `rest` go to a `Set`.
     struct MemoSet {
         private static let empty = UInt64.max  // low is never negative: no key packs to this
         private var head = [UInt64](repeating: MemoSet.empty, count: 1 << 12)
@@ -253,11 +249,12 @@ public enum LinearizabilityChecker {
 
     /// A configuration of the search: the register's state and which operations are
     /// linearized (see `memoKey`). `rest` holds window words beyond the second, then the
-    /// open-ended operations' words; it stays empty (unallocated) in the common case.
+    /// open-ended operations' words; it stays empty (unallocated) in the common case. The
+    /// window's length needs no field: its last word is never zero (it ends at the last
+    /// linearized operation), and the open-ended words are as many in every key of a search.
     struct CacheKey: Hashable {
         var low: Int32
         var state: Int32
-        var windowWords: Int32 = 0
         var w0: UInt64 = 0
         var w1: UInt64 = 0
         var rest: [UInt64] = []
