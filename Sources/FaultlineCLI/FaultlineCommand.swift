@@ -14,15 +14,15 @@ public struct FaultlineCommand: ParsableCommand {
     /// Parses the arguments, runs the command and exits with its code, as `main()` does, but
     /// only once the work `prepare` started has settled (`CurlEasy.settle`).
     public static func start() -> Never {
+        var failure: (any Error)?
         do {
             var command = try parseAsRoot()
             try command.run()
-            CurlEasy.settle()
-            exit(withError: nil)
         } catch {
-            CurlEasy.settle()
-            exit(withError: error)
+            failure = error
         }
+        CurlEasy.settle()
+        exit(withError: failure)
     }
 
     public static let version = "0.1.0"
