@@ -118,4 +118,25 @@ struct JSONTextTests {
     func superEncoder() throws {
         #expect(try Self.ours(Derived()) == Self.foundation(Derived()))
     }
+
+    /// Writes an object, an array and a superclass's part straight into an array.
+    struct Nested: Encodable {
+        func encode(to encoder: any Encoder) throws {
+            var items = encoder.unkeyedContainer()
+            try items.encode(1)
+            var object = items.nestedContainer(keyedBy: Derived.CodingKeys.self)
+            try object.encode("y", forKey: .own)
+            var inner = items.nestedUnkeyedContainer()
+            try inner.encode(true)
+            try inner.encodeNil()
+            try Base().encode(to: items.superEncoder())
+            try items.encode("last")
+        }
+    }
+
+    @Test("containers nested in an array land in order, as Foundation writes them")
+    func nestedInArray() throws {
+        #expect(try Self.ours(Nested()) == Self.foundation(Nested()))
+        #expect(try Self.ours([Nested(), Nested()]) == Self.foundation([Nested(), Nested()]))
+    }
 }

@@ -272,25 +272,26 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer, ScalarWriter {
     var valuePath: [any CodingKey] { path + [index] }
     mutating func encode<T: Encodable>(_ value: T) throws { box.items.append(try JSONText.tree(value, path: valuePath)) }
 
+    /// Appends a container's node; the path of the slot it took.
+    private func add(_ node: JSONText.Node) -> [any CodingKey] {
+        let at = valuePath
+        box.items.append(node)
+        return at
+    }
+
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let child = JSONText.ObjectBox()
-        let at = index
-        box.items.append(.object(child))
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(box: child, path: path + [at]))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(box: child, path: add(.object(child))))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let child = JSONText.ArrayBox()
-        let at = index
-        box.items.append(.array(child))
-        return UnkeyedContainer(box: child, path: path + [at])
+        return UnkeyedContainer(box: child, path: add(.array(child)))
     }
 
     mutating func superEncoder() -> any Encoder {
         let child = JSONText.ObjectBox()
-        let at = index
-        box.items.append(.object(child))
-        return TreeEncoder(path: path + [at], node: .object(child))
+        return TreeEncoder(path: add(.object(child)), node: .object(child))
     }
 }
 
