@@ -6,6 +6,8 @@ import Testing
 @Suite("faultline validate, report, --version")
 struct CLITests {
     static let root = ShippedExperiment.root
+    /// Line 6, column 5: `kil`, which should be `kill`.
+    static let misspelledFault = "version: 1\ntitle: t\nduration: 5s\nfaults:\n  - at: 1s\n    kil: {process: x}\n"
 
     @Test("every shipped experiment validates: exit 0")
     func shipped() throws {
@@ -22,8 +24,7 @@ struct CLITests {
     func malformed() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "version: 1\ntitle: t\nduration: 5s\nfaults:\n  - at: 1s\n    kil: {process: x}\n".write(
-            toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
+        try Self.misspelledFault.write(toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
         let out = try FaultlineBinary.run(["validate", "bad.yaml"], in: dir)
         #expect(out.status == 64)
         #expect(out.stderr == "bad.yaml:6:5: unknown fault kind 'kil' in 'faults[0]' (did you mean 'kill'?)\n")
@@ -36,8 +37,7 @@ struct CLITests {
     func exitAfterPreload() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "version: 1\ntitle: t\nduration: 5s\nfaults:\n  - at: 1s\n    kil: {process: x}\n".write(
-            toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
+        try Self.misspelledFault.write(toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
         // `run` loads libcurl on another thread; its curl_global_init reads OpenSSL's
         // configuration, here a FIFO nobody writes yet, which holds that thread mid-way.
         // Exiting meanwhile ran OpenSSL's exit handler under it (SIGSEGV, one time in four).

@@ -12,11 +12,10 @@ import Testing
         if: FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/15/bin/postgres"),
         "needs postgresql-15 (scripts/install-deps.sh)"))
 struct PostgresTests {
-    func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) { try ShippedExperiment.run(experiment) }
 
     @Test("synchronous standby: the primary dies, the standby is promoted, no committed row is lost")
     func synchronous() throws {
-        let (out, j, dir) = try run("postgres-sync-failover.yaml")
+        let (out, j, dir) = try ShippedExperiment.run("postgres-sync-failover.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         #expect(j.faults.first?.confirmed == true)
@@ -32,7 +31,7 @@ struct PostgresTests {
 
     @Test("reads from an asynchronous standby whose replay is paused: stale reads and a non-linearizable history")
     func standbyStaleReads() throws {
-        let (out, j, dir) = try run("postgres-standby-stale-reads.yaml")
+        let (out, j, dir) = try ShippedExperiment.run("postgres-standby-stale-reads.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
         #expect(j.faults.first?.confirmed == true)
@@ -47,7 +46,7 @@ struct PostgresTests {
 
     @Test("asynchronous standby cut off before the primary dies: the window's commits are lost, and shown")
     func asynchronous() throws {
-        let (out, j, dir) = try run("postgres-async-loss-window.yaml")
+        let (out, j, dir) = try ShippedExperiment.run("postgres-async-loss-window.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         let w = try #require(j.workload)

@@ -12,7 +12,6 @@ import Testing
         if: FileManager.default.isExecutableFile(atPath: "/usr/bin/redis-sentinel"),
         "needs redis-server and redis-sentinel (scripts/install-deps.sh)"))
 struct RedisTests {
-    func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) { try ShippedExperiment.run(experiment) }
 
     func measured(_ j: Journal, _ prefix: String) throws -> Int64 {
         let c = try #require(j.checks.first { $0.name.hasPrefix(prefix) })
@@ -21,7 +20,7 @@ struct RedisTests {
 
     @Test("killing the primary: Sentinel fails over, the journal records the failover time")
     func failover() throws {
-        let (out, j, dir) = try run("redis-sentinel-failover.yaml")
+        let (out, j, dir) = try ShippedExperiment.run("redis-sentinel-failover.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         #expect(j.faults.first?.confirmed == true && j.faults.first?.host == "n1")
@@ -45,7 +44,7 @@ struct RedisTests {
 
     @Test("isolating the primary: the majority fails over, the old primary rejoins as a replica")
     func isolatedPrimary() throws {
-        let (out, j, dir) = try run("redis-primary-isolated.yaml")
+        let (out, j, dir) = try ShippedExperiment.run("redis-primary-isolated.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         #expect(j.faults.first?.kind == "partition" && j.faults.first?.confirmed == true)
@@ -60,7 +59,7 @@ struct RedisTests {
 
     @Test("split brain: faultline reports the acknowledged writes the isolated primary lost, with evidence")
     func splitBrainLostWrites() throws {
-        let (out, j, dir) = try run("redis-split-brain-lost-writes.yaml")
+        let (out, j, dir) = try ShippedExperiment.run("redis-split-brain-lost-writes.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
         #expect(j.verdict == .failed)
@@ -79,7 +78,7 @@ struct RedisTests {
 
     @Test("registers under split brain: stale reads and a non-linearizable history are caught")
     func splitBrainRegisters() throws {
-        let (out, j, dir) = try run("redis-split-brain-registers.yaml")
+        let (out, j, dir) = try ShippedExperiment.run("redis-split-brain-registers.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
         let lin = try #require(j.checks.first { $0.name == "linearizable" })
@@ -93,7 +92,7 @@ struct RedisTests {
 
     @Test("with min-replicas-to-write the isolated primary refuses writes: the loss is bounded")
     func minReplicasBounded() throws {
-        let (out, j, dir) = try run("redis-split-brain-min-replicas.yaml")
+        let (out, j, dir) = try ShippedExperiment.run("redis-split-brain-min-replicas.yaml")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         let w = try #require(j.workload)
