@@ -18,14 +18,10 @@ command -v valgrind >/dev/null && command -v nginx >/dev/null \
 [ -f Sources/faultline/hot-functions.txt ] || : >Sources/faultline/hot-functions.txt
 bin="$(scripts/release-build.sh)"
 
-# Our nginx must be the one answering: another server on the port would be measured instead.
-! (exec 3<>/dev/tcp/127.0.0.1/18082) 2>/dev/null || { echo "$0: 127.0.0.1:18082 is in use; stop what listens there" >&2; exit 1; }
 scratch=$(mktemp -d /tmp/faultline-hot.XXXXXX)
-mkdir -p "$scratch/nginx/tmp"
-nginx -p "$scratch/nginx" -c "$PWD/bench/nginx.conf" &
-nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null || true; wait $nginx_pid 2>/dev/null || true; rm -rf "$scratch"' EXIT
-for _ in $(seq 100); do curl -fsS http://127.0.0.1:18082/ >/dev/null 2>&1 && break; sleep 0.05; done
+source bench/nginx.sh
+trap 'stop_nginx; rm -rf "$scratch"' EXIT
+start_nginx "$scratch"
 
 # valgrind 3.19 cannot read the DWARF 5 clang emits: profile a copy without debug info.
 objcopy --strip-debug "$bin" "$scratch/faultline"
