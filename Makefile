@@ -1,6 +1,6 @@
 # faultline — the two set-up commands are `make demo` and `make test` (see README.md).
 SWIFT ?= swift
-SOURCES := Sources Tests Package.swift
+SOURCES := Sources Tests bench/FaultlineBench Package.swift
 
 .PHONY: build release test demo demo-local lint format bench bench-smoke clean deps
 
@@ -15,6 +15,7 @@ release:
 
 ## Builds everything (the end-to-end tests run the built binary) and runs every test.
 test: deps
+	python3 scripts/check-kinds.py
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 

@@ -81,6 +81,14 @@ let package = Package(
             exclude: ["hot-functions.txt"],
             linkerSettings: releaseLinking
         ),
+        // Benchmark-only commands (bench/*.sh), kept out of the product's command line.
+        .executableTarget(
+            name: "faultline-bench",
+            dependencies: [
+                "FaultlineCore", "FaultlineLinux", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/FaultlineBench"
+        ),
         .testTarget(
             name: "FaultlineCoreTests",
             dependencies: ["FaultlineCore"],

@@ -9,7 +9,7 @@
 #                   redis-benchmark (Redis's own C client) with the same clients: the floor
 set -euo pipefail
 cd "$(dirname "$0")/.."
-fl="$(scripts/release-build.sh)"
+bench="$(scripts/release-build.sh faultline-bench)"
 port=16399
 pidfile=$(mktemp)
 redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --pidfile "$pidfile" >/dev/null
@@ -19,17 +19,17 @@ until redis-cli -p $port ping >/dev/null 2>&1; do sleep 0.05; done
 # BENCH_SMOKE=1 (make bench-smoke): 3 repetitions, 1 s of workload, no 16-client search.
 repeats=5; secs=3; rounds=3; requests=200000
 [ -z "${BENCH_SMOKE:-}" ] || { repeats=3; secs=1; rounds=1; requests=50000; }
-writes=$("$fl" bench-checkers --repeats $repeats --register-ops 100000 --keys 10 --clients 4)
-one_key=$("$fl" bench-checkers --ops 10 --repeats $rounds --register-ops 100000 --keys 1 --clients 4 | tail -2)
+writes=$("$bench" checkers --repeats $repeats --register-ops 100000 --keys 10 --clients 4)
+one_key=$("$bench" checkers --ops 10 --repeats $rounds --register-ops 100000 --keys 1 --clients 4 | tail -2)
 wide="  (1 key, 16 clients: skipped in smoke mode)"
 [ -n "${BENCH_SMOKE:-}" ] ||
-  wide=$(/usr/bin/time -f "  (that process: peak RSS %M KiB)" "$fl" bench-checkers --ops 10 --repeats 1 --register-ops 100000 --keys 1 --clients 16 2>&1 | tail -3)
+  wide=$(/usr/bin/time -f "  (that process: peak RSS %M KiB)" "$bench" checkers --ops 10 --repeats 1 --register-ops 100000 --keys 1 --clients 16 2>&1 | tail -3)
 # The workload and its floor take turns, `rounds` times for each client count.
 work=()
 for c in 1 4; do
   for _ in $(seq $rounds); do
     redis-cli -p $port del faultline:bench >/dev/null
-    f=$("$fl" bench-workload --redis 127.0.0.1:$port --concurrency $c --seconds $secs)
+    f=$("$bench" workload --redis 127.0.0.1:$port --concurrency $c --seconds $secs)
     redis-cli -p $port del mylist >/dev/null
     p=$(redis-benchmark -p $port -t rpush -n $requests -c $c -q 2>&1 | tr '\r' '\n' | grep 'requests per second' | tail -1)
     work+=("$c|$f|$p")

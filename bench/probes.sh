@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Probe throughput and timing precision, side by side with Chaos Toolkit and curl, in one run.
-#   rate        faultline HTTP probes/s, sequential and concurrent (faultline probe-rate)
+#   rate        faultline HTTP probes/s, sequential and concurrent (faultline-bench probe-rate)
 #   peer        Chaos Toolkit: a method of 300 HTTP probes, first probe's start to last one's end
 #               (from its journal, so its ~0.3 s start-up is not counted)
 #   floor       curl: 10,000 sequential keep-alive requests in one process
@@ -37,8 +37,8 @@ PY
 
 seq=() con=() ctk_rate=() curl_rate=()
 for _ in $(seq "$reps"); do
-  seq+=("$("$fl" probe-rate --url "$url" --concurrency 1 --seconds $secs | cut -d' ' -f1)")
-  con+=("$("$fl" probe-rate --url "$url" --concurrency 8 --seconds $secs | cut -d' ' -f1)")
+  seq+=("$("$bench" probe-rate --url "$url" --concurrency 1 --seconds $secs | cut -d' ' -f1)")
+  con+=("$("$bench" probe-rate --url "$url" --concurrency 8 --seconds $secs | cut -d' ' -f1)")
   ctk_rate+=("$(ctk)")
   t0=$(date +%s.%N); curl -s -o /dev/null "$url?[1-10000]"; t1=$(date +%s.%N)
   curl_rate+=("$(python3 -c "import sys; print(10000 / (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$t1")")

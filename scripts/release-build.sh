@@ -15,8 +15,10 @@
 # tables relocated, where the archive adds the few members used, resolved at link time
 # (BENCHMARKS.md). GCC's runtime library exception allows this. Where the toolchain's clang
 # finds no archive, the build falls back to the shared library.
+# An argument names another product of the package (bench/*.sh build faultline-bench so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+product="${1:-faultline}"
 flags=(-c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections)
 cxx_archive=$("$(dirname "$(readlink -f "$(command -v swift)")")/clang" -print-file-name=libstdc++.a 2>/dev/null || true)
 if [ -f "$cxx_archive" ]; then
@@ -28,9 +30,9 @@ else
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! swift build "${flags[@]}" --product faultline >"$log" 2>&1; then
+if ! swift build "${flags[@]}" --product "$product" >"$log" 2>&1; then
   cat "$log" >&2
   exit 1
 fi
 tail -n 1 "$log" >&2
-echo "$(swift build "${flags[@]}" --show-bin-path)/faultline"
+echo "$(swift build "${flags[@]}" --show-bin-path)/$product"

@@ -34,7 +34,6 @@ public struct FaultlineCommand: ParsableCommand {
         version: version,
         subcommands: [
             Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, ListFaults.self, Agent.self,
-            ProbeRateCommand.self, BenchCheckers.self, BenchWorkload.self,
         ]
     )
 
@@ -97,20 +96,18 @@ struct ListFaults: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list-faults", abstract: "List the fault, probe and workload kinds and the expectations.")
 
-    func run() {
-        print(
-            """
-            faults:
-              kill    send a signal (default TERM) to processes; confirmed when they are gone
-              pause   SIGSTOP processes for 'duration'; SIGCONT on revert; confirmed by state T
-              partition  cut lab hosts apart (groups, isolate, from/to, shape: halves |
-                      majorities-ring | bridge) with nft tables in the hosts; confirmed and healed
-                      by TCP connects
+    func run() { print(Self.text, terminator: "") }
+
+    /// Fault kinds and expectations come from their registries; each kind describes itself.
+    static var text: String {
+        var out = "faults:\n"
+        for k in FaultKinds.all { out += row(k.key, k.summary) + row("", "keys: \(k.fields.joined(separator: ", "))") }
+        out += """
             probes:
-              http    request through libcurl; status set, body_contains, body_regex
-              tcp     TCP connect to host:port
-              command argv (or shell: script); exit_code, stdout_contains
-              process processes matching a selector are present (min)
+              http      request through libcurl; status set, body_contains, body_regex
+              tcp       TCP connect to host:port
+              command   argv (or shell: script); exit_code, stdout_contains
+              process   processes matching a selector are present (min)
             process selectors: name, pid, pidfile, cmdline (regex), port (listening TCP port)
             workloads:
               redis     RPUSH of unique values (set) or SET/GET of keys (register), Sentinel-aware
@@ -118,12 +115,13 @@ struct ListFaults: ParsableCommand {
               http      requests via libcurl with {value}/{key}; backend_header names the backend
               command   argv per operation; commands that print each replica's values
             expectations:
-              availability, recovery_time, error_window  (of a probe, or 'probe: workload')
-              healed          a killed process is replaced by a new one within a bound
-              lost_writes, converged                     (set workloads)
-              split_brain     no two primaries acknowledging writes at once (any workload)
-              stale_reads, linearizable                  (register workloads)
-              load_balancing  ejection, evenness, rejoin, availability, sticky (http workload)
-            """)
+
+            """
+        for x in ExpectationKinds.all { out += row(x.key, x.summary) }
+        return out
+    }
+
+    static func row(_ key: String, _ summary: String) -> String {
+        "  \(key)\(String(repeating: " ", count: max(1, 16 - key.count)))\(summary)\n"
     }
 }

@@ -43,7 +43,8 @@ struct Run: ParsableCommand {
         options.stateDirectory = state.stateDir
         options.labDataRoot = labOptions.labDir
         options.keepLab = keepLab
-        let journal = Runner(experiment, options: options, console: console).run()
+        let view = console.isTTY ? LiveRunView(console: console) : PlainRunView(console: console)
+        let journal = Runner(experiment, options: options, observer: view).run()
         let dir: String
         do {
             dir = try ReportFiles.write(journal, root: out)
@@ -158,29 +159,5 @@ struct Agent: ParsableCommand {
     func run() throws {
         let code = AgentServer(runId: runId, stateDirectory: state.stateDir, ownPIDNamespace: ownPidNamespace).serve()
         if code != 0 { throw ArgumentParser.ExitCode(code) }
-    }
-}
-
-struct ProbeRateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "probe-rate", abstract: "Benchmark: HTTP probes per second against a URL (used by bench/run.sh).", shouldDisplay: false
-    )
-
-    @Option(help: "The URL to probe.") var url: String
-    @Option(help: "Threads, each with its own connection.") var concurrency = 1
-    @Option(help: "How long to measure.") var seconds = 2.0
-
-    func run() throws {
-        let spec = ProbeSpec(name: "rate", kind: .http(ProbeSpec.HTTP(url: url)))
-        do {
-            let r = try ProbeRate.measure(spec, concurrency: concurrency, seconds: seconds)
-            print(
-                String(
-                    format: "%.0f probes/s (%d samples, %d failed, %.2f s, concurrency %d)", r.perSecond, r.samples, r.failures, r.seconds,
-                    concurrency))
-        } catch {
-            Output.stderr("faultline: \(error)\n")
-            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
-        }
     }
 }

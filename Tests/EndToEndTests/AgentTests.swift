@@ -1,4 +1,5 @@
 import FaultlineCore
+import FaultlineLinux
 import FaultlineTestSupport
 import Foundation
 import Glibc
@@ -33,10 +34,10 @@ struct AgentTests {
         close(fromAgent[1])
         close(fromAgent[0])  // nobody will ever read the agent's answers
         try send(toAgent[1], AgentRequest(id: 1, op: .hello(expiresInNs: 60_000_000_000)))
-        let pause = FaultSpec.pause(ProcessFault(selector: .pid(victim.pid), signal: SIGSTOP, signalName: "STOP"))
+        let pause = AnyFaultWork(PauseFault(ProcessTarget(selector: .pid(victim.pid))))
         try send(
             toAgent[1],
-            AgentRequest(id: 2, op: .inject(name: "freeze", fault: pause, ttlNs: 60_000_000_000, confirmTimeoutNs: 2_000_000_000)))
+            AgentRequest(id: 2, op: .inject(name: "freeze", work: pause, ttlNs: 60_000_000_000, confirmTimeoutNs: 2_000_000_000)))
         try waitUntil(5) { processState(victim.pid) == "T" }
         close(toAgent[1])
         try waitUntil(2) { processState(victim.pid) != "T" }

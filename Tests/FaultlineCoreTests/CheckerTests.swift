@@ -88,13 +88,14 @@ struct CheckerTests {
         let s = series("..........xxxxx.....")
         let checks = ExpectationChecker.check(
             [
-                .availability(probe: "web", min: 0.9, window: .all),
-                .recoveryTime(probe: "web", max: 600 * ms, fault: "kill", streak: 3),
-                .errorWindow(probe: "web", max: 400 * ms),
-                .availability(probe: "nope", min: 0.5, window: .all),
-                .recoveryTime(probe: "web", max: 1 * ms, fault: "never-ran", streak: 3),
-            ], series: [s], faultWindows: [(1_000 * ms)..<(2_000 * ms)], faultStarts: ["kill": 1_000 * ms],
-            phase: 0..<(2_000 * ms))
+                Expectation(AvailabilityExpectation(probe: "web", min: 0.9, window: .all)),
+                Expectation(RecoveryTimeExpectation(probe: "web", max: 600 * ms, fault: "kill", streak: 3)),
+                Expectation(ErrorWindowExpectation(probe: "web", max: 400 * ms)),
+                Expectation(AvailabilityExpectation(probe: "nope", min: 0.5, window: .all)),
+                Expectation(RecoveryTimeExpectation(probe: "web", max: 1 * ms, fault: "never-ran", streak: 3)),
+            ],
+            RunEvidence(
+                phase: 0..<(2_000 * ms), series: [s], faultWindows: [(1_000 * ms)..<(2_000 * ms)], faultStarts: ["kill": 1_000 * ms]))
         #expect(checks.map(\.passed) == [false, true, false, false, false])
         #expect(checks[0].measured == "75%")
         #expect(checks[0].expected == "≥ 90%")

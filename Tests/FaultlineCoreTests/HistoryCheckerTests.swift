@@ -142,7 +142,7 @@ struct StaleReadTests {
     func foreign() {
         let ops = [w("k", "a", 0, 1), r("k", "zzz", 4, 5)]
         #expect(StaleReadChecker.check(ops).foreign.count == 1)
-        #expect(!StaleReadChecker.checks(ops, max: 0, origin: 0).passed)
+        #expect(!StaleReadChecker.checks(ops, max: 0, origin: 0, name: "stale_reads").passed)
     }
 }
 
@@ -169,7 +169,7 @@ struct SplitBrainTests {
     func doubleFailover() {
         let ops = [w("", "a", 0, 1, by: "p1"), w("", "b", 10, 11, by: "p2"), w("", "c", 20, 21, by: "p1"), w("", "d", 30, 31, by: "p1")]
         #expect(SplitBrainChecker.check(ops).isEmpty)
-        #expect(SplitBrainChecker.checks(ops, allowed: false, origin: 0).passed)
+        #expect(SplitBrainChecker.checks(ops, allowed: false, origin: 0, name: "split_brain").passed)
     }
 
     @Test("unknown and failed writes are not acknowledgements")
@@ -273,20 +273,24 @@ struct HealedTests {
         return f
     }
 
-    let x = [Expectation.healed(fault: "kill-web", within: 2_000 * ms)]
+    let x = [Expectation(HealedExpectation(fault: "kill-web", within: 2_000 * ms))]
+
+    func healed(_ faults: [FaultRecord]) -> [CheckResult] {
+        ExpectationChecker.check(x, RunEvidence(phase: 0..<(10_000 * ms), faults: faults))
+    }
 
     @Test("measured from the kill's confirmation to the first new process")
     func healed() {
-        let c = ExpectationChecker.healed(x, faults: [record(healedAt: 2_205 * ms)])
+        let c = healed([record(healedAt: 2_205 * ms)])
         #expect(c.count == 1 && c[0].passed && c[0].measured == "1.2s", "\(c)")
         #expect(c[0].evidence?.contains("4242@99") == true)
     }
 
     @Test("too slow, never, or a kill that did not take effect: all fail")
     func failing() {
-        #expect(ExpectationChecker.healed(x, faults: [record(healedAt: 3_500 * ms)]).first?.passed == false)
-        #expect(ExpectationChecker.healed(x, faults: [record(healedAt: nil)]).first?.measured == "not healed")
-        #expect(ExpectationChecker.healed(x, faults: [record(confirmed: false, healedAt: 2_000 * ms)]).first?.passed == false)
-        #expect(ExpectationChecker.healed(x, faults: []).first?.passed == false)
+        #expect(healed([record(healedAt: 3_500 * ms)]).first?.passed == false)
+        #expect(healed([record(healedAt: nil)]).first?.measured == "not healed")
+        #expect(healed([record(confirmed: false, healedAt: 2_000 * ms)]).first?.passed == false)
+        #expect(healed([]).first?.passed == false)
     }
 }

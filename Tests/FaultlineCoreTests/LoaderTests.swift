@@ -63,24 +63,24 @@ struct LoaderTests {
         #expect(h.status == [200...200, 300...399])
         #expect(h.bodyContains == "ok")
         #expect(e.faults.map(\.name) == ["kill-web", "freeze-db"])
-        guard case .kill(let k) = e.faults[0].spec, case .pause(let p) = e.faults[1].spec else {
+        guard let k = e.faults[0].spec as? KillFault, let p = e.faults[1].spec as? PauseFault else {
             Issue.record("fault kinds not read")
             return
         }
-        #expect(k.selector == .port(8080))
+        #expect(k.process.selector == .port(8080))
         #expect(k.signal == 9)
-        #expect(k.host == "web1")
-        #expect(p.selector == .name("postgres"))
-        #expect(p.multiplicity == .all)
+        #expect(k.process.host == "web1")
+        #expect(p.process.selector == .name("postgres"))
+        #expect(p.process.multiplicity == .all)
         #expect(e.faults[1].duration == 2_000_000_000)
         #expect(e.actions == [ActionStep(name: "noop", at: 1_000_000_000, command: .argv(["true"]))])
         #expect(e.rollbacks.first?.command == .shell("echo done"))
         #expect(
             e.expectations == [
-                .availability(probe: "web", min: 0.99, window: .outside),
-                .availability(probe: "port", min: 0.5, window: .all),
-                .recoveryTime(probe: "web", max: 3_000_000_000, fault: "kill-web", streak: 5),
-                .errorWindow(probe: "port", max: 2_500_000_000),
+                Expectation(AvailabilityExpectation(probe: "web", min: 0.99, window: .outside)),
+                Expectation(AvailabilityExpectation(probe: "port", min: 0.5, window: .all)),
+                Expectation(RecoveryTimeExpectation(probe: "web", max: 3_000_000_000, fault: "kill-web", streak: 5)),
+                Expectation(ErrorWindowExpectation(probe: "port", max: 2_500_000_000)),
             ])
         #expect(e.settings.confirmTimeout == 1_000_000_000)
         #expect(e.settings.settleTimeout == 10_000_000_000)
@@ -97,14 +97,15 @@ struct LoaderTests {
                 faults: [{at: 1s, kill: {process: x}}]
                 expect: {recovery_time: {max: 1s}}
                 """, file: "t.yaml")
-        guard case .kill(let k) = e.faults[0].spec else {
+        guard let k = e.faults[0].spec as? KillFault else {
             Issue.record("not a kill")
             return
         }
-        #expect(k.signal == 15 && k.signalName == "TERM" && k.multiplicity == .one && k.host == "local")
+        #expect(k.signal == 15 && k.signalName == "TERM" && k.process.multiplicity == .one && k.process.host == "local")
         #expect(e.faults[0].name == "kill-1")
         #expect(e.probes[0].interval == 100_000_000)
-        #expect(e.expectations == [.recoveryTime(probe: "probes[0]", max: 1_000_000_000, fault: "kill-1", streak: 3)])
+        #expect(
+            e.expectations == [Expectation(RecoveryTimeExpectation(probe: "probes[0]", max: 1_000_000_000, fault: "kill-1", streak: 3))])
     }
 
 }

@@ -60,7 +60,7 @@ struct WriteCheckerTests {
         #expect(WriteChecker.check(h).divergent == ["p1": "0 missing, 1 not on the primary", "p3": "1 missing, 0 not on the primary"])
         let dup = history([op("a", .ok, at: 1)], reads: ["p2": ["a"], "p3": ["a", "a"]])
         #expect(WriteChecker.check(dup).divergent == ["p3": "0 missing, 0 not on the primary, 1 duplicated"])
-        let checks = WriteChecker.checks(h, maxLost: 0, converged: true, origin: 0)
+        let checks = judge(h, [LostWritesExpectation(max: 0), ConvergedExpectation(true)])
         #expect(checks.map(\.passed) == [true, false])
     }
 
@@ -68,15 +68,20 @@ struct WriteCheckerTests {
     func noFinalRead() {
         var h = history([op("a", .ok, at: 1)], reads: [:])
         h.finalPrimary = nil
-        let c = WriteChecker.checks(h, maxLost: 0, converged: nil, origin: 0)
+        let c = judge(h, [LostWritesExpectation(max: 0)])
         #expect(c.first?.passed == false && c.first?.measured == "unknown (no final read)")
     }
 
     @Test("evidence names the first lost values with who acknowledged them and when")
     func evidence() {
         let h = history([op("v1", .ok, at: 2_500, by: "198.18.1.11:6379")], reads: ["p2": []])
-        let c = WriteChecker.checks(h, maxLost: 0, converged: nil, origin: 500 * ms)
+        let c = judge(h, [LostWritesExpectation(max: 0)], origin: 500 * ms)
         #expect(c.first?.measured == "1")
         #expect(c.first?.evidence?.contains("'v1' acked by 198.18.1.11:6379 at +2s") == true, "\(c.first?.evidence ?? "")")
+    }
+
+    /// The write expectations judged as a run judges them, the fault phase starting at `origin`.
+    func judge(_ h: History, _ kinds: [any ExpectationKind], origin: Nanos = 0) -> [CheckResult] {
+        ExpectationChecker.check(kinds.map(Expectation.init), RunEvidence(phase: origin..<(origin + 10_000 * ms), history: h))
     }
 }

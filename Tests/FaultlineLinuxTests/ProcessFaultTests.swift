@@ -46,10 +46,10 @@ struct ProcessFaultTests {
     @Test("PID 1 and the runner itself are refused")
     func safety() {
         #expect(throws: FaultError.refused("refusing to signal PID 1 (init)")) {
-            try ProcessResolver.targets(ProcessFault(selector: .pid(1), signal: 9, signalName: "KILL"))
+            try ProcessResolver.targets(ProcessTarget(selector: .pid(1)))
         }
         #expect(throws: FaultError.refused("refusing to signal the runner itself (pid \(getpid()))")) {
-            try ProcessResolver.targets(ProcessFault(selector: .pid(getpid()), signal: 9, signalName: "KILL"))
+            try ProcessResolver.targets(ProcessTarget(selector: .pid(getpid())))
         }
     }
 
@@ -62,7 +62,7 @@ struct ProcessFaultTests {
             b.stop()
         }
         usleep(50_000)
-        var p = ProcessFault(selector: .cmdline("^sleep 31\\.5$"))
+        var p = ProcessTarget(selector: .cmdline("^sleep 31\\.5$"))
         #expect(throws: FaultError.self) { try ProcessResolver.targets(p) }
         p.multiplicity = .count(1)
         #expect(try ProcessResolver.targets(p).map(\.pid) == [a.pid])
@@ -76,12 +76,12 @@ struct ProcessFaultTests {
     func killFault() throws {
         let victim = try Child(["sleep", "32"])
         defer { victim.stop() }
-        let driver = ProcessKillFault()
-        let spec = FaultSpec.kill(ProcessFault(selector: .pid(victim.pid), signal: SIGKILL, signalName: "KILL"))
-        let injection = try driver.prepare(spec)
+        let driver = KillDriver()
+        let kill = KillFault(ProcessTarget(selector: .pid(victim.pid)), signal: SIGKILL, signalName: "KILL")
+        let injection = try driver.prepare(kill)
         #expect(injection.undo.isEmpty)
-        try driver.apply(injection)
-        let c = driver.confirm(injection, deadline: MonotonicClock.now() + 2_000_000_000)
+        try driver.apply(kill, injection)
+        let c = driver.confirm(kill, injection, deadline: MonotonicClock.now() + 2_000_000_000)
         #expect(c.ok, "\(c.detail)")
     }
 
@@ -90,10 +90,11 @@ struct ProcessFaultTests {
         let stubborn = try Child(["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"])
         defer { stubborn.stop() }
         usleep(100_000)
-        let driver = ProcessKillFault()
-        let injection = try driver.prepare(.kill(ProcessFault(selector: .pid(stubborn.pid))))
-        try driver.apply(injection)
-        let c = driver.confirm(injection, deadline: MonotonicClock.now() + 300_000_000)
+        let driver = KillDriver()
+        let kill = KillFault(ProcessTarget(selector: .pid(stubborn.pid)))
+        let injection = try driver.prepare(kill)
+        try driver.apply(kill, injection)
+        let c = driver.confirm(kill, injection, deadline: MonotonicClock.now() + 300_000_000)
         #expect(!c.ok)
         #expect(c.detail.hasPrefix("not gone before the confirm timeout"))
     }
@@ -102,14 +103,15 @@ struct ProcessFaultTests {
     func pauseFault() throws {
         let victim = try Child(["sleep", "34"])
         defer { victim.stop() }
-        let driver = ProcessPauseFault()
-        let injection = try driver.prepare(.pause(ProcessFault(selector: .pid(victim.pid))))
+        let driver = PauseDriver()
+        let pause = PauseFault(ProcessTarget(selector: .pid(victim.pid)))
+        let injection = try driver.prepare(pause)
         #expect(injection.undo.count == 1)
-        try driver.apply(injection)
-        #expect(driver.confirm(injection, deadline: MonotonicClock.now() + 1_000_000_000).ok)
+        try driver.apply(pause, injection)
+        #expect(driver.confirm(pause, injection, deadline: MonotonicClock.now() + 1_000_000_000).ok)
         #expect(ProcFS.stat(victim.pid)?.state == "T")
         // Pausing an already stopped process is refused: continuing it later would change state we did not make.
-        #expect(throws: FaultError.self) { try driver.prepare(.pause(ProcessFault(selector: .pid(victim.pid)))) }
+        #expect(throws: FaultError.self) { try driver.prepare(pause) }
         let residue = try FaultDrivers.revert(injection)
         #expect(residue.isEmpty)
         #expect(ProcFS.stat(victim.pid)?.state != "T")

@@ -260,23 +260,23 @@ public enum LinearizabilityChecker {
         var rest: [UInt64] = []
     }
 
-    public static func checks(_ ops: [History.Op], budget: Nanos, origin: Nanos, now: () -> Nanos) -> CheckResult {
+    public static func checks(_ ops: [History.Op], budget: Nanos, origin: Nanos, name: String, now: () -> Nanos) -> CheckResult {
         let started = now()
         let r = check(ops, budget: budget, now: now)
         let took = DurationText.format(now() - started)
         let scope = "\(r.operations) operations on \(r.keys) keys, searched in \(took)"
         switch r.verdict {
         case .linearizable:
-            return CheckResult(name: "linearizable", passed: true, expected: "true", measured: "true", evidence: scope)
+            return CheckResult(name: name, passed: true, expected: "true", measured: "true", evidence: scope)
         case .notLinearizable(let key, _, let op):
             let what = op.kind == .write ? "write '\(op.value)'" : "read of '\(op.value.isEmpty ? "(nothing)" : op.value)'"
             return CheckResult(
-                name: "linearizable", passed: false, expected: "true", measured: "false",
+                name: name, passed: false, expected: "true", measured: "false",
                 evidence:
                     "\(scope); key \(key): no order explains the \(what) at \(op.endpoint), invoked at +\(DurationText.format(op.invokedAt - origin))"
             )
         case .unknown(let reason):
-            return CheckResult(name: "linearizable", passed: false, expected: "true", measured: "unknown", evidence: "\(scope); \(reason)")
+            return CheckResult(name: name, passed: false, expected: "true", measured: "unknown", evidence: "\(scope); \(reason)")
         }
     }
 }

@@ -82,13 +82,13 @@ public enum LoadBalancingChecker {
         guard let faultAt else {
             return [
                 CheckResult(
-                    name: "load_balancing(\(x.backend))", passed: false, expected: "-", measured: "fault '\(x.fault)' was not injected")
+                    name: x.name, passed: false, expected: "-", measured: "fault '\(x.fault)' was not injected")
             ]
         }
         let r = check(ops, backend: x.backend, faultAt: faultAt, rejoinAt: rejoinAt, end: phase.upperBound)
         let counts = { (d: [String: Int]) in d.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }
         var out: [CheckResult] = []
-        let name = "load_balancing(\(x.backend))"
+        let name = x.name
         if !r.before.keys.contains(x.backend) {
             out.append(
                 CheckResult(

@@ -34,7 +34,7 @@ public enum SplitBrainChecker {
         return windows.sorted { ($0.from, $0.older) < ($1.from, $1.older) }
     }
 
-    public static func checks(_ ops: [History.Op], allowed: Bool, origin: Nanos) -> CheckResult {
+    public static func checks(_ ops: [History.Op], allowed: Bool, origin: Nanos, name: String) -> CheckResult {
         let windows = check(ops)
         let longest = windows.map { $0.to - $0.from }.max() ?? 0
         let evidence =
@@ -44,7 +44,7 @@ public enum SplitBrainChecker {
                 "\($0.older) acknowledged \($0.olderAcks) writes from +\(DurationText.format($0.from - origin)) to +\(DurationText.format($0.to - origin)) while \($0.newer) was acknowledging"
             }.joined(separator: "; ")
         return CheckResult(
-            name: "split_brain", passed: allowed || windows.isEmpty, expected: allowed ? "measured only" : "none",
+            name: name, passed: allowed || windows.isEmpty, expected: allowed ? "measured only" : "none",
             measured: windows.isEmpty ? "none" : "\(windows.count) window(s), longest \(DurationText.format(longest))",
             evidence: evidence)
     }

@@ -58,7 +58,7 @@ public enum StaleReadChecker {
         return report
     }
 
-    public static func checks(_ ops: [History.Op], max: Int, origin: Nanos) -> CheckResult {
+    public static func checks(_ ops: [History.Op], max: Int, origin: Nanos, name: String) -> CheckResult {
         let r = check(ops)
         var evidence = "\(r.reads) successful reads"
         if let first = r.stale.first {
@@ -67,7 +67,7 @@ public enum StaleReadChecker {
         }
         if !r.foreign.isEmpty { evidence += "; \(r.foreign.count) read(s) returned values no operation wrote" }
         return CheckResult(
-            name: "stale_reads", passed: r.stale.count <= max && r.foreign.isEmpty && r.reads > 0, expected: "≤ \(max)",
+            name: name, passed: r.stale.count <= max && r.foreign.isEmpty && r.reads > 0, expected: "≤ \(max)",
             measured: r.reads == 0 ? "no successful read" : "\(r.stale.count)", evidence: evidence)
     }
 }

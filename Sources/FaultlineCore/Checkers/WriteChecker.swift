@@ -15,6 +15,11 @@ public enum WriteChecker {
         public var rpo: Nanos
         /// Replicas whose final state differs from the primary's, with how.
         public var divergent: [String: String]
+
+        /// The outcome counts, as evidence.
+        public var counts: String {
+            "\(acknowledged) acknowledged, \(unknown) unknown (\(unknownApplied) of them applied), \(failed) failed"
+        }
     }
 
     public static func check(_ h: History) -> Report {
@@ -87,38 +92,5 @@ public enum WriteChecker {
         let missing = seen.lazy.filter { !$0 }.count
         guard missing > 0 || extra > 0 || duplicated > 0 else { return nil }
         return "\(missing) missing, \(extra) not on the primary" + (duplicated > 0 ? ", \(duplicated) duplicated" : "")
-    }
-
-    /// Checks for `lost_writes` and `converged` expectations, with evidence.
-    public static func checks(_ h: History, maxLost: Int?, converged: Bool?, origin: Nanos) -> [CheckResult] {
-        let r = check(h)
-        var out: [CheckResult] = []
-        let counts = "\(r.acknowledged) acknowledged, \(r.unknown) unknown (\(r.unknownApplied) of them applied), \(r.failed) failed"
-        if let maxLost {
-            var evidence = counts
-            if !r.lost.isEmpty {
-                let first = r.lost.prefix(5).map {
-                    "'\($0.value)' acked by \($0.endpoint) at +\(DurationText.format($0.completedAt - origin))"
-                }
-                evidence += "; RPO \(DurationText.format(r.rpo)); first lost: " + first.joined(separator: ", ")
-            }
-            if h.finalPrimary == nil { evidence += "; no primary answered the final read" }
-            out.append(
-                CheckResult(
-                    name: "lost_writes", passed: h.finalPrimary != nil && r.lost.count <= maxLost, expected: "≤ \(maxLost)",
-                    measured: h.finalPrimary == nil ? "unknown (no final read)" : "\(r.lost.count)", evidence: evidence))
-        }
-        if let converged {
-            let ok = h.finalPrimary != nil && r.divergent.isEmpty && h.unreadReplicas.isEmpty
-            let unread = h.unreadReplicas.isEmpty ? "" : "not readable: \(h.unreadReplicas.joined(separator: ", ")); "
-            let evidence =
-                unread
-                + (r.divergent.isEmpty
-                    ? "\(h.finalReads.count) replicas hold the same \(h.finalPrimary.flatMap { h.finalReads[$0]?.count } ?? 0) values"
-                    : r.divergent.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; "))
-            out.append(
-                CheckResult(name: "converged", passed: ok == converged, expected: "\(converged)", measured: "\(ok)", evidence: evidence))
-        }
-        return out
     }
 }

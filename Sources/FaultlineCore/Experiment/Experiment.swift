@@ -1,5 +1,5 @@
 /// A validated experiment: what to observe, what to break, when, and what must hold.
-public struct Experiment: Codable, Equatable, Sendable {
+public struct Experiment: Equatable, Sendable {
     public var version: Int
     public var title: String
     public var description: String?

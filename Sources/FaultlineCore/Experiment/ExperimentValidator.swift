@@ -1,4 +1,5 @@
-/// Checks that span several keys: names, references, timing, overlaps.
+/// Checks that span several keys: names, references, timing, overlaps. Each fault kind checks
+/// its own references (``FaultKind/validate(_:_:)``); expectations check theirs as they are read.
 struct ExperimentValidator {
     let reader: NodeReader
 
@@ -6,12 +7,13 @@ struct ExperimentValidator {
         unique(e.probes.enumerated().map { ($1.name, "probes[\($0)]") })
         unique(e.steadyState.enumerated().map { ($1.name, "steady_state[\($0)]") })
         unique(e.faults.enumerated().map { ($1.name, "faults[\($0)]") } + e.actions.enumerated().map { ($1.name, "actions[\($0)]") })
-        hostsExist(e)
+        for (i, f) in e.faults.enumerated() {
+            f.spec.validate(f, FaultValidation(experiment: e, path: "faults[\(i)]", reader: reader))
+        }
+        probeHosts(e)
+        commandHosts(e)
         timing(e)
         overlaps(e)
-        partitionHosts(e)
-        roleHosts(e)
-        references(e)
     }
 
     /// Reports a name used twice; `entries` are (name, key path of its entry).
@@ -22,12 +24,8 @@ struct ExperimentValidator {
         }
     }
 
-    private func hostsExist(_ e: Experiment) {
+    private func probeHosts(_ e: Experiment) {
         let declared = e.hosts.map(\.name)
-        for (i, f) in e.faults.enumerated() where f.spec.kind != "partition" && !isRoleTarget(f) && !declared.contains(f.spec.host) {
-            let path = "faults[\(i)].\(f.spec.kind).host"
-            reader.error(path: path, "unknown host '\(f.spec.host)' in '\(path)' \(Suggest.hint(for: f.spec.host, in: declared))")
-        }
         for (list, probes) in [("steady_state", e.steadyState), ("probes", e.probes)] {
             for (i, p) in probes.enumerated() {
                 guard case .process(let spec) = p.kind, !declared.contains(spec.host) else { continue }
@@ -37,19 +35,9 @@ struct ExperimentValidator {
         }
     }
 
-    /// A role resolved "on" a host needs that host to be a lab host.
-    private func roleHosts(_ e: Experiment) {
-        let labHosts = e.hosts.filter { $0.transport == .lab }.map(\.name)
-        for (i, f) in e.faults.enumerated() {
-            let role: RoleTarget?
-            switch f.spec {
-            case .kill(let p), .pause(let p): role = p.role
-            default: role = nil
-            }
-            guard let on = role?.on, !labHosts.contains(on) else { continue }
-            let path = "faults[\(i)].\(f.spec.kind).host.on"
-            reader.error(path: path, "'\(path)' must name a lab host, got '\(on)' \(Suggest.hint(for: on, in: labHosts))")
-        }
+    /// An action or rollback run `on` a host needs that host to be a lab host.
+    private func commandHosts(_ e: Experiment) {
+        let labHosts = HostSet(e).labHosts
         for (key, list) in [("actions", e.actions), ("rollbacks", e.rollbacks)] {
             for (i, a) in list.enumerated() {
                 guard let on = a.on, !labHosts.contains(on) else { continue }
@@ -58,12 +46,6 @@ struct ExperimentValidator {
                 reader.error(path: path, "'\(path)' must name a lab host, got '\(on)' \(valid)")
             }
         }
-    }
-
-    private func isRoleTarget(_ f: FaultStep) -> Bool {
-        if case .kill(let p) = f.spec, p.role != nil { return true }
-        if case .pause(let p) = f.spec, p.role != nil { return true }
-        return false
     }
 
     private func timing(_ e: Experiment) {
@@ -87,117 +69,39 @@ struct ExperimentValidator {
         }
     }
 
-    /// Two faults on the same host and the same process selection may not hold at the same time.
-    /// Faults on one target may not hold at the same time: the same processes of one host, or
-    /// two partitions (their nft tables would combine into a cut nobody wrote).
+    /// Faults in one exclusion group (the same processes of one host; any two partitions) may
+    /// not hold at the same time; instants at the same instant overlap too. A sweep over each
+    /// group in time order, O(n log n), with at most one message per fault.
     private func overlaps(_ e: Experiment) {
-        for (j, b) in e.faults.enumerated() {
-            for a in e.faults[..<j] {
-                let bothPartitions = a.spec.kind == "partition" && b.spec.kind == "partition"
-                guard bothPartitions || (a.spec.host == b.spec.host && selector(a) != nil && selector(a) == selector(b)) else { continue }
-                // Kills are instants; pauses and partitions hold for their duration (a partition
-                // without one holds to the end). Instants at the same time overlap too.
-                let aEnd = a.at + hold(a, e)
-                let bEnd = b.at + hold(b, e)
-                guard a.at == b.at || (a.at < bEnd && b.at < aEnd) else { continue }
-                let what =
-                    bothPartitions ? "another partition" : "the same processes (\(selector(b)?.description ?? "")) of host '\(b.spec.host)'"
-                reader.error(
-                    path: "faults[\(j)]",
-                    "fault '\(b.name)' overlaps '\(a.name)' on \(what); faults on one target must not overlap in time")
-            }
-        }
-    }
-
-    private func hold(_ f: FaultStep, _ e: Experiment) -> Nanos {
-        switch f.spec.kind {
-        case "pause": return f.duration ?? 0
-        case "partition": return f.duration ?? (e.duration - f.at)
-        default: return 0
-        }
-    }
-
-    private func selector(_ f: FaultStep) -> ProcessSelector? {
-        switch f.spec {
-        case .kill(let p), .pause(let p): return p.selector
-        case .partition, .block: return nil
-        }
-    }
-
-    /// Partitions act among lab hosts only: cutting this machine would cut the runner.
-    private func partitionHosts(_ e: Experiment) {
-        let labHosts = e.hosts.filter { $0.transport == .lab }.map(\.name)
+        var groups: [FaultExclusion: [Int]] = [:]
         for (i, f) in e.faults.enumerated() {
-            guard case .partition(let p) = f.spec else { continue }
-            let path = "faults[\(i)].partition"
-            if labHosts.count < 2 {
-                reader.error(path: path, "a partition needs at least two lab hosts; name a lab with 'lab:'")
-                continue
-            }
-            for h in Set(p.namedHosts(among: labHosts)).sorted() where !labHosts.contains(h) {
-                reader.error(path: path, "'\(path)' names '\(h)', which is not a lab host \(Suggest.hint(for: h, in: labHosts))")
-            }
-            switch p.shape {
-            case .bridge, .majoritiesRing:
-                if labHosts.count < 3 { reader.error(path: path, "'\(path)': this shape needs at least three lab hosts") }
-            case .groups(let groups):
-                let all = groups.flatMap { $0 }
-                if Set(all).count != all.count { reader.error(path: path, "'\(path).groups' lists a host in more than one group") }
-            default: break
-            }
+            if let x = f.spec.exclusion { groups[x, default: []].append(i) }
         }
-    }
-
-    private func references(_ e: Experiment) {
-        let probes = e.probes.map(\.name) + (e.workload == nil ? [] : [ProbeSeries.workloadName])
-        let faults = e.faults.map(\.name)
-        for (i, x) in e.expectations.enumerated() {
-            let (probe, fault): (String, String?)
-            switch x {
-            case .availability(let p, _, _), .errorWindow(let p, _): (probe, fault) = (p, nil)
-            case .recoveryTime(let p, _, let f, _): (probe, fault) = (p, f)
-            case .loadBalancing(let l):
-                let base = path(of: x, index: i, in: e)
-                if !faults.contains(l.fault) {
-                    reader.error(path: base + ".fault", "unknown fault '\(l.fault)' in '\(base)' \(Suggest.hint(for: l.fault, in: faults))")
+        var reported = Set<Int>()
+        for (exclusion, members) in groups.sorted(by: { $0.value[0] < $1.value[0] }) where members.count > 1 {
+            let byStart = members.sorted { (e.faults[$0].at, $0) < (e.faults[$1].at, $1) }
+            var longest = byStart[0]  // of those seen so far, the one that holds longest
+            for (k, i) in byStart.enumerated().dropFirst() {
+                let f = e.faults[i]
+                let previous = byStart[k - 1]
+                let other = e.faults[previous].at == f.at ? previous : f.at < end(longest, e) ? longest : nil
+                if let other {
+                    let (first, second) = (min(i, other), max(i, other))
+                    if reported.insert(second).inserted {
+                        reader.error(
+                            path: "faults[\(second)]",
+                            "fault '\(e.faults[second].name)' overlaps '\(e.faults[first].name)' on \(exclusion.what); faults on one target must not overlap in time"
+                        )
+                    }
                 }
-                let actions = e.actions.map(\.name)
-                if let a = l.rejoin, !actions.contains(a) {
-                    reader.error(path: base + ".rejoin", "unknown action '\(a)' in '\(base)' \(Suggest.hint(for: a, in: actions))")
-                }
-                continue
-            default: continue
-            }
-            let base = path(of: x, index: i, in: e)
-            // A 'workload' named without one is reported where the key was read.
-            if !probes.contains(probe), probe != ProbeSeries.workloadName {
-                reader.error(path: base + ".probe", "unknown probe '\(probe)' in '\(base)' \(Suggest.hint(for: probe, in: probes))")
-            }
-            if let fault, !faults.contains(fault) {
-                reader.error(path: base + ".fault", "unknown fault '\(fault)' in '\(base)' \(Suggest.hint(for: fault, in: faults))")
+                if end(i, e) > end(longest, e) { longest = i }
             }
         }
     }
 
-    /// The key path an expectation was read from (`expect.availability` or `expect.availability[1]`).
-    private func path(of x: Expectation, index: Int, in e: Experiment) -> String {
-        let key = path(ofKind: x)
-        let sameKind = e.expectations[..<index].filter { path(ofKind: $0) == key }.count
-        return reader.marks["\(key)[0]"] != nil ? "\(key)[\(sameKind)]" : key
-    }
-
-    private func path(ofKind x: Expectation) -> String {
-        switch x {
-        case .availability: return "expect.availability"
-        case .recoveryTime: return "expect.recovery_time"
-        case .errorWindow: return "expect.error_window"
-        case .lostWrites: return "expect.lost_writes"
-        case .converged: return "expect.converged"
-        case .loadBalancing: return "expect.load_balancing"
-        case .splitBrain: return "expect.split_brain"
-        case .staleReads: return "expect.stale_reads"
-        case .linearizable: return "expect.linearizable"
-        case .healed: return "expect.healed"
-        }
+    /// When fault `i` stops holding: an instant at once, a held fault after its duration or at the end.
+    private func end(_ i: Int, _ e: Experiment) -> Nanos {
+        let f = e.faults[i]
+        return f.revertsAt(experimentDuration: e.duration) ?? f.at
     }
 }

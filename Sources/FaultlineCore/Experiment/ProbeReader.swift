@@ -159,9 +159,9 @@ struct ProbeReader {
     func process(_ node: Node, path: String) -> ProbeSpec.Process? {
         let r = reader
         if case .scalar(let s) = node { return ProbeSpec.Process(selector: .name(s.string)) }
-        let allowed = StepReader.selectorKeys + ["host", "min"]
+        let allowed = ProcessTarget.selectorKeys + ["host", "min"]
         guard let f = r.fields(node, path: path, allowed: allowed, what: "a process name or a mapping") else { return nil }
-        guard let selector = StepReader(reader: r).selector(f) else { return nil }
+        guard let selector = ProcessTarget.selector(f, reader: r) else { return nil }
         var p = ProbeSpec.Process(selector: selector)
         p.host = r.string(f, "host") ?? "local"
         if let m = r.int(f, "min", range: 1...100_000) { p.min = m }

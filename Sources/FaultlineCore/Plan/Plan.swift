@@ -19,7 +19,8 @@ public struct Plan: Sendable {
         var steps: [Step] = []
         for f in e.faults {
             steps.append(Step(at: f.at, kind: .inject(f)))
-            if f.spec.kind == "pause" || f.spec.kind == "partition", let d = f.duration {
+            // A held fault without a duration is reverted with everything else at the end.
+            if case .held = f.holding, let d = f.duration {
                 steps.append(Step(at: f.at + d, kind: .revert(f)))
             }
         }
@@ -60,17 +61,9 @@ public struct Plan: Sendable {
         out += "    +\(DurationText.format(e.duration))\trevert everything still held, in reverse order\n"
         out += "  rollbacks: \(e.rollbacks.isEmpty ? "none" : e.rollbacks.map { $0.command.description }.joined(separator: "; "))\n"
         out += "  expectations: \(e.expectations.isEmpty ? "none" : "")\n"
-        for x in e.expectations { out += "    - \(Self.describe(x))\n" }
+        for x in e.expectations { out += "    - \(x.description)\n" }
         return out
     }
-
-    static func `where`(_ p: ProcessFault) -> String {
-        guard let r = p.role else { return p.host }
-        return "the host with role '\(r.role)' (resolved when the fault fires by: \(r.resolve))"
-    }
-
-    /// The lab hosts faults may span.
-    var labHosts: [String] { experiment.hosts.filter { $0.transport == .lab }.map(\.name) }
 
     func describe(_ c: WorkloadClient) -> String {
         switch c {
@@ -86,41 +79,9 @@ public struct Plan: Sendable {
 
     func describe(_ s: Step) -> String {
         switch s.kind {
-        case .inject(let f):
-            switch f.spec {
-            case .kill(let p): return "kill \(p.selector) on \(Self.where(p)) with SIG\(p.signalName) [\(f.name)]"
-            case .pause(let p): return "pause \(p.selector) on \(Self.where(p)) for \(DurationText.format(f.duration ?? 0)) [\(f.name)]"
-            case .partition(let p):
-                let g = p.grudges(among: labHosts).sorted { $0.key < $1.key }.map { "\($0.key) drops \($0.value.joined(separator: ","))" }
-                return "partition [\(f.name)]: \(g.joined(separator: "; "))"
-            case .block(let b): return "block \(b.from.joined(separator: ",")) on \(b.host) [\(f.name)]"
-            }
-        case .revert(let f):
-            return f.spec.kind == "partition" ? "heal '\(f.name)' (remove its nft tables)" : "continue (SIGCONT) what '\(f.name)' paused"
+        case .inject(let f): return f.spec.describe(f, HostSet(experiment))
+        case .revert(let f): return f.spec.describeRevert(f)
         case .action(let a): return "run \(a.command) [\(a.name)]"
-        }
-    }
-
-    static func describe(_ x: Expectation) -> String {
-        switch x {
-        case .availability(let p, let min, let w): return "availability of \(p) (\(w.rawValue)) ≥ \(PercentText.format(min))"
-        case .recoveryTime(let p, let max, let f, let streak):
-            return "\(p) recovers within \(DurationText.format(max)) of '\(f)' (\(streak) successes in a row)"
-        case .errorWindow(let p, let max): return "longest error window of \(p) ≤ \(DurationText.format(max))"
-        case .lostWrites(let max): return "at most \(max) acknowledged write(s) lost"
-        case .converged(let c): return c ? "every replica holds the same data after the heal" : "replicas do not converge"
-        case .loadBalancing(let l):
-            var parts = ["'\(l.backend)' taken out by \(l.fault)"]
-            if let t = l.ejectionWithin { parts.append("ejected within \(DurationText.format(t))") }
-            if let v = l.evenness { parts.append("survivors even to \(PercentText.format(v))") }
-            if let a = l.rejoin, let t = l.rejoinWithin { parts.append("back within \(DurationText.format(t)) of \(a)") }
-            if let v = l.availability { parts.append("≥ \(PercentText.format(v)) of requests answered") }
-            return "load balancing: " + parts.joined(separator: ", ")
-        case .splitBrain(let allowed):
-            return allowed ? "split brain allowed (measured only)" : "never two endpoints acknowledging writes at once"
-        case .staleReads(let max): return "at most \(max) stale read(s)"
-        case .healed(let f, let within): return "what \(f) killed is replaced by a new process within \(DurationText.format(within))"
-        case .linearizable(let budget): return "every key's history linearizable (search budget \(DurationText.format(budget)))"
         }
     }
 }

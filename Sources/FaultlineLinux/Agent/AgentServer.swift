@@ -10,6 +10,7 @@ import Glibc
 /// hard TTL has passed. A fault therefore never outlives its runner by more than the lease.
 public final class AgentServer: @unchecked Sendable {
     struct Held {
+        var work: AnyFaultWork
         var injection: Injection
         var ledgerId: Int
         var deadline: Int64
@@ -50,6 +51,8 @@ public final class AgentServer: @unchecked Sendable {
             switch request.op {
             case .lease(let ns):
                 extendLease(ns)
+                // Acknowledged at once, not behind a slow request: the runner's sign of life.
+                respond(AgentResponse(id: 0, ok: true))
             case .hello(let ns):
                 extendLease(ns)
                 var r = AgentResponse(id: request.id, ok: true)
@@ -89,8 +92,8 @@ public final class AgentServer: @unchecked Sendable {
             var r = AgentResponse(id: request.id, ok: true)
             r.residue = problems
             return r
-        case .inject(let name, let fault, let ttl, let confirmTimeout):
-            return inject(request.id, name: name, fault: fault, ttl: ttl, confirmTimeout: confirmTimeout)
+        case .inject(let name, let work, let ttl, let confirmTimeout):
+            return inject(request.id, name: name, work: work, ttl: ttl, confirmTimeout: confirmTimeout)
         case .revert(let name):
             guard let i = held.firstIndex(where: { $0.name == name }) else {
                 var r = AgentResponse(id: request.id, ok: true)
@@ -110,7 +113,7 @@ public final class AgentServer: @unchecked Sendable {
             return r
         case .reach(let addresses):
             var r = AgentResponse(id: request.id, ok: true)
-            let reached = BlockFault.reachable(addresses)
+            let reached = TCPProbe.answering(addresses, port: 9, timeout: Self.reachTimeout)
             r.detail = addresses.filter(reached.contains).joined(separator: ",")
             return r
         case .find(let selector):
@@ -127,19 +130,22 @@ public final class AgentServer: @unchecked Sendable {
         }
     }
 
-    func inject(_ id: Int, name: String, fault: FaultSpec, ttl: Int64, confirmTimeout: Int64) -> AgentResponse {
+    /// A TCP connect to port 9 that gets no answer (accepted or refused) this soon is cut.
+    static let reachTimeout: Int64 = 150_000_000
+
+    func inject(_ id: Int, name: String, work: AnyFaultWork, ttl: Int64, confirmTimeout: Int64) -> AgentResponse {
         var r = AgentResponse(id: id, ok: false)
-        let driver = FaultDrivers.driver(for: fault)
         do {
-            let injection = try driver.prepare(fault)
+            guard let driver = FaultDrivers.driver(for: work) else { throw FaultError.refused("no driver for '\(work.key)' work") }
+            let injection = try driver.prepareAny(work)
             if ledger == nil { ledger = try Ledger(directory: stateDirectory, runId: runId) }
             guard let ledger else { throw FaultError.system("no ledger") }
-            let ledgerId = try ledger.record(fault: name, host: fault.host, summary: injection.summary, undo: injection.undo)
-            held.append((name, Held(injection: injection, ledgerId: ledgerId, deadline: MonotonicClock.now() + ttl)))
+            let ledgerId = try ledger.record(fault: name, host: work.host, summary: injection.summary, undo: injection.undo)
+            held.append((name, Held(work: work, injection: injection, ledgerId: ledgerId, deadline: MonotonicClock.now() + ttl)))
             r.injectedAt = MonotonicClock.now()
-            try driver.apply(injection)
+            try driver.applyAny(work, injection)
             r.detail = injection.summary
-            let c = driver.confirm(injection, deadline: MonotonicClock.now() + confirmTimeout)
+            let c = driver.confirmAny(work, injection, deadline: MonotonicClock.now() + confirmTimeout)
             r.ok = true
             r.confirmed = c.ok
             r.confirmedAt = c.at
@@ -218,14 +224,5 @@ public final class AgentServer: @unchecked Sendable {
 
     private func log(_ text: String) {
         Output.stderr("faultline agent (run \(runId)): \(text)\n")
-    }
-}
-
-extension JSONEncoder {
-    /// Compact snake_case JSON, one object per line.
-    static var agent: JSONEncoder {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
-        return e
     }
 }

@@ -1,13 +1,86 @@
 import FaultlineCore
 import Glibc
 
-/// A prepared injection: what will be done, to what, and how to undo it — as data, so the
-/// runner (and later a host agent) can record it before acting and replay it after a crash.
+/// One host's part of a fault, as its agent receives it: for a kill, the kill itself with its
+/// host bound; for a partition, the one host's nft table.
+public protocol FaultWork: Codable, Sendable, Equatable {
+    /// The name the wire carries, unique among works.
+    static var key: String { get }
+    /// The host whose agent performs it.
+    var host: String { get }
+}
+
+/// One fault kind's behaviour: on the runner, `expand` a fault into per-host work; on each
+/// host's agent, `prepare` (no side effects) → record → `apply` → `confirm`, with the undo as
+/// data in the ``Injection``; on the runner again, after every host reverted, `confirmReverted`.
+///
+/// ``FaultDrivers`` lists the drivers; nothing else switches over kinds.
+public protocol FaultDriver: Sendable {
+    associatedtype Spec: FaultKind
+    associatedtype Work: FaultWork
+
+    /// The per-host work of a fault whose role, if any, is already bound to a host.
+    func expand(_ spec: Spec, _ context: ExpansionContext) throws(FaultError) -> [Work]
+    /// Finds the targets and checks the safety rules; changes nothing.
+    func prepare(_ work: Work) throws(FaultError) -> Injection
+    func apply(_ work: Work, _ injection: Injection) throws(FaultError)
+    /// Polls until the effect shows or `deadline` (monotonic ns) passes.
+    func confirm(_ work: Work, _ injection: Injection, deadline: Int64) -> Confirmation
+    /// After every host reverted its part, for kinds whose revert is worth proving from outside
+    /// (a healed partition); nil for the others.
+    func confirmReverted(_ works: [Work], _ agents: AgentCalls) -> RevertCheck?
+}
+
+extension FaultDriver {
+    public func confirmReverted(_ works: [Work], _ agents: AgentCalls) -> RevertCheck? { nil }
+}
+
+/// Whether a fault's effect is gone after its revert.
+public struct RevertCheck: Sendable, Equatable {
+    /// What was checked, when it holds.
+    public var detail: String
+    /// What still shows the fault; empty when it is gone.
+    public var problems: [String]
+
+    public init(detail: String, problems: [String]) {
+        self.detail = detail
+        self.problems = problems
+    }
+}
+
+/// What expanding a fault into per-host work may need to know about the run.
+public struct ExpansionContext: Sendable {
+    public var runId: String
+    /// The fault's index in the experiment (names kernel objects uniquely within the run).
+    public var faultIndex: Int
+    public var hosts: HostSet
+
+    public init(runId: String, faultIndex: Int, hosts: HostSet) {
+        self.runId = runId
+        self.faultIndex = faultIndex
+        self.hosts = hosts
+    }
+}
+
+/// Requests to the agents of a run, for checks the runner makes after a revert.
+public struct AgentCalls: Sendable {
+    public var call: @Sendable (_ host: String, _ op: AgentRequest.Op) -> AgentResponse?
+
+    public init(_ call: @escaping @Sendable (_ host: String, _ op: AgentRequest.Op) -> AgentResponse?) { self.call = call }
+}
+
+/// A prepared injection: what will be done, to what, and how to undo it — as data, recorded in
+/// the ledger before anything is done and replayable by `faultline recover` after a crash.
 public struct Injection: Codable, Equatable, Sendable {
-    public var spec: FaultSpec
     public var targets: [ProcessRef]
     public var undo: [UndoStep]
     public var summary: String
+
+    public init(targets: [ProcessRef] = [], undo: [UndoStep], summary: String) {
+        self.targets = targets
+        self.undo = undo
+        self.summary = summary
+    }
 }
 
 /// The result of checking that a fault took effect (or that its revert did).
@@ -18,59 +91,35 @@ public struct Confirmation: Equatable, Sendable {
     public var at: Int64?
 }
 
-/// One fault kind's behaviour on a host: `prepare` (no side effects) → record → `apply` →
-/// `confirm`; revert replays `Injection.undo`.
-public protocol FaultDriver: Sendable {
-    func prepare(_ spec: FaultSpec) throws(FaultError) -> Injection
-    func apply(_ injection: Injection) throws(FaultError)
-    /// Polls until the effect shows or `deadline` (monotonic ns) passes.
-    func confirm(_ injection: Injection, deadline: Int64) -> Confirmation
+/// Any kind's work, on the wire: `{"kind": KEY, "spec": {...}}`, decoded through the registry.
+public struct AnyFaultWork: Codable, Equatable, Sendable {
+    public let work: any FaultWork
+
+    public init(_ work: any FaultWork) { self.work = work }
+
+    public var key: String { type(of: work).key }
+    public var host: String { work.host }
+
+    enum CodingKeys: String, CodingKey { case kind, spec }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(key, forKey: .kind)
+        try work.encode(to: c.superEncoder(forKey: .spec))
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let key = try c.decode(String.self, forKey: .kind)
+        guard let type = FaultDrivers.workType(for: key) else {
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "unknown fault work '\(key)'")
+        }
+        work = try type.init(from: c.superDecoder(forKey: .spec))
+    }
+
+    public static func == (a: AnyFaultWork, b: AnyFaultWork) -> Bool { a.work.isEqual(b.work) }
 }
 
-/// The driver for a fault spec.
-public enum FaultDrivers {
-    public static func driver(for spec: FaultSpec) -> any FaultDriver {
-        switch spec {
-        case .kill: return ProcessKillFault()
-        case .pause: return ProcessPauseFault()
-        case .block, .partition: return BlockFault()
-        }
-    }
-
-    /// Reverts an injection: runs its undo steps in reverse and returns what is still wrong.
-    public static func revert(_ injection: Injection) throws(FaultError) -> [String] {
-        for step in injection.undo.reversed() { try step.execute() }
-        // The kernel applies SIGCONT asynchronously to the scheduler; allow it a moment.
-        let deadline = MonotonicClock.now() + 200_000_000
-        while true {
-            let residue = injection.undo.compactMap { $0.residue() }
-            if residue.isEmpty || MonotonicClock.now() > deadline { return residue }
-            usleep(1_000)
-        }
-    }
-
-    /// Polls `check` every 500µs until it holds for every target or the deadline passes.
-    static func poll(_ targets: [ProcessRef], deadline: Int64, what: String, _ check: (ProcessRef) -> Bool) -> Confirmation {
-        while true {
-            let now = MonotonicClock.now()
-            let missing = targets.filter { !check($0) }
-            if missing.isEmpty {
-                return Confirmation(ok: true, detail: "\(what): \(targets.map(\.description).joined(separator: ", "))", at: now)
-            }
-            if now > deadline {
-                return Confirmation(
-                    ok: false, detail: "not \(what) before the confirm timeout: \(missing.map(\.description).joined(separator: ", "))",
-                    at: nil)
-            }
-            usleep(500)
-        }
-    }
-
-    static func send(_ signal: Int32, to targets: [ProcessRef]) throws(FaultError) {
-        for t in targets {
-            // Re-check identity right before signalling: the pid may have been reused since prepare.
-            guard ProcFS.isAlive(t) else { throw FaultError.target("process \(t) exited before it could be signalled") }
-            if kill(t.pid, signal) != 0 { throw FaultError.system("signal \(signal) to \(t): \(errnoText())") }
-        }
-    }
+extension FaultWork {
+    func isEqual(_ other: any FaultWork) -> Bool { (other as? Self) == self }
 }

@@ -47,7 +47,7 @@ public enum ProcessResolver {
     }
 
     /// The processes a fault takes, checked against its multiplicity and the safety rules.
-    public static func targets(_ p: ProcessFault) throws(FaultError) -> [ProcessRef] {
+    public static func targets(_ p: ProcessTarget) throws(FaultError) -> [ProcessRef] {
         if case .pid(let pid) = p.selector {
             if pid == 1 { throw FaultError.refused("refusing to signal PID 1 (init)") }
             if pid == getpid() { throw FaultError.refused("refusing to signal the runner itself (pid \(pid))") }
@@ -69,22 +69,6 @@ public enum ProcessResolver {
             return Array(found.prefix(n))
         case .all:
             return found
-        }
-    }
-}
-
-/// Why a fault could not be injected, confirmed or reverted.
-public enum FaultError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The target could not be found or is ambiguous.
-    case target(String)
-    /// A safety rule forbids it.
-    case refused(String)
-    /// The kernel said no.
-    case system(String)
-
-    public var description: String {
-        switch self {
-        case .target(let s), .refused(let s), .system(let s): return s
         }
     }
 }

@@ -83,11 +83,9 @@ public final class LabManager {
     func startInit(ns: String, host: LabHost, dir: String) throws -> ProcessRef {
         let ready = "\(dir)/.init-ready"
         unlink(ready)
-        var argv = [
-            "ip", "netns", "exec", ns, "unshare", "--pid", "--fork", "--mount-proc", "--propagation", "private", executable, "lab",
-            "host-init", "--ready-file", ready,
-        ]
-        for d in host.privateDirs { argv += ["--private", d] }
+        let argv =
+            ["ip", "netns", "exec", ns, "unshare", "--pid", "--fork", "--mount-proc", "--propagation", "private"]
+            + SelfCommand(executable: executable).labHostInit(readyFile: ready, privateDirs: host.privateDirs)
         let launcher = try Detached.start(argv, log: "\(dir)/host-init.log").get()
         let deadline = MonotonicClock.now() + 5_000_000_000
         while MonotonicClock.now() < deadline {
@@ -105,14 +103,11 @@ public final class LabManager {
         guard let initProcess = state.hosts[index].initProcess else { throw LabError.system("host '\(host.name)' has no init") }
         let dir = service.dir ?? "\(state.dataDir)/\(host.name)"
         let logFile = service.log.hasPrefix("/") ? service.log : "\(state.dataDir)/\(host.name)/\(service.log)"
-        var argv = [
-            "nsenter", "--target", String(initProcess.pid), "--net", "--pid", "--mount", "--", executable, "lab", "exec", "--dir", dir,
-            "--log", logFile,
-        ]
-        for (k, v) in service.env.sorted(by: { $0.key < $1.key }) { argv += ["--env", "\(k)=\(v)"] }
+        let argv = HostEntry.namespaces(initPid: initProcess.pid).command(
+            SelfCommand(executable: executable).labExec(dir: dir, log: logFile, env: service.env, argv: service.argv))
         state.hosts[index].services.append(LabState.Service(name: service.name, process: nil, log: logFile))
         try state.save(dataRoot: dataRoot)
-        let r = Spawner.run(.argv(argv + ["--"] + service.argv), timeout: 10_000_000_000)
+        let r = Spawner.run(.argv(argv), timeout: 10_000_000_000)
         guard r.status == 0, let nsPid = Int32(r.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw LabError.system(
                 "host '\(host.name)': start service '\(service.name)': \(r.error ?? r.output.trimmingCharacters(in: .whitespacesAndNewlines))"

@@ -69,11 +69,8 @@ extension Recovery {
         for lab in LabState.all(dataRoot: labDataRoot) {
             for host in lab.hosts {
                 guard let p = host.initProcess, ProcFS.isAlive(p) else { continue }
-                var argv = [
-                    "nsenter", "--target", String(p.pid), "--net", "--pid", "--mount", "--", executable, "recover", "--all", "--state-dir",
-                    "/run/faultline",
-                ]
-                if force { argv.append("--force") }
+                let argv = HostEntry.namespaces(initPid: p.pid).command(
+                    SelfCommand(executable: executable).recover(runId: nil, stateDirectory: "/run/faultline", force: force))
                 let r = Spawner.run(.argv(argv), timeout: 60_000_000_000)
                 let lines = r.output.split(separator: "\n").map { "lab \(lab.lab) host \(host.name): \($0)" }
                 out.lines += lines.filter { !$0.contains("nothing to recover") }

@@ -14,19 +14,27 @@ private func forwardSignal(_ signal: Int32) {
 /// A real handler (not a blocked mask) is installed, so whichever thread the kernel picks, the
 /// process never dies of the default action while faults are held.
 public final class Interrupts: @unchecked Sendable {
-    public static let shared = Interrupts()
+    public static let shared = Interrupts(handlesSignals: true)
     private let condition = NSCondition()
     private var received: Int32?
     private var count = 0
     private var installed = false
+    /// Bumped by `wake`, so a wait can end for another reason than a signal.
+    private var wakes = 0
+    private let handlesSignals: Bool
     /// Called on the watcher thread for every signal after the first.
     public var onRepeat: (@Sendable (Int32) -> Void)?
 
-    /// Installs the handlers (idempotent).
+    private init(handlesSignals: Bool) { self.handlesSignals = handlesSignals }
+
+    /// Interrupts that no signal reaches, only `raise`: for tests of what an interrupt does.
+    public static func manual() -> Interrupts { Interrupts(handlesSignals: false) }
+
+    /// Installs the handlers (idempotent; nothing for a manual instance).
     public func install() {
         condition.lock()
         defer { condition.unlock() }
-        guard !installed else { return }
+        guard !installed, handlesSignals else { return }
         installed = true
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return }
@@ -61,6 +69,18 @@ public final class Interrupts: @unchecked Sendable {
         }.start()
     }
 
+    /// Acts as if `signal` had arrived.
+    public func raise(_ signal: Int32) { deliver(signal) }
+
+    /// Ends every current `wait` early (it returns `true`), without an interrupt: something else
+    /// the waiter must look at happened.
+    public func wake() {
+        condition.lock()
+        wakes += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
     private func deliver(_ signal: Int32) {
         condition.lock()
         count += 1
@@ -78,20 +98,30 @@ public final class Interrupts: @unchecked Sendable {
         return received
     }
 
-    /// Sleeps until the monotonic `deadline` or an interrupt; returns `true` when interrupted.
+    /// How many `wake`s there have been: pass it to `wait(until:since:)` to count one that comes
+    /// between a check and the wait.
+    public var generation: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return wakes
+    }
+
+    /// Sleeps until the monotonic `deadline`, an interrupt or a `wake` (since `generation`, when
+    /// given); `true` when it ended early.
     ///
     /// The last two milliseconds are slept with `clock_nanosleep(TIMER_ABSTIME)` for precision.
-    public func wait(until deadline: Int64) -> Bool {
+    public func wait(until deadline: Int64, since generation: Int? = nil) -> Bool {
         let coarse = deadline - 2_000_000
         condition.lock()
-        while received == nil {
+        let woken = generation ?? wakes
+        while received == nil, wakes == woken {
             let remaining = coarse - MonotonicClock.now()
             if remaining <= 0 { break }
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(remaining) / 1e9))
         }
-        let interrupted = received != nil
+        let early = received != nil || wakes != woken
         condition.unlock()
-        if !interrupted { MonotonicClock.sleep(until: deadline) }
-        return interrupted
+        if !early { MonotonicClock.sleep(until: deadline) }
+        return early
     }
 }

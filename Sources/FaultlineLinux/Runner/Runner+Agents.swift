@@ -2,41 +2,26 @@ import FaultlineCore
 import Foundation
 
 extension Runner {
-    /// The command that starts a host's agent: here, or inside a lab host's network, PID and
-    /// mount namespaces (its ledger then lives in the host's private /run).
-    func agentCommand(for host: HostSpec) throws(AgentError) -> [String] {
-        switch host.transport {
-        case .local:
-            return [options.executable, "agent", "--run", options.runId, "--state-dir", options.stateDirectory]
+    /// How commands and agents reach a host: here, or inside a running lab host's namespaces.
+    func entry(for host: String) -> HostEntry? {
+        guard let spec = experiment.hosts.first(where: { $0.name == host }) else { return nil }
+        switch spec.transport {
+        case .local: return .local
         case .lab:
-            guard let initProcess = labState?.hosts.first(where: { $0.name == host.name })?.initProcess, ProcFS.isAlive(initProcess) else {
-                throw AgentError.failed(host.name, "the lab host is not running")
+            guard let initProcess = labState?.hosts.first(where: { $0.name == host })?.initProcess, ProcFS.isAlive(initProcess) else {
+                return nil
             }
-            return [
-                "nsenter", "--target", String(initProcess.pid), "--net", "--pid", "--mount", "--",
-                options.executable, "agent", "--run", options.runId, "--state-dir", "/run/faultline", "--own-pid-namespace",
-            ]
+            return .namespaces(initPid: initProcess.pid)
         }
     }
 
     /// Uses the experiment's lab if it is up, or brings it up (and owns it) otherwise.
     func prepareLab() throws(LabError) {
         guard let lab = experiment.lab else { return }
-        let manager = LabManager(dataRoot: options.labDataRoot, executable: options.executable) { [self] in event($0) }
-        if let state = LabState.read(dataRoot: options.labDataRoot, lab: lab.name) {
-            let dead = state.hosts.filter { !($0.initProcess.map(ProcFS.isAlive) ?? false) }.map(\.name)
-            guard dead.isEmpty else {
-                throw LabError.refused(
-                    "lab '\(lab.name)' is up but hosts \(dead.joined(separator: ", ")) are not running; 'faultline lab down \(lab.name)' first"
-                )
-            }
-            labState = state
-            event("lab \(lab.name) already up", "used as it is and left up")
-            return
-        }
-        try manager.up(lab)
-        ownsLab = true
-        labState = LabState.read(dataRoot: options.labDataRoot, lab: lab.name)
+        let (state, owned) = try environment.labs.acquire(lab) { [self] in emit(.lab($0)) }
+        labState = state
+        ownsLab = owned
+        if !owned { emit(.lab("lab \(lab.name) already up", detail: "used as it is and left up")) }
     }
 
     /// Takes down a lab this run brought up, unless asked to keep it.
@@ -44,43 +29,59 @@ extension Runner {
         guard ownsLab, let lab = experiment.lab else { return }
         ownsLab = false
         if options.keepLab {
-            event("lab \(lab.name) kept", "faultline lab down \(lab.name) removes it")
+            emit(.lab("lab \(lab.name) kept", detail: "faultline lab down \(lab.name) removes it"))
             return
         }
-        let problems = LabManager(dataRoot: options.labDataRoot, executable: options.executable) { [self] in event($0) }.down(lab.name)
+        let problems = environment.labs.release(lab.name) { [self] in emit(.lab($0)) }
         journal.residue += problems.map { "lab \(lab.name): \($0)" }
     }
 
-    /// Starts one agent per host that has faults, before anything is checked or injected.
+    /// Starts one agent per host a fault may touch, before anything is checked or injected.
     func startAgents() throws(AgentError) {
-        let labHosts = experiment.hosts.filter { $0.transport == .lab }.map(\.name)
-        var used = Set(experiment.faults.map(\.spec.host))
-        for f in experiment.faults {
-            if case .partition(let p) = f.spec { used.formUnion(p.grudges(among: labHosts).keys) }
-            // A role can resolve to any lab host: each needs its agent before the fault fires.
-            if Self.role(of: f.spec) != nil { used.formUnion(labHosts) }
-        }
+        let hosts = HostSet(experiment)
+        let used = Set(experiment.faults.flatMap { $0.spec.hosts(in: hosts) })
+        var lease = AgentClient.Lease()
+        lease.renewEvery = experiment.settings.leaseRenew
+        lease.expiresIn = experiment.settings.leaseExpiry
         for host in experiment.hosts where used.contains(host.name) {
-            var lease = AgentClient.Lease()
-            lease.renewEvery = experiment.settings.leaseRenew
-            lease.expiresIn = experiment.settings.leaseExpiry
-            agents[host.name] = try AgentClient(host: host.name, argv: try agentCommand(for: host), lease: lease)
-            event("agent on \(host.name) ready", "pid \(agents[host.name]?.pid ?? 0)")
+            guard let entry = entry(for: host.name) else { throw AgentError.failed(host.name, "the lab host is not running") }
+            let channel = try environment.transport.open(host, entry: entry, runId: options.runId)
+            let name = host.name
+            let client = try AgentClient(host: name, channel: channel, lease: lease) { [lost, interrupts] why in
+                lost.mutate { $0[name] = why }
+                interrupts.wake()
+            }
+            agents[name] = client
+            emit(.agentReady(host: name, pid: client.pid))
         }
     }
 
     /// Each agent records its host's state; the runner records its own namespace when no agent
     /// runs on the local host.
     func takeSnapshots() {
-        for (host, agent) in agents {
+        for (host, agent) in agents.sorted(by: { $0.key < $1.key }) {
             if let r = try? agent.call(.snapshot, timeout: 10_000_000_000) {
-                for p in r.residue ?? [] { event("residue check limited on \(host)", p) }
+                for p in r.residue ?? [] { emit(.residueLimited(host: host, p)) }
             }
         }
-        guard agents["local"] == nil else { return }
-        let (snapshot, problems) = HostSnapshot.take()
-        before = snapshot
-        for p in problems { event("residue check limited", p) }
+        guard agents["local"] == nil, let snapshot = environment.snapshot else { return }
+        let (s, problems) = snapshot()
+        before = s
+        for p in problems { emit(.residueLimited(host: nil, p)) }
+    }
+
+    /// An agent that was lost may have died without reverting: close what is left of its
+    /// session and replay the host's ledger, once.
+    func recoverLost(_ host: String) {
+        guard recovered.insert(host).inserted, let spec = experiment.hosts.first(where: { $0.name == host }) else { return }
+        agents[host]?.close()
+        guard let entry = entry(for: host) else {
+            journal.residue.append("\(host): agent lost and the host is not reachable to recover its ledger")
+            return
+        }
+        let (ok, lines) = environment.transport.recover(spec, entry: entry, runId: options.runId)
+        emit(.recovered(host: host, ok: ok, lines: lines))
+        if !ok { journal.residue.append("\(host): agent lost; recovery failed: \(lines.joined(separator: "; "))") }
     }
 
     /// Ends every agent session (each reverts anything still held before it exits).

@@ -1,21 +1,34 @@
 import FaultlineCore
 import Foundation
 
-/// Self-healing: after a kill that a `healed` expectation names, the runner asks the host's
+extension Runner {
+    /// For a fault whose processes an expectation watches for a replacement: its selector, the
+    /// matching processes before the injection, and the agent to ask.
+    func replacementBaseline(_ step: FaultStep, _ works: [AnyFaultWork]) -> (ProcessSelector, Set<String>, AgentClient)? {
+        let watched = experiment.expectations.contains { $0.kind.observations.contains(.replacement(fault: step.name)) }
+        guard watched, let selector = step.spec.replaceable, let host = works.first?.host, let agent = agents[host] else { return nil }
+        return (selector, HealWatch.find(selector, agent: agent) ?? [], agent)
+    }
+
+    /// What the heal watch saw, into the faults' records.
+    func recordReplacements() {
+        for (name, seen) in heal.stop() {
+            guard let i = journal.faults.firstIndex(where: { $0.name == name }) else { continue }
+            let at = offset(MonotonicInstant(ns: seen.at))
+            journal.faults[i].healedAt = at
+            journal.faults[i].healedBy = seen.by
+            emit(.replaced(fault: name, by: seen.by, seenAt: at))
+        }
+    }
+}
+
+/// Self-healing: after a fault whose processes an expectation watches (`healed`), the runner asks the host's
 /// agent every 20 ms for processes matching the fault's selector, until one appears that was
 /// not there before the kill (a new pid, or the same pid with a new start time).
 final class HealWatch: @unchecked Sendable {
     private let seen = Locked([String: (at: Int64, by: String)]())
     private let stopping = Locked(false)
     private let group = DispatchGroup()
-
-    /// The matching processes before the kill, or nil when no `healed` expectation names it.
-    static func before(_ step: FaultStep, _ experiment: Experiment, agent: AgentClient) -> Set<String>? {
-        guard case .kill(let p) = step.spec,
-            experiment.expectations.contains(where: { if case .healed(step.name, _) = $0 { return true } else { return false } })
-        else { return nil }
-        return find(p.selector, agent: agent) ?? []
-    }
 
     static func find(_ selector: ProcessSelector, agent: AgentClient) -> Set<String>? {
         guard let r = try? agent.call(.find(selector: selector), timeout: 5_000_000_000), r.ok else { return nil }

@@ -2,37 +2,10 @@ import FaultlineCore
 import Foundation
 
 extension Runner {
-    static func role(of spec: FaultSpec) -> RoleTarget? {
-        switch spec {
-        case .kill(let p), .pause(let p): return p.role
-        case .partition, .block: return nil
-        }
-    }
-
-    static func spec(_ spec: FaultSpec, onHost host: String) -> FaultSpec {
-        switch spec {
-        case .kill(var p):
-            p.host = host
-            return .kill(p)
-        case .pause(var p):
-            p.host = host
-            return .pause(p)
-        case .partition, .block:
-            return spec
-        }
-    }
-
     /// `command` run inside lab host `host`'s namespaces (network, PID, mount); nil when the
     /// host is not running.
     func inside(_ host: String, _ command: CommandSpec) -> CommandSpec? {
-        guard let initProcess = labState?.hosts.first(where: { $0.name == host })?.initProcess, ProcFS.isAlive(initProcess) else {
-            return nil
-        }
-        let enter = ["nsenter", "--target", String(initProcess.pid), "--net", "--pid", "--mount", "--"]
-        switch command {
-        case .argv(let a): return .argv(enter + a)
-        case .shell(let s): return .argv(enter + ["/bin/sh", "-c", s])
-        }
+        entry(for: host).map { $0.command(command) }
     }
 
     /// Runs the role's command now and returns the first host it names: a host name, or the
@@ -49,7 +22,7 @@ extension Runner {
         guard r.status == 0 else {
             return .failure(.target("'\(role.resolve)' failed: \(r.error ?? "exit \(r.status ?? -1)") \(r.output.prefix(200))"))
         }
-        let byAddress = Dictionary(uniqueKeysWithValues: labAddresses.map { ($1, $0) })
+        let byAddress = Dictionary(uniqueKeysWithValues: HostSet(experiment).addresses.map { ($1, $0) })
         let names = Set(experiment.hosts.map(\.name))
         let tokens = r.output.split(whereSeparator: { $0.isWhitespace || $0 == "," || $0 == ":" }).map(String.init)
         for t in tokens {

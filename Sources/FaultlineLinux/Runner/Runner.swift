@@ -6,7 +6,8 @@ import Glibc
 ///
 /// steady state before → continuous probes → faults and actions at their offsets (each fault
 /// recorded, injected, confirmed) → hold → revert in reverse order → steady state after →
-/// rollbacks → residue check → checkers → journal. An interrupt at any point jumps to revert.
+/// rollbacks → residue check → checkers → journal. An interrupt, or an agent lost, at any point
+/// jumps to revert. What the runner does is reported as ``RunEvent``s to its observer.
 public final class Runner {
     public struct Options: Sendable {
         public var stateDirectory = "/run/faultline"
@@ -20,19 +21,49 @@ public final class Runner {
         public init() {}
     }
 
+    /// What the runner acts through: replaced in tests by an in-memory transport and fakes.
+    public struct Environment: Sendable {
+        public var transport: any AgentTransport
+        public var labs: any LabControl
+        /// Reads this machine's network and stopped processes for the residue check when no agent
+        /// runs here; nil for none.
+        public var snapshot: (@Sendable () -> (HostSnapshot, problems: [String]))?
+
+        public init(
+            transport: any AgentTransport, labs: any LabControl, snapshot: (@Sendable () -> (HostSnapshot, problems: [String]))?
+        ) {
+            self.transport = transport
+            self.labs = labs
+            self.snapshot = snapshot
+        }
+
+        /// Agents as child processes, labs of namespace hosts, this machine's state.
+        public static func host(_ o: Options) -> Environment {
+            Environment(
+                transport: SpawnedAgentTransport(binary: SelfCommand(executable: o.executable), stateDirectory: o.stateDirectory),
+                labs: LabManagerControl(dataRoot: o.labDataRoot, executable: o.executable), snapshot: { HostSnapshot.take() })
+        }
+    }
+
     let experiment: Experiment
     let plan: Plan
     let options: Options
-    let console: Console
+    let environment: Environment
+    let observer: any RunObserver
     let interrupts: Interrupts
     var journal: Journal
-    let origin = MonotonicClock.now()
+    let origin = MonotonicInstant.now
     /// One agent per host that has faults; each keeps its host's ledger under a lease.
     var agents: [String: AgentClient] = [:]
+    /// Agents lost during the run (host → why), filled from the clients' threads.
+    let lost = Locked([String: String]())
+    var notedLost: Set<String> = []
+    /// Hosts whose ledgers were replayed after their agent was lost.
+    var recovered: Set<String> = []
     /// Faults currently in effect, in injection order.
     var held: [Held] = []
-    var phaseStart: Int64 = 0
-    var phaseEnd: Int64 = 0
+    var phaseStart: MonotonicInstant?
+    var phaseEnd: MonotonicInstant?
     var invalidReasons: [String] = []
     /// The host as it was before the first injection.
     var before: HostSnapshot?
@@ -43,19 +74,25 @@ public final class Runner {
     var history: History?
     let heal = HealWatch()
 
+    /// A fault in effect: its step, the spec as injected (its role bound), and its parts.
     struct Held {
         var step: FaultStep
+        var driver: any FaultDriver
+        var works: [AnyFaultWork]
         /// Index into `journal.faults`.
         var record: Int
-        /// The hosts whose agents hold a part of it (one, or every host of a partition).
-        var hosts: [String]
+        var hosts: [String] { works.map(\.host) }
     }
 
-    public init(_ experiment: Experiment, options: Options, console: Console, interrupts: Interrupts = .shared) {
+    public init(
+        _ experiment: Experiment, options: Options, observer: any RunObserver, interrupts: Interrupts = .shared,
+        environment: Environment? = nil
+    ) {
         self.experiment = experiment
         self.plan = Plan(experiment)
         self.options = options
-        self.console = console
+        self.environment = environment ?? .host(options)
+        self.observer = observer
         self.interrupts = interrupts
         journal = Journal(runId: options.runId, experiment: ExperimentSummary(experiment), startedAt: MonotonicClock.wallISO8601())
     }
@@ -70,12 +107,17 @@ public final class Runner {
         "\(MonotonicClock.wallCompact())-\(String(UInt16.random(in: 0...UInt16.max), radix: 16).leftPadded(4, with: "0"))"
     }
 
-    var now: Int64 { MonotonicClock.now() - origin }
+    /// Now, as an offset from the run's start.
+    var now: Nanos { MonotonicInstant.now - origin }
 
-    func event(_ what: String, _ detail: String? = nil) {
-        let e = TimelineEvent(at: now, what: what, detail: detail)
-        journal.events.append(e)
-        console.line("+\(DurationText.format(e.at).leftPadded(7)) \(what)\(detail.map { ": \($0)" } ?? "")")
+    /// An instant of this machine's monotonic clock (the runner's or an agent's), as an offset.
+    func offset(_ instant: MonotonicInstant) -> Nanos { instant - origin }
+    func offset(agent ns: Int64?) -> Nanos? { ns.map { offset(MonotonicInstant(ns: $0)) } }
+
+    func emit(_ kind: RunEvent.Kind) {
+        let e = RunEvent(at: now, kind: kind)
+        if let t = e.timeline { journal.events.append(t) }
+        observer.observe(e)
     }
 
     var aborted: Bool { interrupts.signal != nil }
@@ -83,8 +125,10 @@ public final class Runner {
     /// Runs the experiment; never throws for the target's misbehaviour, only records it.
     public func run() -> Journal {
         interrupts.install()
-        interrupts.onRepeat = { [console] _ in console.error("faultline: interrupted again; still reverting, please wait") }
-        event("run \(options.runId) started", experiment.title)
+        interrupts.onRepeat = { [observer, origin] _ in
+            observer.observe(RunEvent(at: MonotonicInstant.now - origin, kind: .interruptedAgain))
+        }
+        emit(.started(runId: options.runId, title: experiment.title))
         do {
             try prepareLab()
             try startAgents()
@@ -99,78 +143,40 @@ public final class Runner {
             releaseLab()
             return finish(verdict: aborted ? .aborted : .invalid, series: [])
         }
-        let probes = experiment.probes.map { ContinuousProbe($0, origin: origin) }
-        let workload = experiment.workload.map { WorkloadRunner($0, origin: origin) }
+        let probes = experiment.probes.map { ContinuousProbe($0, origin: origin.ns) }
+        let workload = experiment.workload.map { WorkloadRunner($0, origin: origin.ns) }
         if let problem = workload?.prepare() {
-            event("WORKLOAD NOT READY", problem)
+            emit(.workloadNotReady(problem))
             invalidReasons.append(problem)
             closeAgents()
             releaseLab()
             return finish(verdict: .invalid, series: [])
         }
         takeSnapshots()
-        phaseStart = MonotonicClock.now()
-        for p in probes { p.start(at: phaseStart) }
-        workload?.start(at: phaseStart)
-        event("fault phase started", "\(DurationText.format(experiment.duration)), \(plan.steps.count) scheduled steps")
+        let start = MonotonicInstant.now
+        phaseStart = start
+        for p in probes { p.start(at: start.ns) }
+        workload?.start(at: start.ns)
+        emit(.phaseStarted(duration: experiment.duration, steps: plan.steps.count))
         runSchedule(probes)
-        phaseEnd = MonotonicClock.now()
+        phaseEnd = .now
         let series = probes.map { $0.stop() }
         history = workload?.stop()
-        for (name, seen) in heal.stop() {
-            guard let i = journal.faults.firstIndex(where: { $0.name == name }) else { continue }
-            journal.faults[i].healedAt = seen.at - origin
-            journal.faults[i].healedBy = seen.by
-            event("healed \(name)", "new process \(seen.by) seen at +\(DurationText.format(seen.at - origin))")
-        }
+        recordReplacements()
         revertAll()
         if !aborted { steadyStateAfter() }
         if var h = history, let spec = experiment.workload, !spec.replicas.isEmpty {
             // After the heal: every replica's final state, once they agree or time is up.
             workload?.finalRead(into: &h)
             history = h
-            event(
-                "workload final read",
-                "\(h.ops.count) operations; \(h.finalReads.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))"
-            )
+            let counts = h.finalReads.mapValues(\.count).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            emit(.workloadRead("\(h.ops.count) operations; \(counts.joined(separator: ", "))"))
         }
         runRollbacks()
         checkResidue()
         releaseLab()
         let verdict: Verdict = aborted ? .aborted : invalidReasons.isEmpty ? .passed : .invalid
         return finish(verdict: verdict, series: series)
-    }
-
-    /// Walks the plan until its end, an interrupt, or an unconfirmed fault.
-    func runSchedule(_ probes: [ContinuousProbe]) {
-        for step in plan.steps {
-            if !invalidReasons.isEmpty || wait(until: phaseStart + step.at, probes) { return }
-            switch step.kind {
-            case .inject(let f): inject(f, scheduled: step.at)
-            case .revert(let f): revert(named: f.name)
-            case .action(let a): journal.actions.append(runCommand(a, scheduled: step.at, kind: "action"))
-            }
-        }
-        if invalidReasons.isEmpty { _ = wait(until: phaseStart + experiment.duration, probes) }
-    }
-
-    /// Waits for a deadline, showing progress on a terminal; `true` when interrupted.
-    func wait(until deadline: Int64, _ probes: [ContinuousProbe]) -> Bool {
-        guard console.isTTY else { return interrupts.wait(until: deadline) }
-        while true {
-            let slice = min(deadline, MonotonicClock.now() + 250_000_000)
-            if interrupts.wait(until: slice) { return true }
-            if slice >= deadline { return false }
-            let elapsed = MonotonicClock.now() - phaseStart
-            let tallies = zip(experiment.probes, probes).map { spec, p in
-                let t = p.tally()
-                let state = t.up.map { $0 ? "up" : console.style("DOWN", "red") } ?? "-"
-                return "\(spec.name) \(state) (\(t.failed) of \(t.total) samples failed)"
-            }
-            console.progress(
-                "[\(DurationText.format(elapsed)) / \(DurationText.format(experiment.duration))] \(held.count) fault(s) held · \(tallies.joined(separator: " · "))"
-            )
-        }
     }
 
     func finish(verdict: Verdict, series: [ProbeSeries]) -> Journal {
@@ -189,14 +195,14 @@ public final class Runner {
         journal.exitCode = ExitCode.of(v, residue: !journal.residue.isEmpty)
         journal.finishedAt = MonotonicClock.wallISO8601()
         journal.durationNs = now
-        event("run finished", "verdict \(v.rawValue)")
+        emit(.finished(v))
         return journal
     }
 
-    /// Judges expectations over the recorded samples.
+    /// Judges every expectation over what the run recorded.
     func judge(_ series: [ProbeSeries]) {
-        guard phaseStart > 0 else { return }
-        let phase = (phaseStart - origin)..<(max(phaseEnd, phaseStart) - origin)
+        guard let start = phaseStart else { return }
+        let phase = offset(start)..<offset(max(phaseEnd ?? start, start))
         var windows: [Range<Nanos>] = []
         var starts: [String: Nanos] = [:]
         for f in journal.faults {
@@ -205,18 +211,13 @@ public final class Runner {
             let end = f.revertedAt ?? step.duration.map { t + $0 } ?? phase.upperBound
             windows.append(t..<max(t, min(end, phase.upperBound)))
         }
-        let judged = series + (history.map { [ProbeSeries(workload: $0)] } ?? [])
-        journal.checks += ExpectationChecker.check(
-            experiment.expectations, series: judged, faultWindows: windows, faultStarts: starts, phase: phase)
-        journal.checks += ExpectationChecker.healed(experiment.expectations, faults: journal.faults)
-        if let h = history {
-            var actionStarts: [String: Nanos] = [:]
-            for a in journal.actions { if let t = a.startedAt { actionStarts[a.name] = t } }
-            journal.checks += WorkloadJudge.check(
-                experiment.expectations, history: h, faultStarts: starts, actionStarts: actionStarts, phase: phase,
-                now: MonotonicClock.now)
-            journal.workload = WorkloadRecord(h, origin: phaseStart - origin)
-        }
+        var actionStarts: [String: Nanos] = [:]
+        for a in journal.actions { if let t = a.startedAt { actionStarts[a.name] = t } }
+        let evidence = RunEvidence(
+            phase: phase, series: series + (history.map { [ProbeSeries(workload: $0)] } ?? []), faults: journal.faults,
+            faultWindows: windows, faultStarts: starts, actionStarts: actionStarts, history: history, now: { MonotonicClock.now() })
+        journal.checks += ExpectationChecker.check(experiment.expectations, evidence)
+        if let h = history { journal.workload = WorkloadRecord(h, origin: phase.lowerBound) }
     }
 }
 

@@ -1,3 +1,4 @@
+import FaultlineCore
 import Foundation
 import Glibc
 
@@ -47,3 +48,18 @@ public enum MonotonicClock {
 
 /// The text of the current `errno`.
 func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+/// An instant on the monotonic clock — not an offset from a run's start (that is `Nanos`).
+/// Kept apart by type so that one is never stored where the other belongs.
+public struct MonotonicInstant: Comparable, Hashable, Sendable {
+    public var ns: Int64
+
+    public init(ns: Int64) { self.ns = ns }
+
+    public static var now: MonotonicInstant { MonotonicInstant(ns: MonotonicClock.now()) }
+
+    /// The span between two instants.
+    public static func - (a: MonotonicInstant, b: MonotonicInstant) -> Nanos { a.ns - b.ns }
+    public static func + (a: MonotonicInstant, d: Nanos) -> MonotonicInstant { MonotonicInstant(ns: a.ns + d) }
+    public static func < (a: MonotonicInstant, b: MonotonicInstant) -> Bool { a.ns < b.ns }
+}

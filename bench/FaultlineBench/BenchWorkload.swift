@@ -8,7 +8,7 @@ import Glibc
 /// on loopback, unthrottled, and what recording them costs in memory.
 struct BenchWorkload: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-workload", abstract: "Benchmark: workload operations per second against Redis.", shouldDisplay: false)
+        commandName: "workload", abstract: "Workload operations per second against Redis.")
 
     @Option(help: "The Redis to write to (host:port).") var redis = "127.0.0.1:6379"
     @Option(help: "Concurrent clients.") var concurrency = 1

@@ -1,8 +1,8 @@
-/// A network partition among lab hosts, as written in an experiment.
+/// The shapes of a partition, and the grudges they become.
 ///
 /// Every shape becomes a *grudge*: for each host, the hosts whose packets it drops. Symmetric
 /// cuts are grudges both ways; a one-way cut is a grudge on the receiving side only.
-public struct PartitionSpec: Codable, Equatable, Sendable {
+extension PartitionFault {
     public enum Shape: Codable, Equatable, Sendable {
         /// Hosts in different groups cannot exchange packets.
         case groups([[String]])
@@ -16,15 +16,6 @@ public struct PartitionSpec: Codable, Equatable, Sendable {
         case majoritiesRing
         /// Two halves and one host in the middle that sees both.
         case bridge
-    }
-
-    public var shape: Shape
-    /// Seeds the generated shapes, so a run can be repeated exactly.
-    public var seed: UInt64
-
-    public init(shape: Shape, seed: UInt64 = 0) {
-        self.shape = shape
-        self.seed = seed
     }
 
     public static let shapeNames = ["halves", "majorities-ring", "bridge"]
@@ -105,24 +96,5 @@ public struct PartitionSpec: Codable, Equatable, Sendable {
         case .oneWay(let f, let t): return f + t
         case .halves, .majoritiesRing, .bridge: return all
         }
-    }
-}
-
-/// What an agent receives for its host's part of a partition: drop packets from these
-/// addresses, in an nft table owned by the run.
-public struct BlockSpec: Codable, Equatable, Sendable {
-    public var host: String
-    /// Addresses whose packets this host drops.
-    public var from: [String]
-    /// Addresses that must stay reachable (checked to confirm the cut is partial, not total).
-    public var reachable: [String]
-    /// The nft table (family inet), named after the run and the fault.
-    public var table: String
-
-    public init(host: String, from: [String], reachable: [String], table: String) {
-        self.host = host
-        self.from = from
-        self.reachable = reachable
-        self.table = table
     }
 }

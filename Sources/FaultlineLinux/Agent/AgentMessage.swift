@@ -1,3 +1,6 @@
+import FaultlineCore
+import Foundation
+
 /// A request from the runner to a host agent: one JSON object per line on the agent's stdin.
 public struct AgentRequest: Codable, Equatable, Sendable {
     public var id: Int
@@ -11,13 +14,14 @@ public struct AgentRequest: Codable, Equatable, Sendable {
     public enum Op: Codable, Equatable, Sendable {
         /// Who are you; also starts the lease with `expiresInNs`.
         case hello(expiresInNs: Int64)
-        /// Extends the lease; the agent does not answer renewals.
+        /// Extends the lease; the agent acknowledges it at once (a response with id 0), which is
+        /// how the runner knows the agent still hears it.
         case lease(expiresInNs: Int64)
         /// Records the host's state for the residue check.
         case snapshot
-        /// prepare → record in the ledger → apply → confirm. The agent reverts the fault by itself
-        /// `ttlNs` after injecting it if the runner has not.
-        case inject(name: String, fault: FaultSpec, ttlNs: Int64, confirmTimeoutNs: Int64)
+        /// prepare → record in the ledger → apply → confirm one host's part of a fault. The agent
+        /// reverts it by itself `ttlNs` after injecting it if the runner has not.
+        case inject(name: String, work: AnyFaultWork, ttlNs: Int64, confirmTimeoutNs: Int64)
         case revert(name: String)
         case revertAll
         /// What differs from the snapshot, plus anything still held or pending.
@@ -51,5 +55,14 @@ public struct AgentResponse: Codable, Equatable, Sendable {
         self.id = id
         self.ok = ok
         self.error = error
+    }
+}
+
+extension JSONEncoder {
+    /// Compact snake_case JSON, one object per line: the agent protocol's encoding.
+    static var agent: JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        return e
     }
 }

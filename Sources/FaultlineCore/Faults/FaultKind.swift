@@ -1,0 +1,106 @@
+/// How a fault kind occupies the timeline.
+public enum FaultHolding: Sendable, Equatable {
+    /// Happens at `at` and is not undone (a kill); `duration` only sets the window it is blamed for.
+    case instant
+    /// Holds from `at` for `duration` and is reverted then. Without a duration it holds to the
+    /// end of the fault phase, unless `durationRequired`.
+    case held(durationRequired: Bool)
+}
+
+/// One fault kind, as experiments write it: its key, its fields, and everything the rest of
+/// faultline needs to know about it without knowing which kind it is.
+///
+/// A kind is one type in FaultlineCore (this protocol, plus ``FaultKindReader`` for reading
+/// its fields) and one driver in FaultlineLinux; ``FaultKinds`` lists the kinds. Nothing else
+/// switches over kinds.
+public protocol FaultKind: Codable, Sendable {
+    /// The key that names the kind in experiment files (`kill`).
+    static var key: String { get }
+    /// One line for `list-faults`: what it does and how it is confirmed.
+    static var summary: String { get }
+    /// The keys its mapping takes, for `list-faults`.
+    static var fields: [String] { get }
+    static var holding: FaultHolding { get }
+    /// Whether what it takes can be replaced by a new process (`healed` expectations).
+    static var replacesProcesses: Bool { get }
+
+    /// What it acts on, for the journal's `target` and for messages.
+    var target: String { get }
+    /// A host chosen when the fault fires, if the kind was given one.
+    var role: RoleTarget? { get }
+    /// The same fault bound to the host its role resolved to.
+    func onHost(_ host: String) -> Self
+    /// The hosts whose agents it may need, started before anything is injected.
+    func hosts(in hosts: HostSet) -> [String]
+    /// Faults with equal exclusion keys may not hold at the same time.
+    var exclusion: FaultExclusion? { get }
+    /// The processes a kill took, looked for again by `healed`.
+    var replaceable: ProcessSelector? { get }
+    /// Checks against the rest of the experiment; problems go to `v`.
+    func validate(_ step: FaultStep, _ v: FaultValidation)
+    /// The plan's line for its injection.
+    func describe(_ step: FaultStep, _ hosts: HostSet) -> String
+    /// The plan's line for its revert (held kinds only).
+    func describeRevert(_ step: FaultStep) -> String
+    /// Equality across the existential (`Equatable` cannot be a requirement of an existential).
+    func isEqual(_ other: any FaultKind) -> Bool
+}
+
+extension FaultKind {
+    public static var replacesProcesses: Bool { false }
+    public var role: RoleTarget? { nil }
+    public func onHost(_ host: String) -> Self { self }
+    public var replaceable: ProcessSelector? { nil }
+    public func describeRevert(_ step: FaultStep) -> String { "revert '\(step.name)'" }
+}
+
+extension FaultKind where Self: Equatable {
+    public func isEqual(_ other: any FaultKind) -> Bool { (other as? Self) == self }
+}
+
+/// The group a fault belongs to for the overlap check, and how messages name it.
+public struct FaultExclusion: Sendable, Hashable {
+    public var key: String
+    /// `the same processes (name 'x') of host 'h'`, `another partition`.
+    public var what: String
+
+    public init(key: String, what: String) {
+        self.key = key
+        self.what = what
+    }
+}
+
+/// The experiment's hosts, as fault kinds see them.
+public struct HostSet: Sendable {
+    public var all: [HostSpec]
+    /// Lab host name → address.
+    public var addresses: [String: String]
+
+    public init(all: [HostSpec], addresses: [String: String] = [:]) {
+        self.all = all
+        self.addresses = addresses
+    }
+
+    public init(_ e: Experiment) {
+        self.init(all: e.hosts, addresses: Dictionary(uniqueKeysWithValues: (e.lab?.hosts ?? []).map { ($0.name, $0.address.description) }))
+    }
+
+    public var names: [String] { all.map(\.name) }
+    public var labHosts: [String] { all.filter { $0.transport == .lab }.map(\.name) }
+}
+
+/// What a fault kind's `validate` reports problems to: key paths, hints, and the experiment.
+public struct FaultValidation {
+    public let experiment: Experiment
+    /// The fault's key path, `faults[3]`.
+    public let path: String
+    let reader: NodeReader
+
+    public var hosts: HostSet { HostSet(experiment) }
+
+    /// Reports a problem at the position `path` (a key path) was read from.
+    public func error(at path: String, _ message: String) { reader.error(path: path, message) }
+
+    /// Whether `path` was written in the file (it may be absent, or present but unreadable).
+    public func wasWritten(_ path: String) -> Bool { reader.marks[path] != nil }
+}

@@ -1,0 +1,115 @@
+import Yams
+
+/// `partition`: cut lab hosts apart. Each host with a grudge drops its peers' packets in an nft
+/// table of its own; confirmed, and healed, by TCP connects between the hosts.
+public struct PartitionFault: FaultKindReader, Equatable {
+    public static let key = "partition"
+    public static let summary =
+        "cut lab hosts apart (groups, isolate, from/to, shape: halves | majorities-ring | bridge) with nft tables in the hosts; confirmed and healed by TCP connects"
+    public static let fields = ["groups", "isolate", "from", "to", "shape", "seed"]
+    public static let holding = FaultHolding.held(durationRequired: false)
+
+    public var shape: Shape
+    /// Seeds the generated shapes, so a run can be repeated exactly.
+    public var seed: UInt64
+
+    public init(shape: Shape, seed: UInt64 = 0) {
+        self.shape = shape
+        self.seed = seed
+    }
+
+    public var target: String { "\(shape)" }
+    /// Two partitions would combine into a cut nobody wrote.
+    public var exclusion: FaultExclusion? { FaultExclusion(key: Self.key, what: "another partition") }
+    public func hosts(in hosts: HostSet) -> [String] { grudges(among: hosts.labHosts).keys.sorted() }
+
+    public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
+        let g = grudges(among: hosts.labHosts).sorted { $0.key < $1.key }.map { "\($0.key) drops \($0.value.joined(separator: ","))" }
+        return "partition [\(step.name)]: \(g.joined(separator: "; "))"
+    }
+
+    public func describeRevert(_ step: FaultStep) -> String { "heal '\(step.name)' (remove its nft tables)" }
+
+    /// Partitions act among lab hosts only: cutting this machine would cut the runner.
+    public func validate(_ step: FaultStep, _ v: FaultValidation) {
+        let labHosts = v.hosts.labHosts
+        let path = "\(v.path).\(Self.key)"
+        if labHosts.count < 2 {
+            v.error(at: path, "a partition needs at least two lab hosts; name a lab with 'lab:'")
+            return
+        }
+        for h in Set(namedHosts(among: labHosts)).sorted() where !labHosts.contains(h) {
+            v.error(at: path, "'\(path)' names '\(h)', which is not a lab host \(Suggest.hint(for: h, in: labHosts))")
+        }
+        switch shape {
+        case .bridge, .majoritiesRing:
+            if labHosts.count < 3 { v.error(at: path, "'\(path)': this shape needs at least three lab hosts") }
+        case .groups(let groups):
+            let all = groups.flatMap { $0 }
+            if Set(all).count != all.count { v.error(at: path, "'\(path).groups' lists a host in more than one group") }
+        default: break
+        }
+    }
+
+    /// One of `groups`, `isolate`, `from`+`to`, or a generated `shape` (with an optional `seed`).
+    static func read(_ node: Node, path: String, reader r: NodeReader) -> PartitionFault? {
+        guard let f = r.fields(node, path: path, allowed: fields) else { return nil }
+        let forms = [["groups"], ["isolate"], ["from", "to"], ["shape"]].filter { $0.contains { f.has($0) } }
+        guard forms.count == 1, let form = forms.first else {
+            r.error(node, "'\(path)' takes one of: groups, isolate, from and to, shape (\(shapeNames.joined(separator: ", ")))")
+            return nil
+        }
+        let seed = r.int(f, "seed", range: 0...Int.max).map { UInt64($0) } ?? 0
+        if f.has("seed"), form != ["shape"] { r.error(f.keys["seed"], "'\(path).seed' only applies to a generated 'shape'") }
+        let shape: Shape?
+        switch form {
+        case ["groups"]:
+            shape = groups(f.values["groups"], path: f.child("groups"), reader: r).map { .groups($0) }
+        case ["isolate"]:
+            shape = r.string(f, "isolate").map { .isolate($0) }
+        case ["from", "to"]:
+            let from = hostList(f, "from", reader: r)
+            let to = hostList(f, "to", reader: r)
+            guard let from, let to else { return nil }
+            shape = .oneWay(from: from, to: to)
+        default:
+            shape = generated(f, path: path, reader: r)
+        }
+        return shape.map { PartitionFault(shape: $0, seed: seed) }
+    }
+
+    static func generated(_ f: Fields, path: String, reader r: NodeReader) -> Shape? {
+        let name = r.string(f, "shape") ?? ""
+        switch name {
+        case "halves": return .halves
+        case "majorities-ring": return .majoritiesRing
+        case "bridge": return .bridge
+        default:
+            r.error(
+                f.values["shape"],
+                "'\(path).shape' must be one of \(shapeNames.joined(separator: ", ")), got '\(name)' \(Suggest.hint(for: name, in: shapeNames))"
+            )
+            return nil
+        }
+    }
+
+    /// A host name or a list of them.
+    static func hostList(_ f: Fields, _ key: String, reader: NodeReader) -> [String]? {
+        guard let node = f.value(key, required: true, reader: reader) else { return nil }
+        if case .scalar(let s) = node { return [s.string] }
+        return reader.stringList(node, path: f.child(key))
+    }
+
+    static func groups(_ node: Node?, path: String, reader: NodeReader) -> [[String]]? {
+        guard let node, case .sequence(let outer) = node, outer.count >= 2 else {
+            reader.error(node, "'\(path)' must be a list of at least two host lists, like [[n1], [n2, n3]]")
+            return nil
+        }
+        var out: [[String]] = []
+        for (i, g) in outer.enumerated() {
+            guard let hosts = reader.stringList(g, path: "\(path)[\(i)]") else { return nil }
+            out.append(hosts)
+        }
+        return out
+    }
+}

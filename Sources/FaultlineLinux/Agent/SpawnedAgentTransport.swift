@@ -1,0 +1,28 @@
+import FaultlineCore
+
+/// Agents as child processes of the runner: the faultline binary itself, run directly or
+/// through the host's entry (nsenter into a lab host). Ledgers live on the host: the runner's
+/// state directory here, the host's private `/run/faultline` inside a lab host.
+public struct SpawnedAgentTransport: AgentTransport {
+    public var binary: SelfCommand
+    /// Where local agents keep their ledgers.
+    public var stateDirectory: String
+
+    public init(binary: SelfCommand, stateDirectory: String) {
+        self.binary = binary
+        self.stateDirectory = stateDirectory
+    }
+
+    func stateDirectory(for entry: HostEntry) -> String { entry == .local ? stateDirectory : "/run/faultline" }
+
+    public func open(_ host: HostSpec, entry: HostEntry, runId: String) throws(AgentError) -> any AgentChannel {
+        let argv = binary.agent(runId: runId, stateDirectory: stateDirectory(for: entry), ownPIDNamespace: entry.ownPIDNamespace)
+        return try ProcessAgentChannel(host: host.name, argv: entry.command(argv))
+    }
+
+    public func recover(_ host: HostSpec, entry: HostEntry, runId: String) -> (ok: Bool, lines: [String]) {
+        let argv = binary.recover(runId: runId, stateDirectory: stateDirectory(for: entry), force: false)
+        let r = Spawner.run(.argv(entry.command(argv)), timeout: 60_000_000_000)
+        return (r.status == 0, r.output.split(separator: "\n").map(String.init))
+    }
+}

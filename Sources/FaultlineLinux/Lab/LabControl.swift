@@ -1,0 +1,41 @@
+import FaultlineCore
+
+/// Brings an experiment's lab up around a run, or uses it as it is when it is up already.
+public protocol LabControl: Sendable {
+    /// The lab's state once it is up; `owned` when this call brought it up.
+    func acquire(_ lab: LabSpec, log: @escaping (String) -> Void) throws(LabError) -> (state: LabState, owned: Bool)
+    /// Takes down a lab `acquire` brought up; what could not be removed.
+    func release(_ lab: String, log: @escaping (String) -> Void) -> [String]
+}
+
+/// Labs of this machine's namespace hosts, through ``LabManager``.
+public struct LabManagerControl: LabControl {
+    public var dataRoot: String
+    public var executable: String
+
+    public init(dataRoot: String, executable: String) {
+        self.dataRoot = dataRoot
+        self.executable = executable
+    }
+
+    public func acquire(_ lab: LabSpec, log: @escaping (String) -> Void) throws(LabError) -> (state: LabState, owned: Bool) {
+        if let state = LabState.read(dataRoot: dataRoot, lab: lab.name) {
+            let dead = state.hosts.filter { !($0.initProcess.map(ProcFS.isAlive) ?? false) }.map(\.name)
+            guard dead.isEmpty else {
+                throw LabError.refused(
+                    "lab '\(lab.name)' is up but hosts \(dead.joined(separator: ", ")) are not running; 'faultline lab down \(lab.name)' first"
+                )
+            }
+            return (state, false)
+        }
+        try LabManager(dataRoot: dataRoot, executable: executable, log: log).up(lab)
+        guard let state = LabState.read(dataRoot: dataRoot, lab: lab.name) else {
+            throw LabError.system("lab '\(lab.name)' is up but its state file cannot be read")
+        }
+        return (state, true)
+    }
+
+    public func release(_ lab: String, log: @escaping (String) -> Void) -> [String] {
+        LabManager(dataRoot: dataRoot, executable: executable, log: log).down(lab)
+    }
+}

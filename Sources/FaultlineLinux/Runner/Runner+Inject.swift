@@ -1,0 +1,179 @@
+import FaultlineCore
+import Foundation
+
+/// The one inject path and the one revert path, for every fault kind.
+extension Runner {
+    /// Resolves the fault's role, expands it into per-host work through its driver, and asks
+    /// each host's agent, all at once, to prepare, record (fsynced), apply and confirm its part.
+    func inject(_ step: FaultStep, scheduled: Nanos) {
+        let scheduledAt = (phaseStart.map(offset) ?? 0) + scheduled
+        var spec = step.spec
+        if let role = spec.role {
+            switch resolve(role) {
+            case .success(let host):
+                spec = spec.onHost(host)
+                emit(.roleResolved(role: role.role, host: host, fault: step.name))
+            case .failure(let why):
+                var record = FaultRecord(
+                    name: step.name, kind: step.kind, host: "role '\(role.role)'", target: spec.target, scheduledAt: scheduledAt)
+                record.error = why.description
+                journal.faults.append(record)
+                invalidReasons.append("fault '\(step.name)': \(why)")
+                emit(.roleUnresolved(role: role.role, reason: why.description))
+                return
+            }
+        }
+        var record = FaultRecord(name: step.name, kind: step.kind, host: "", target: spec.target, scheduledAt: scheduledAt)
+        let context = ExpansionContext(
+            runId: options.runId, faultIndex: experiment.faults.firstIndex { $0.name == step.name } ?? 0, hosts: HostSet(experiment))
+        let driver: any FaultDriver
+        let works: [AnyFaultWork]
+        do throws(FaultError) {
+            guard let d = FaultDrivers.driver(for: spec) else { throw FaultError.refused("no driver for '\(step.kind)' faults") }
+            driver = d
+            works = try d.expandAny(spec, context)
+        } catch {
+            record.error = error.description
+            journal.faults.append(record)
+            invalidReasons.append("fault '\(step.name)' could not be injected: \(error)")
+            emit(.injectFailed(fault: step.name, reason: error.description))
+            return
+        }
+        record.host = works.map(\.host).joined(separator: ",")
+        let index = journal.faults.count
+        journal.faults.append(record)
+        var bound = step
+        bound.spec = spec
+        // Held before the answers: if a call fails half-way, revert still asks every agent.
+        held.append(Held(step: bound, driver: driver, works: works, record: index))
+        let healBefore = replacementBaseline(bound, works)
+        let results = injectAll(step.name, works, ttl: ttl(of: step))
+        tally(step.name, results, into: index)
+        if journal.faults[index].confirmed, let (selector, before, agent) = healBefore {
+            heal.watch(step.name, selector, before: before, agent: agent)
+        }
+    }
+
+    /// The agent reverts a fault by itself if the runner has not by its end plus a grace.
+    func ttl(of step: FaultStep) -> Nanos {
+        let end = step.duration.map { step.at + $0 } ?? experiment.duration
+        return end - step.at + experiment.settings.confirmTimeout + 5_000_000_000
+    }
+
+    /// Every host's part, one thread per host: the calls wait on pipes, so core count must not
+    /// bound the fan-out, and a partition is cut at one instant rather than host by host.
+    func injectAll(_ name: String, _ works: [AnyFaultWork], ttl: Nanos) -> [(String, Result<AgentResponse, AgentError>)] {
+        let confirm = experiment.settings.confirmTimeout
+        let agents = self.agents
+        return Parallel.map(works) { w in
+            guard let agent = agents[w.host] else { return (w.host, .failure(AgentError.failed(w.host, "no agent"))) }
+            let r = Result { () throws(AgentError) in
+                try agent.call(.inject(name: name, work: w, ttlNs: ttl, confirmTimeoutNs: confirm), timeout: confirm + 10_000_000_000)
+            }
+            return (w.host, r)
+        }
+    }
+
+    /// Folds the hosts' answers into the fault's record and the run's verdict.
+    func tally(_ name: String, _ results: [(String, Result<AgentResponse, AgentError>)], into index: Int) {
+        var record = journal.faults[index]
+        let many = results.count > 1
+        let label = { (host: String, text: String) in many ? "\(host): \(text)" : text }
+        var details: [String] = []
+        var failures: [String] = []
+        var unconfirmed: [String] = []
+        for (host, result) in results {
+            switch result {
+            case .success(let r):
+                if let t = offset(agent: r.injectedAt) { record.injectedAt = min(record.injectedAt ?? .max, t) }
+                if let t = offset(agent: r.confirmedAt) { record.confirmedAt = max(record.confirmedAt ?? .min, t) }
+                if let d = r.detail { details.append(label(host, d)) }
+                if !r.ok || r.injectedAt == nil {
+                    failures.append(label(host, r.error ?? "inject failed"))
+                } else if r.confirmed != true {
+                    unconfirmed.append(label(host, r.error ?? "not confirmed"))
+                }
+            case .failure(.failed(_, let why)):
+                failures.append(label(host, why))
+            }
+        }
+        record.confirmed = failures.isEmpty && unconfirmed.isEmpty
+        if !record.confirmed { record.confirmedAt = nil }
+        record.detail = details.isEmpty ? nil : details.joined(separator: "; ")
+        let problems = failures + unconfirmed
+        record.error = problems.isEmpty ? nil : problems.joined(separator: "; ")
+        journal.faults[index] = record
+        if !failures.isEmpty {
+            invalidReasons.append("fault '\(name)' could not be injected: \(problems.joined(separator: "; "))")
+            emit(.injectFailed(fault: name, reason: problems.joined(separator: "; ")))
+            return
+        }
+        emit(.injected(fault: name, detail: record.detail))
+        if record.confirmed {
+            emit(.confirmed(fault: name, after: (record.confirmedAt ?? 0) - (record.injectedAt ?? 0)))
+        } else {
+            invalidReasons.append("fault '\(name)' did not take effect: \(record.error ?? "not confirmed")")
+            emit(.notConfirmed(fault: name, reason: record.error))
+        }
+    }
+
+    /// Reverts one held fault by name (a held fault whose duration ended).
+    func revert(named name: String) {
+        guard let i = held.firstIndex(where: { $0.step.name == name }) else { return }
+        revert(held.remove(at: i))
+    }
+
+    /// Reverts everything still held, newest first.
+    func revertAll() {
+        while let h = held.popLast() { revert(h) }
+    }
+
+    /// Every host of the fault at once (a heal should be one instant, not a sweep); then, for
+    /// kinds that prove it, that the effect is gone.
+    func revert(_ h: Held) {
+        let name = h.step.name
+        let agents = self.agents
+        let results = Parallel.map(h.hosts) { host in
+            guard let agent = agents[host] else { return (host, Result<AgentResponse, AgentError>.failure(.failed(host, "no agent"))) }
+            return (host, Result { () throws(AgentError) in try agent.call(.revert(name: name), timeout: 30_000_000_000) })
+        }
+        var revertedAt: Nanos?
+        var details: [String] = []
+        let many = h.hosts.count > 1
+        for (host, result) in results.sorted(by: { $0.0 < $1.0 }) {
+            switch result {
+            case .success(let r):
+                if let t = offset(agent: r.revertedAt), !(r.detail ?? "").isEmpty {
+                    revertedAt = max(revertedAt ?? t, t)
+                    details.append(many ? "\(host): \(r.detail ?? "")" : r.detail ?? "")
+                }
+                journal.residue += (r.residue ?? []).map { many ? "\(host): \($0)" : $0 }
+                if !r.ok { emit(.revertFailed(fault: name, host: host, reason: r.error)) }
+            case .failure(let e):
+                if lost.value[host] != nil {
+                    recoverLost(host)
+                    continue
+                }
+                journal.residue.append("\(name) on \(host): revert failed: \(e)")
+                emit(.revertFailed(fault: name, host: host, reason: "\(e)"))
+            }
+        }
+        if let t = revertedAt {
+            journal.faults[h.record].revertedAt = t
+            emit(.reverted(fault: name, detail: details.joined(separator: "; ")))
+        }
+        confirmReverted(h)
+    }
+
+    func confirmReverted(_ h: Held) {
+        let agents = self.agents
+        let calls = AgentCalls { host, op in try? agents[host]?.call(op, timeout: 10_000_000_000) }
+        guard let check = h.driver.confirmRevertedAny(h.works, calls) else { return }
+        if check.problems.isEmpty {
+            emit(.revertConfirmed(fault: h.step.name, detail: check.detail))
+        } else {
+            journal.residue += check.problems.map { "\(h.step.name): \($0)" }
+            emit(.revertUnconfirmed(fault: h.step.name, problems: check.problems))
+        }
+    }
+}

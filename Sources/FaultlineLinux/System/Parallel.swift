@@ -1,0 +1,28 @@
+import Foundation
+
+/// Runs work items on one thread each and waits for all: for work that waits (on pipes, on
+/// the network) rather than computes, where a core-sized pool would serialise it.
+enum Parallel {
+    static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        if count == 1 { return body(0) }
+        let group = DispatchGroup()
+        for i in 0..<count {
+            group.enter()
+            Thread {
+                body(i)
+                group.leave()
+            }.start()
+        }
+        group.wait()
+    }
+
+    /// `body` for each element, at once; the results in the elements' order.
+    static func map<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) -> R) -> [R] {
+        let results = Locked([R?](repeating: nil, count: items.count))
+        run(items.count) { i in
+            let r = body(items[i])
+            results.mutate { $0[i] = r }
+        }
+        return results.value.compactMap { $0 }
+    }
+}

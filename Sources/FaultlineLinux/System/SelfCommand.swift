@@ -1,0 +1,59 @@
+import FaultlineCore
+
+/// Every command line of the faultline binary that the library runs — agents, recovery, a lab
+/// host's init and its services — built here and nowhere else.
+public struct SelfCommand: Sendable {
+    public var executable: String
+
+    public init(executable: String) { self.executable = executable }
+
+    /// `faultline agent`: serves one run's faults on its host, under a lease.
+    public func agent(runId: String, stateDirectory: String, ownPIDNamespace: Bool) -> [String] {
+        [executable, "agent", "--run", runId, "--state-dir", stateDirectory] + (ownPIDNamespace ? ["--own-pid-namespace"] : [])
+    }
+
+    /// `faultline recover`: one run (`runId`), or every ledger in the directory.
+    public func recover(runId: String?, stateDirectory: String, force: Bool) -> [String] {
+        [executable, "recover"] + (runId.map { ["--run", $0] } ?? ["--all"]) + ["--state-dir", stateDirectory] + (force ? ["--force"] : [])
+    }
+
+    /// `faultline lab host-init`: PID 1 of a lab host.
+    public func labHostInit(readyFile: String, privateDirs: [String]) -> [String] {
+        [executable, "lab", "host-init", "--ready-file", readyFile] + privateDirs.flatMap { ["--private", $0] }
+    }
+
+    /// `faultline lab exec`: starts a service detached inside a lab host.
+    public func labExec(dir: String, log: String, env: [String: String], argv: [String]) -> [String] {
+        [executable, "lab", "exec", "--dir", dir, "--log", log]
+            + env.sorted { $0.key < $1.key }.flatMap { ["--env", "\($0.key)=\($0.value)"] }
+            + ["--"] + argv
+    }
+}
+
+/// How a command reaches a host: here, or inside a lab host's network, PID and mount
+/// namespaces (entered through the host's init). The namespace-entry prefix is built only here.
+public enum HostEntry: Sendable, Equatable {
+    case local
+    /// A lab host: its init (PID 1 of its PID namespace), as the root namespace sees it.
+    case namespaces(initPid: Int32)
+
+    /// `argv` as run on the host.
+    public func command(_ argv: [String]) -> [String] {
+        switch self {
+        case .local: return argv
+        case .namespaces(let pid): return ["nsenter", "--target", String(pid), "--net", "--pid", "--mount", "--"] + argv
+        }
+    }
+
+    /// A command spec as run on the host (a shell script becomes `/bin/sh -c` inside it).
+    public func command(_ spec: CommandSpec) -> CommandSpec {
+        if case .local = self { return spec }
+        switch spec {
+        case .argv(let a): return .argv(command(a))
+        case .shell(let s): return .argv(command(["/bin/sh", "-c", s]))
+        }
+    }
+
+    /// Inside a lab host, /proc shows only the host's processes and its /run is private.
+    public var ownPIDNamespace: Bool { self != .local }
+}
