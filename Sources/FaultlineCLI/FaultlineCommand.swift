@@ -88,7 +88,8 @@ struct PlanCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        print(Plan(try loadOrExit(file)).render(), terminator: "")
+        let e = try loadOrExit(file)
+        print(Plan(e).render(notes: MatchesNow.notes(e)), terminator: "")
     }
 }
 

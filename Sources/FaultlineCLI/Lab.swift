@@ -17,7 +17,16 @@ struct LabOptions: ParsableArguments {
 
 /// A lab file's name, or a lab name.
 func labName(_ arg: String, dataRoot: String) throws -> (String, LabSpec?) {
-    guard arg.hasSuffix(".yaml") || arg.hasSuffix(".yml") || arg.hasSuffix(".json") else { return (arg, nil) }
+    guard arg.hasSuffix(".yaml") || arg.hasSuffix(".yml") || arg.hasSuffix(".json") else {
+        // A name is part of paths (the lab's state and data) and of interface names: checked here.
+        guard LabState.isLabName(arg) else {
+            Output.stderr(
+                "faultline: \(ShownText.escaped(arg)) is not a lab name (1 to 8 lowercase letters or digits, starting with a letter) nor a lab file (.yaml, .yml, .json)\n"
+            )
+            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
+        }
+        return (arg, nil)
+    }
     do {
         let spec = try LabLoader.load(path: arg, dataRoot: dataRoot)
         return (spec.name, spec)

@@ -34,7 +34,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let experiment = try loadOrExit(file, labDataRoot: labOptions.labDir)
         if dryRun {
-            print(Plan(experiment).render(), terminator: "")
+            print(Plan(experiment).render(notes: MatchesNow.notes(experiment)), terminator: "")
             return
         }
         let console = Console()

@@ -200,14 +200,23 @@ struct RunTests {
         #expect(s.file("reports/latest/junit.xml").contains("type=\"invalid\""))
     }
 
-    @Test("a fault on PID 1 is refused at run time: invalid, nothing signalled")
+    @Test("a fault on PID 1 is refused at validation where it is written, and at run time where it is only found then")
     func refusesInit() throws {
         let s = try Scratch()
-        let file = try s.write(
+        let written = try s.write(
             "init.yaml", "version: 1\ntitle: t\nduration: 1s\nfaults: [{at: 0s, kill: {process: {pid: 1}}}]\n")
-        let out = try s.run(file)
+        let refused = try s.run(written)
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("is 1, the host's init: faultline never signals PID 1"), "\(refused.stderr)")
+        // A pid file is read only when the fault fires: the agent refuses there.
+        let pidfile = try s.write("init.pid", "1\n")
+        let found = try s.write(
+            "found.yaml", "version: 1\ntitle: t\nduration: 1s\nfaults: [{at: 0s, kill: {process: {pidfile: \"\(pidfile)\"}}}]\n")
+        let out = try s.run(found)
         #expect(out.status == 2)
-        #expect(try s.journal().faults.first?.error == "refusing to signal PID 1 (init)")
+        #expect(
+            try s.journal().faults.first?.error
+                == "refusing to signal PID 1 (init): the only match of pid file '\(pidfile)' on host 'local', and never a target")
     }
 
     /// Starts a run that pauses a fresh `sleep` for 25 s and returns once it is stopped.

@@ -121,6 +121,8 @@ struct FakeLab: LabControl {
     }
 
     func release(_ lab: String, log: @escaping (String) -> Void) -> [String] { [] }
+
+    func entry(_ state: LabState, host: String) -> HostEntry? { .namespaces(initPid: getpid()) }
 }
 
 /// Collects a run's events.

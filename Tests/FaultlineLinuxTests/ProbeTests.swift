@@ -127,13 +127,13 @@ struct PartitionTableNameTests {
     @Test("only faultline_ tables of 1 to 40 word characters are touched")
     func tableNames() {
         for ok in ["faultline_a", "faultline_20261127_120000_ab12_0", "faultline_" + String(repeating: "Z", count: 40)] {
-            #expect(PartitionDriver.isFaultlineTable(ok), "\(ok)")
+            #expect(UndoStep.isFaultlineTable(ok), "\(ok)")
         }
         for bad in [
             "faultline_", "faultline-a", "filter", "xfaultline_a", "faultline_a b", "faultline_a;", "faultline_é",
             "faultline_" + String(repeating: "a", count: 41),
         ] {
-            #expect(!PartitionDriver.isFaultlineTable(bad), "\(bad)")
+            #expect(!UndoStep.isFaultlineTable(bad), "\(bad)")
         }
     }
 }

@@ -29,7 +29,7 @@ public struct AvailabilityExpectation: ExpectationKindReader, Equatable {
             } else {
                 r.error(
                     f.values["window"],
-                    "'\(f.child("window"))' must be one of all, faults, outside, got '\(w)' \(Suggest.hint(for: w, in: AvailabilityWindow.allCases.map(\.rawValue)))"
+                    "'\(f.child("window"))' must be one of all, faults, outside, got \(shown: w) \(Suggest.hint(for: w, in: AvailabilityWindow.allCases.map(\.rawValue)))"
                 )
             }
         }

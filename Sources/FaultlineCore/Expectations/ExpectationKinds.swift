@@ -42,7 +42,7 @@ struct ExpectationContext {
                 }
             } else if !e.probes.contains(where: { $0.name == p }) {
                 let names = e.probes.map(\.name) + (e.workload == nil ? [] : [ProbeSeries.workloadName])
-                reader.error(f.values["probe"], "unknown probe '\(p)' in '\(f.path)' \(Suggest.hint(for: p, in: names))")
+                reader.error(f.values["probe"], "unknown probe \(shown: p) in '\(f.path)' \(Suggest.hint(for: p, in: names))")
             }
             return p
         }
@@ -59,7 +59,7 @@ struct ExpectationContext {
         guard let name = reader.string(f, "fault") else { return experiment.faults.first?.name }
         let names = experiment.faults.map(\.name)
         if !names.contains(name) {
-            reader.error(f.values["fault"], "unknown fault '\(name)' in '\(f.path)' \(Suggest.hint(for: name, in: names))")
+            reader.error(f.values["fault"], "unknown fault \(shown: name) in '\(f.path)' \(Suggest.hint(for: name, in: names))")
         }
         return name
     }
@@ -69,7 +69,7 @@ struct ExpectationContext {
         guard let name = reader.string(f, key) else { return nil }
         let names = experiment.actions.map(\.name)
         if !names.contains(name) {
-            reader.error(f.values[key], "unknown action '\(name)' in '\(f.path)' \(Suggest.hint(for: name, in: names))")
+            reader.error(f.values[key], "unknown action \(shown: name) in '\(f.path)' \(Suggest.hint(for: name, in: names))")
         }
         return name
     }

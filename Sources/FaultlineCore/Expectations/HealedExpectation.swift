@@ -28,7 +28,7 @@ public struct HealedExpectation: ExpectationKindReader, Equatable {
         let replacing = kinds.map { "'\($0)'" }.joined(separator: " or ")
         if let name = fault, let step = e.faults.first(where: { $0.name == name }) {
             if !type(of: step.spec).replacesProcesses {
-                r.error(f.values["fault"] ?? node, "'\(path)' needs a \(replacing) fault; '\(name)' is a \(step.kind)")
+                r.error(f.values["fault"] ?? node, "'\(path)' needs a \(replacing) fault; \(shown: name) is a \(step.kind)")
             }
         } else {
             let names = e.faults.map(\.name)
@@ -45,7 +45,7 @@ public struct HealedExpectation: ExpectationKindReader, Equatable {
     public func check(_ run: RunEvidence) -> [CheckResult] {
         let expected = "≤ \(DurationText.format(within))"
         guard let f = run.faults.first(where: { $0.name == fault }), f.confirmed, let killed = f.confirmedAt ?? f.injectedAt else {
-            return [CheckResult(name: name, passed: false, expected: expected, measured: "fault '\(fault)' did not take effect")]
+            return [CheckResult(name: name, passed: false, expected: expected, measured: "fault \(shown: fault) did not take effect")]
         }
         guard let at = f.healedAt else {
             return [

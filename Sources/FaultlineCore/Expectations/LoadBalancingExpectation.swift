@@ -38,7 +38,7 @@ public struct LoadBalancingExpectation: ExpectationKindReader, Equatable {
     public var name: String { "\(Self.key)(\(backend))" }
 
     public var description: String {
-        var parts = ["'\(backend)' taken out by \(fault)"]
+        var parts = ["\(shown: backend) taken out by \(fault)"]
         if let t = ejectionWithin { parts.append("ejected within \(DurationText.format(t))") }
         if let v = evenness { parts.append("survivors even to \(PercentText.format(v))") }
         if let a = rejoin, let t = rejoinWithin { parts.append("back within \(DurationText.format(t)) of \(a)") }

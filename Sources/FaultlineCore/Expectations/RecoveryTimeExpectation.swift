@@ -20,7 +20,7 @@ public struct RecoveryTimeExpectation: ExpectationKindReader, Equatable {
 
     public var name: String { "recovery_time(\(probe), after \(fault))" }
     public var description: String {
-        "\(probe) recovers within \(DurationText.format(max)) of '\(fault)' (\(streak) successes in a row)"
+        "\(probe) recovers within \(DurationText.format(max)) of \(shown: fault) (\(streak) successes in a row)"
     }
 
     static func read(_ node: Node, path: String, _ c: ExpectationContext) -> RecoveryTimeExpectation? {
@@ -40,7 +40,7 @@ public struct RecoveryTimeExpectation: ExpectationKindReader, Equatable {
         }
         let expected = "≤ \(DurationText.format(max))"
         guard let start = run.faultStarts[fault] else {
-            return [CheckResult(name: name, passed: false, expected: expected, measured: "fault '\(fault)' was not injected")]
+            return [CheckResult(name: name, passed: false, expected: expected, measured: "fault \(shown: fault) was not injected")]
         }
         guard let rto = ProbeStatistics.recoveryTime(s, from: start, streak: streak) else {
             return [

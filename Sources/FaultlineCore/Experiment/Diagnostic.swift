@@ -12,8 +12,12 @@ public struct Diagnostic: Equatable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    /// `FILE:LINE:COL: message`, the shape editors and CI annotators understand.
-    public var description: String { "\(file):\(line):\(column): \(message)" }
+    /// `FILE:LINE:COL: message`, the shape editors and CI annotators understand; always one
+    /// line, whatever the file put into the message (values are also quoted and cut where the
+    /// message is made).
+    public var description: String {
+        "\(ShownText.controlsEscaped(file)):\(line):\(column): \(ShownText.controlsEscaped(message))"
+    }
 }
 
 /// Every problem of an input file at once; nothing runs while one exists.

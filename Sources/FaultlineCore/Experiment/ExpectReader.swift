@@ -19,7 +19,12 @@ struct ExpectReader {
             }
             for (item, path) in items {
                 r.remember(path, item)
-                if let x = kind.read(item, path: path, context) { out.append(Expectation(x)) }
+                let before = r.diagnostics.count
+                if let x = kind.read(item, path: path, context) {
+                    out.append(Expectation(x))
+                } else if r.diagnostics.count == before {
+                    r.error(item, "'\(path)' could not be read, and no reason was found (a faultline bug: please report it)")
+                }
             }
         }
         return out

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A validated experiment: what to observe, what to break, when, and what must hold.
 public struct Experiment: Equatable, Sendable {
     public var version: Int
@@ -108,10 +110,18 @@ public enum CommandSpec: Codable, Equatable, Sendable, CustomStringConvertible {
     case argv([String])
     case shell(String)
 
+    /// As a POSIX shell would read it back: arguments that need it single-quoted.
     public var description: String {
         switch self {
-        case .argv(let a): return a.joined(separator: " ")
-        case .shell(let s): return "sh -c '\(s)'"
+        case .argv(let a): return a.map(Self.quoted).joined(separator: " ")
+        case .shell(let s): return "sh -c \(Self.quoted(s))"
         }
+    }
+
+    /// `s` as one shell word: unchanged when it is plain, else in single quotes (a quote inside
+    /// written `'\''`).
+    static func quoted(_ s: String) -> String {
+        let plain = !s.isEmpty && s.utf8.allSatisfy { c in YAMLText.letter(c) || YAMLText.digit(c) || "-_./:=@%+,".utf8.contains(c) }
+        return plain ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -13,30 +13,26 @@ public enum ExperimentLoader {
 
     /// Loads and validates the file at `path`; throws ``ValidationFailure`` with every problem.
     public static func load(path: String, labDataRoot: String = defaultLabDataRoot) throws -> Experiment {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "cannot read file")])
+        switch Document.text(path: path) {
+        case .success(let text): return try load(text: text, file: path, labDataRoot: labDataRoot)
+        case .failure(let d): throw d
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "file is not UTF-8 text")])
-        }
-        return try load(text: text, file: path, labDataRoot: labDataRoot)
     }
 
     /// Parses and validates `text`, naming `file` in messages; a `lab:` path is relative to the
     /// file's folder.
     public static func load(text: String, file: String, labDataRoot: String = defaultLabDataRoot) throws -> Experiment {
         let root: Node?
-        do {
-            root = try YAMLText.compose(text)
-        } catch let e as YamlError {
-            throw ValidationFailure([syntaxDiagnostic(e, file: file)])
+        switch Document.compose(text, file: file) {
+        case .success(let r): root = r
+        case .failure(let d): throw d
         }
         guard let root else {
             throw ValidationFailure([
                 Diagnostic(file: file, line: 1, column: 1, message: "file is empty; an experiment needs 'version', 'title' and 'duration'")
             ])
         }
-        let reader = NodeReader(file: file)
+        let reader = NodeReader(file: file, document: "the experiment")
         var experiment = read(root, reader: reader)
         var labDiagnostics: [Diagnostic] = []
         if let e = experiment, let labNode = reader.labNode {
@@ -87,14 +83,12 @@ public enum ExperimentLoader {
         e.hosts = readHosts(f, r)
         r.labNode = f.values["lab"]
         let probes = ProbeReader(reader: r)
-        e.steadyState = r.list(f, "steady_state", what: "probes").compactMap { probes.read($0, path: $1, continuous: false) }
-        e.probes = r.list(f, "probes", what: "probes").compactMap { probes.read($0, path: $1, continuous: true) }
-        e.faults = r.list(f, "faults", what: "faults").enumerated().compactMap { steps.fault($1.0, path: $1.1, index: $0) }
-        e.actions = r.list(f, "actions", what: "actions").enumerated().compactMap {
-            steps.action($1.0, path: $1.1, index: $0, prefix: "action", timed: true)
-        }
-        e.rollbacks = r.list(f, "rollbacks", what: "rollback commands").enumerated().compactMap {
-            steps.action($1.0, path: $1.1, index: $0, prefix: "rollback", timed: false)
+        e.steadyState = r.each(f, "steady_state", what: "probes") { n, p, _ in probes.read(n, path: p, continuous: false) }
+        e.probes = r.each(f, "probes", what: "probes") { n, p, _ in probes.read(n, path: p, continuous: true) }
+        e.faults = r.each(f, "faults", what: "faults") { steps.fault($0, path: $1, index: $2) }
+        e.actions = r.each(f, "actions", what: "actions") { steps.action($0, path: $1, index: $2, prefix: "action", timed: true) }
+        e.rollbacks = r.each(f, "rollbacks", what: "rollback commands") {
+            steps.action($0, path: $1, index: $2, prefix: "rollback", timed: false)
         }
         if let node = f.values["workload"] { e.workload = readWorkload(node, r) }
         if let node = f.values["expect"] {
@@ -112,8 +106,13 @@ public enum ExperimentLoader {
         }
         let base = (file as NSString).deletingLastPathComponent
         let path = s.string.hasPrefix("/") || base.isEmpty ? s.string : "\(base)/\(s.string)"
+        // Only a lab file is read: a diagnostic about any other file could show its content.
+        guard [".yaml", ".yml", ".json"].contains(where: { path.hasSuffix($0) }) else {
+            r.error(node, "'lab' must name a lab file (.yaml, .yml or .json), got \(shown: s.string)")
+            return (e, [])
+        }
         guard FileManager.default.fileExists(atPath: path) else {
-            r.error(node, "lab file '\(path)' does not exist")
+            r.error(node, "lab file \(shown: path) does not exist")
             return (e, [])
         }
         do {
@@ -122,7 +121,7 @@ public enum ExperimentLoader {
             out.lab = lab
             for h in lab.hosts {
                 if out.hosts.contains(where: { $0.name == h.name }) {
-                    r.error(node, "lab host '\(h.name)' has the name of a host declared in 'hosts'")
+                    r.error(node, "lab host \(shown: h.name) has the name of a host declared in 'hosts'")
                     continue
                 }
                 out.hosts.append(HostSpec(name: h.name, transport: .lab))
@@ -159,13 +158,13 @@ public enum ExperimentLoader {
         var rate: Rate?
         if let text = r.string(f, "rate", required: true) {
             rate = Rate.parse(text)
-            if rate == nil { r.error(f.values["rate"], "'workload.rate' must be a rate like '200/s', got '\(text)'") }
+            if rate == nil { r.error(f.values["rate"], "'workload.rate' must be a rate like '200/s', got \(shown: text)") }
         }
         guard let rate, let client else { return nil }
         var w = WorkloadSpec(client: client, rate: rate)
         if let c = r.int(f, "concurrency", range: 1...64) { w.concurrency = c }
-        if let t = r.duration(f, "timeout", positive: true) { w.timeout = t }
-        if let t = r.duration(f, "converge_within") { w.convergeWithin = t }
+        if let t = r.duration(f, "timeout", positive: true, max: Bounds.hour) { w.timeout = t }
+        if let t = r.duration(f, "converge_within", max: Bounds.hour) { w.convergeWithin = t }
         return w
     }
 
@@ -180,7 +179,7 @@ public enum ExperimentLoader {
         for (i, a) in (sentinels + (address.map { [$0] } ?? [])).enumerated() where ProbeReader.splitHostPort(a) == nil {
             r.error(
                 rf.values[i < sentinels.count ? "sentinels" : "address"],
-                "'\(a)' in 'workload.redis' must be an address like '198.18.1.11:26379'")
+                "\(shown: a) in 'workload.redis' must be an address like '198.18.1.11:26379'")
         }
         let replicas = r.strings(rf, "replicas") ?? []
         if replicas.isEmpty { r.error(rn, "'workload.redis.replicas' must list every replica to read at the end") }
@@ -189,7 +188,7 @@ public enum ExperimentLoader {
             if let v = RedisWorkload.Mode(rawValue: m) {
                 mode = v
             } else {
-                r.error(rf.values["mode"], "'workload.redis.mode' must be one of set, register, got '\(m)'")
+                r.error(rf.values["mode"], "'workload.redis.mode' must be one of set, register, got \(shown: m)")
             }
         }
         guard !replicas.isEmpty else { return nil }
@@ -213,7 +212,7 @@ public enum ExperimentLoader {
         let table = r.string(f, "table") ?? (registers == nil ? "faultline_writes" : "faultline_registers")
         let sqlName = { (c: UInt8) in YAMLText.lower(c) || c == 95 }
         if !YAMLText.isName(table, first: sqlName, rest: { sqlName($0) || YAMLText.digit($0) }, maxLength: 63) {
-            r.error(f.values["table"], "'workload.postgres.table' must be a plain lower-case SQL name, got '\(table)'")
+            r.error(f.values["table"], "'workload.postgres.table' must be a plain lower-case SQL name, got \(shown: table)")
         }
         guard let connection, !replicas.isEmpty else { return nil }
         var w = PostgresWorkload(connection: connection, table: table, replicas: replicas, registers: registers)
@@ -255,12 +254,12 @@ public enum ExperimentLoader {
         }
         let url = r.string(f, "url", required: true)
         if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            r.error(f.values["url"], "'workload.http.url' must start with http:// or https://, got '\(url)'")
+            r.error(f.values["url"], "'workload.http.url' must start with http:// or https://, got \(shown: url)")
         }
         let method = (r.string(f, "method") ?? "GET").uppercased()
         let methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
         if !methods.contains(method) {
-            r.error(f.values["method"], "'workload.http.method' must be one of \(methods.joined(separator: ", ")), got '\(method)'")
+            r.error(f.values["method"], "'workload.http.method' must be one of \(methods.joined(separator: ", ")), got \(shown: method)")
         }
         guard let url else { return nil }
         var h = HTTPWorkload(
@@ -273,10 +272,10 @@ public enum ExperimentLoader {
     static func readSettings(_ node: Node, into s: inout Settings, _ r: NodeReader) {
         let keys = ["confirm_timeout", "settle_timeout", "lease_renew", "lease_expiry"]
         guard let f = r.fields(node, path: "settings", allowed: keys) else { return }
-        if let v = r.duration(f, "confirm_timeout", positive: true) { s.confirmTimeout = v }
-        if let v = r.duration(f, "settle_timeout") { s.settleTimeout = v }
-        if let v = r.duration(f, "lease_renew", positive: true) { s.leaseRenew = v }
-        if let v = r.duration(f, "lease_expiry", positive: true) { s.leaseExpiry = v }
+        if let v = r.duration(f, "confirm_timeout", positive: true, max: Bounds.tenMinutes) { s.confirmTimeout = v }
+        if let v = r.duration(f, "settle_timeout", max: Bounds.hour) { s.settleTimeout = v }
+        if let v = r.duration(f, "lease_renew", positive: true, max: Bounds.minute) { s.leaseRenew = v }
+        if let v = r.duration(f, "lease_expiry", positive: true, max: Bounds.tenMinutes) { s.leaseExpiry = v }
         if s.leaseExpiry < 2 * s.leaseRenew {
             r.error(
                 f.values["lease_expiry"] ?? f.values["lease_renew"] ?? node,
@@ -298,7 +297,7 @@ public enum ExperimentLoader {
             let path = "hosts.\(name)"
             let nameChar = { (c: UInt8) in YAMLText.letter(c) || YAMLText.digit(c) || c == 95 || c == 45 }
             guard YAMLText.isName(name, first: YAMLText.letter, rest: nameChar, maxLength: 32) else {
-                r.error(k, "host name '\(name)' must start with a letter and use letters, digits, '-' or '_' (at most 32)")
+                r.error(k, "host name \(shown: name) must start with a letter and use letters, digits, '-' or '_' (at most 32)")
                 continue
             }
             guard let hf = r.fields(v, path: path, allowed: ["local", "netns", "ssh"], what: "a mapping with one transport: local") else {

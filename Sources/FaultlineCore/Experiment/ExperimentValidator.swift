@@ -4,23 +4,42 @@ struct ExperimentValidator {
     let reader: NodeReader
 
     func validate(_ e: Experiment) {
-        unique(e.probes.enumerated().map { ($1.name, "probes[\($0)]") })
-        unique(e.steadyState.enumerated().map { ($1.name, "steady_state[\($0)]") })
-        unique(e.faults.enumerated().map { ($1.name, "faults[\($0)]") } + e.actions.enumerated().map { ($1.name, "actions[\($0)]") })
+        unique(e.probes.enumerated().map { ($1.name, path($1.path, "probes", $0)) })
+        unique(e.steadyState.enumerated().map { ($1.name, path($1.path, "steady_state", $0)) })
+        unique(
+            e.faults.enumerated().map { ($1.name, path($1.path, "faults", $0)) }
+                + e.actions.enumerated().map { ($1.name, path($1.path, "actions", $0)) })
         for (i, f) in e.faults.enumerated() {
-            f.spec.validate(f, FaultValidation(experiment: e, path: "faults[\(i)]", reader: reader))
+            f.spec.validate(f, FaultValidation(experiment: e, path: path(f.path, "faults", i), reader: reader))
         }
         probeHosts(e)
         commandHosts(e)
         timing(e)
         overlaps(e)
+        workloadSize(e)
+    }
+
+    /// A workload records every operation it issues: rate × duration of them, bounded.
+    private func workloadSize(_ e: Experiment) {
+        guard let w = e.workload else { return }
+        let operations = w.rate.perSecond * Double(e.duration) / 1e9
+        guard operations > Bounds.maxOperations else { return }
+        reader.error(
+            path: "workload.rate",
+            "'workload.rate' \(w.rate) for the experiment's 'duration' \(DurationText.format(e.duration)) would record \(Int(operations)) operations; at most \(Int(Bounds.maxOperations)) (about 1 GB of history)"
+        )
+    }
+
+    /// Where an entry was written; entries built in code have no path and take their index.
+    private func path(_ written: String, _ list: String, _ index: Int) -> String {
+        written.isEmpty ? "\(list)[\(index)]" : written
     }
 
     /// Reports a name used twice; `entries` are (name, key path of its entry).
     private func unique(_ entries: [(String, String)]) {
         var seen = Set<String>()
         for (name, path) in entries where !seen.insert(name).inserted {
-            reader.error(path: "\(path).name", "name '\(name)' in '\(path)' is already used; names must be unique")
+            reader.error(path: "\(path).name", "name \(shown: name) in '\(path)' is already used; names must be unique")
         }
     }
 
@@ -29,8 +48,8 @@ struct ExperimentValidator {
         for (list, probes) in [("steady_state", e.steadyState), ("probes", e.probes)] {
             for (i, p) in probes.enumerated() {
                 guard case .process(let spec) = p.kind, !declared.contains(spec.host) else { continue }
-                let path = "\(list)[\(i)].process.host"
-                reader.error(path: path, "unknown host '\(spec.host)' in '\(path)' \(Suggest.hint(for: spec.host, in: declared))")
+                let path = "\(self.path(p.path, list, i)).process.host"
+                reader.error(path: path, "unknown host \(shown: spec.host) in '\(path)' \(Suggest.hint(for: spec.host, in: declared))")
             }
         }
     }
@@ -41,9 +60,9 @@ struct ExperimentValidator {
         for (key, list) in [("actions", e.actions), ("rollbacks", e.rollbacks)] {
             for (i, a) in list.enumerated() {
                 guard let on = a.on, !labHosts.contains(on) else { continue }
-                let path = "\(key)[\(i)].on"
+                let path = "\(self.path(a.path, key, i)).on"
                 let valid = labHosts.isEmpty ? "(the experiment has no lab)" : Suggest.hint(for: on, in: labHosts)
-                reader.error(path: path, "'\(path)' must name a lab host, got '\(on)' \(valid)")
+                reader.error(path: path, "'\(path)' must name a lab host, got \(shown: on) \(valid)")
             }
         }
     }
@@ -59,7 +78,7 @@ struct ExperimentValidator {
             } else if let d = f.duration, f.at + d > e.duration {
                 reader.error(
                     path: "faults[\(i)].duration",
-                    "fault '\(f.name)' ends at \(DurationText.format(f.at + d)), after the experiment's 'duration' \(total)")
+                    "fault \(shown: f.name) ends at \(DurationText.format(f.at + d)), after the experiment's 'duration' \(total)")
             }
         }
         for (i, a) in e.actions.enumerated() where a.at >= e.duration {
@@ -89,7 +108,7 @@ struct ExperimentValidator {
                     let (first, second) = (min(i, other), max(i, other))
                     if reported.insert(second).inserted {
                         reader.error(
-                            path: "faults[\(second)]",
+                            path: path(e.faults[second].path, "faults", second),
                             "fault '\(e.faults[second].name)' overlaps '\(e.faults[first].name)' on \(exclusion.what); faults on one target must not overlap in time"
                         )
                     }

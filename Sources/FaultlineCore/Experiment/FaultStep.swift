@@ -6,12 +6,15 @@ public struct FaultStep: Equatable, Sendable {
     /// How long the fault holds; `nil` for instants (then the window runs to the end).
     public var duration: Nanos?
     public var spec: any FaultKind
+    /// Where the file wrote it (`faults[3]`), for messages; empty when not read from a file.
+    public var path: String
 
-    public init(name: String, at: Nanos, duration: Nanos? = nil, spec: any FaultKind) {
+    public init(name: String, at: Nanos, duration: Nanos? = nil, spec: any FaultKind, path: String = "") {
         self.name = name
         self.at = at
         self.duration = duration
         self.spec = spec
+        self.path = path
     }
 
     /// The kind's key, as experiment files name it.

@@ -6,13 +6,21 @@ import Yams
 /// whole file is checked in one pass.
 final class NodeReader {
     let file: String
+    /// How messages name the whole file: "the experiment", "the lab file".
+    let document: String
     private(set) var diagnostics: [Diagnostic] = []
     /// Where each key path was written, for checks made after reading.
     private(set) var marks: [String: Position] = [:]
     /// The experiment's `lab:` value, resolved after the rest is read.
     var labNode: Node?
 
-    init(file: String) { self.file = file }
+    init(file: String, document: String = "the experiment") {
+        self.file = file
+        self.document = document
+    }
+
+    /// The key path for messages; the top level is the document itself.
+    func named(_ path: String) -> String { path.isEmpty ? String(document.split(separator: " ").last ?? "") : path }
 
     func error(_ node: Node?, _ message: String) {
         error(at: Position(node), message)
@@ -36,19 +44,62 @@ final class NodeReader {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         case .alias: return "an alias"
-        case .scalar(let s): return "'\(s.string)'"
+        case .scalar(let s): return quote(s.string)
         }
+    }
+
+    /// What a node is, without its value: for a file that may not be ours to show.
+    static func kind(_ node: Node) -> String {
+        if case .scalar = node { return "text (is this the right file?)" }
+        return describe(node)
+    }
+
+    /// A value from the file, quoted for a message: escaped and cut (``ShownText``).
+    static func quote(_ s: String) -> String { "\(shown: s)" }
+
+    /// A mapping's pairs with YAML merge keys applied: `<<: *defaults` (or a list of aliases)
+    /// adds the merged mappings' keys that the mapping does not set itself, earlier ones first.
+    func merged(_ pairs: [(Node, Node)], path: String) -> [(Node, Node)] {
+        var explicit: [(Node, Node)] = []
+        var sources: [Node] = []
+        for (k, v) in pairs {
+            if case .scalar(let s) = k, s.string == "<<", s.style == .plain || s.style == .any {
+                if case .sequence(let list) = v { sources += list } else { sources.append(v) }
+            } else {
+                explicit.append((k, v))
+            }
+        }
+        guard !sources.isEmpty else { return explicit }
+        var seen = Set(explicit.compactMap { $0.0.string })
+        var out = explicit
+        for source in sources {
+            guard case .mapping(let m) = source else {
+                error(
+                    source,
+                    "'<<' in '\(named(path))' must merge a mapping (an alias of one) or a list of them, got \(Self.describe(source))")
+                continue
+            }
+            for (k, v) in merged(Array(m), path: path) {
+                guard let key = k.string, seen.insert(key).inserted else { continue }
+                out.append((k, v))
+            }
+        }
+        return out
     }
 
     /// A mapping's fields, with unknown keys reported against `allowed`.
     func fields(_ node: Node, path: String, allowed: [String], what: String? = nil, unknown: String = "key") -> Fields? {
         remember(path, node)
         guard case .mapping(let mapping) = node else {
-            error(node, "\(path.isEmpty ? "the experiment" : "'\(path)'") must be \(what ?? "a mapping"), got \(Self.describe(node))")
+            // The top level of a file that is not what it should be: say what it is, never what it holds.
+            let got = path.isEmpty ? Self.kind(node) : Self.describe(node)
+            error(node, "\(path.isEmpty ? document : "'\(path)'") must be \(what ?? "a mapping"), got \(got)")
             return nil
         }
         var result = Fields(node: node, path: path)
-        for (k, v) in mapping {
+        for (k, v) in merged(Array(mapping), path: path) {
+            // `x-…` keys at the top level are the file's own (a home for anchors), as in Compose files.
+            if path.isEmpty, case .scalar(let key) = k, key.string.hasPrefix("x-") { continue }
             guard case .scalar(let key) = k else {
                 error(k, "keys in '\(path)' must be plain words, got \(Self.describe(k))")
                 continue
@@ -57,7 +108,7 @@ final class NodeReader {
                 let hint = Suggest.hint(for: key.string, in: allowed)
                 // A misspelt required key is reported once, as the misspelling.
                 if let close = Suggest.closest(to: key.string, in: allowed) { result.misspelt.insert(close) }
-                error(k, "unknown \(unknown) '\(key.string)' in '\(path.isEmpty ? "experiment" : path)' \(hint)")
+                error(k, "unknown \(unknown) \(shown: key.string) in '\(named(path))' \(hint)")
                 continue
             }
             result.values[key.string] = v
@@ -100,18 +151,33 @@ final class NodeReader {
         return b
     }
 
-    /// A duration such as `250ms`; `positive` rejects zero.
-    func duration(_ f: Fields, _ key: String, required: Bool = false, positive: Bool = false) -> Nanos? {
+    /// A duration such as `250ms`, at most `max`; `positive` rejects zero.
+    func duration(
+        _ f: Fields, _ key: String, required: Bool = false, positive: Bool = false, max: Nanos = DurationText.ceiling
+    ) -> Nanos? {
         guard let node = f.value(key, required: required, reader: self) else { return nil }
-        guard case .scalar(let s) = node, let v = DurationText.parse(s.string) else {
-            error(node, "'\(f.child(key))' must be a duration like '250ms', '5s' or '2m', got \(Self.describe(node))")
+        let path = f.child(key)
+        guard case .scalar(let s) = node else {
+            error(node, "'\(path)' must be a duration like '250ms', '5s' or '2m', got \(Self.describe(node))")
             return nil
         }
-        if positive, v <= 0 {
-            error(node, "'\(f.child(key))' must be greater than 0, got '\(s.string)'")
-            return nil
+        switch DurationText.read(s.string, max: max) {
+        case .success(let v):
+            if positive, v <= 0 {
+                error(node, "'\(path)' must be greater than 0, got \(Self.quote(s.string))")
+                return nil
+            }
+            return v
+        case .failure(.negative):
+            error(node, "'\(path)' must not be negative, got \(Self.quote(s.string))")
+        case .failure(.tooLarge(let bound)):
+            error(node, "'\(path)' must be at most \(DurationText.format(bound)), got \(Self.quote(s.string))")
+        case .failure(.unitsOutOfOrder):
+            error(node, "'\(path)' must give each unit once, largest first (like '1m30s'), got \(Self.quote(s.string))")
+        case .failure(.notADuration):
+            error(node, "'\(path)' must be a duration like '250ms', '5s' or '2m', got \(Self.describe(node))")
         }
-        return v
+        return nil
     }
 
     func percent(_ f: Fields, _ key: String, required: Bool = false) -> Double? {
@@ -142,6 +208,19 @@ final class NodeReader {
             out.append(s.string)
         }
         return out
+    }
+
+    /// Each item of a list read by `read`. An item `read` drops must have a diagnostic: one that
+    /// returned nil and said nothing gets one here, so no entry ever vanishes silently.
+    func each<T>(_ f: Fields, _ key: String, what: String, _ read: (Node, String, Int) -> T?) -> [T] {
+        list(f, key, what: what).enumerated().compactMap { i, item in
+            let before = diagnostics.count
+            let value = read(item.0, item.1, i)
+            if value == nil, diagnostics.count == before {
+                error(item.0, "'\(item.1)' could not be read, and no reason was found (a faultline bug: please report it)")
+            }
+            return value
+        }
     }
 
     /// Items of a list; a missing key is an empty list.
@@ -180,7 +259,7 @@ struct Fields {
     func value(_ key: String, required: Bool, reader: NodeReader) -> Node? {
         if let v = values[key] { return v }
         if required, !misspelt.contains(key) {
-            reader.error(node, "missing required key '\(key)' in '\(path.isEmpty ? "experiment" : path)'")
+            reader.error(node, "missing required key '\(key)' in '\(reader.named(path))'")
         }
         return nil
     }

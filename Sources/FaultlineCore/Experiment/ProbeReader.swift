@@ -32,14 +32,14 @@ struct ProbeReader {
         let name = r.string(f, "name") ?? path
         var interval: Nanos?
         if continuous {
-            interval = r.duration(f, "interval", positive: true) ?? 100_000_000
+            interval = r.duration(f, "interval", positive: true, max: Bounds.hour) ?? 100_000_000
             if let i = interval, i < 1_000_000 {
                 r.error(f.values["interval"], "'\(f.child("interval"))' must be at least 1ms, got '\(DurationText.format(i))'")
             }
         }
-        let maxLatency = r.duration(f, "max_latency", positive: true)
+        let maxLatency = r.duration(f, "max_latency", positive: true, max: Bounds.hour)
         guard let kind else { return nil }
-        return ProbeSpec(name: name, kind: kind, interval: interval, maxLatency: maxLatency)
+        return ProbeSpec(name: name, kind: kind, interval: interval, maxLatency: maxLatency, path: path)
     }
 
     func http(_ node: Node, path: String) -> ProbeSpec.HTTP? {
@@ -57,32 +57,54 @@ struct ProbeReader {
             } else {
                 r.error(
                     f.values["method"],
-                    "'\(f.child("method"))' must be an HTTP method, got '\(m)' \(Suggest.hint(for: m, in: Self.httpMethods))")
+                    "'\(f.child("method"))' must be an HTTP method, got \(shown: m) \(Suggest.hint(for: m, in: Self.httpMethods))")
             }
         }
         if let hn = f.values["headers"] {
             if case .mapping(let m) = hn {
-                for (k, v) in m { h.headers[k.string ?? ""] = v.string ?? "" }
+                for (k, v) in m { if let (name, value) = header(k, v, path: f.child("headers")) { h.headers[name] = value } }
             } else {
                 r.error(hn, "'\(f.child("headers"))' must be a mapping of header names to values, got \(NodeReader.describe(hn))")
             }
         }
         h.body = r.string(f, "body")
-        if let t = r.duration(f, "timeout", positive: true) { h.timeout = t }
+        if let t = r.duration(f, "timeout", positive: true, max: Bounds.hour) { h.timeout = t }
         if let sn = f.values["status"], let ranges = statusRanges(sn, path: f.child("status")) { h.status = ranges }
         h.bodyContains = r.string(f, "body_contains")
         if let re = r.string(f, "body_regex") {
             if (try? NSRegularExpression(pattern: re)) == nil {
-                r.error(f.values["body_regex"], "'\(f.child("body_regex"))' is not a valid regular expression: '\(re)'")
+                r.error(f.values["body_regex"], "'\(f.child("body_regex"))' is not a valid regular expression: \(shown: re)")
             }
             h.bodyRegex = re
         }
         return h
     }
 
+    /// A header name is an HTTP token; a value is text without CR, LF or NUL (either would let
+    /// the file write a header of its own, or a second request).
+    func header(_ k: Node, _ v: Node, path: String) -> (String, String)? {
+        let r = reader
+        let tokenChars = Set("!#$%&'*+-.^_`|~".utf8)
+        guard case .scalar(let name) = k, !name.string.isEmpty,
+            name.string.utf8.allSatisfy({ YAMLText.letter($0) || YAMLText.digit($0) || tokenChars.contains($0) })
+        else {
+            r.error(k, "header names in '\(path)' must be HTTP tokens (letters, digits, '-'), got \(NodeReader.describe(k))")
+            return nil
+        }
+        guard case .scalar(let value) = v else {
+            r.error(v, "'\(path).\(name.string)' must be text, got \(NodeReader.describe(v))")
+            return nil
+        }
+        guard !value.string.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+            r.error(v, "'\(path).\(name.string)' must not contain a line break or NUL, got \(shown: value.string)")
+            return nil
+        }
+        return (name.string, value.string)
+    }
+
     func checkURL(_ url: String, node: Node?, path: String) -> String? {
         guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), ["http", "https"].contains(scheme), u.host != nil else {
-            reader.error(node, "'\(path)' must be an http:// or https:// URL with a host, got '\(url)'")
+            reader.error(node, "'\(path)' must be an http:// or https:// URL with a host, got \(shown: url)")
             return nil
         }
         return url
@@ -117,7 +139,7 @@ struct ProbeReader {
         var addressNode = node
         if case .mapping = node {
             guard let f = r.fields(node, path: path, allowed: ["address", "timeout"]) else { return nil }
-            timeout = r.duration(f, "timeout", positive: true)
+            timeout = r.duration(f, "timeout", positive: true, max: Bounds.hour)
             guard let a = f.value("address", required: true, reader: r) else { return nil }
             addressNode = a
         }
@@ -152,16 +174,18 @@ struct ProbeReader {
         var c = ProbeSpec.Command(command: spec)
         if let code = r.int(f, "exit_code", range: 0...255) { c.exitCode = Int32(code) }
         c.stdoutContains = r.string(f, "stdout_contains")
-        if let t = r.duration(f, "timeout", positive: true) { c.timeout = t }
+        if let t = r.duration(f, "timeout", positive: true, max: Bounds.hour) { c.timeout = t }
         return c
     }
 
     func process(_ node: Node, path: String) -> ProbeSpec.Process? {
         let r = reader
-        if case .scalar(let s) = node { return ProbeSpec.Process(selector: .name(s.string)) }
+        if case .scalar = node {
+            return ProcessTarget.name(node, path: path, reader: r, fault: false).map { ProbeSpec.Process(selector: .name($0)) }
+        }
         let allowed = ProcessTarget.selectorKeys + ["host", "min"]
         guard let f = r.fields(node, path: path, allowed: allowed, what: "a process name or a mapping") else { return nil }
-        guard let selector = ProcessTarget.selector(f, reader: r) else { return nil }
+        guard let selector = ProcessTarget.selector(f, reader: r, fault: false) else { return nil }
         var p = ProbeSpec.Process(selector: selector)
         p.host = r.string(f, "host") ?? "local"
         if let m = r.int(f, "min", range: 1...100_000) { p.min = m }

@@ -6,12 +6,20 @@ public struct ProbeSpec: Codable, Equatable, Sendable {
     public var interval: Nanos?
     /// Tolerance: a sample slower than this counts as a failure.
     public var maxLatency: Nanos?
+    /// Where the file wrote it (`probes[2]`), for messages; empty when not read from a file.
+    public var path: String
 
-    public init(name: String, kind: Kind, interval: Nanos? = nil, maxLatency: Nanos? = nil) {
+    public init(name: String, kind: Kind, interval: Nanos? = nil, maxLatency: Nanos? = nil, path: String = "") {
         self.name = name
         self.kind = kind
         self.interval = interval
         self.maxLatency = maxLatency
+        self.path = path
+    }
+
+    /// Where it was written is not part of what it is.
+    public static func == (a: ProbeSpec, b: ProbeSpec) -> Bool {
+        a.name == b.name && a.kind == b.kind && a.interval == b.interval && a.maxLatency == b.maxLatency
     }
 
     public enum Kind: Codable, Equatable, Sendable {

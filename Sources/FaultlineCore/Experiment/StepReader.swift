@@ -30,7 +30,7 @@ struct StepReader {
         guard let spec = kind.read(body, path: f.child(key), reader: r) else { return nil }
         let name = r.string(f, "name") ?? "\(key)-\(index + 1)"
         guard let at else { return nil }
-        return FaultStep(name: name, at: at, duration: duration, spec: spec)
+        return FaultStep(name: name, at: at, duration: duration, spec: spec, path: path)
     }
 
     func action(_ node: Node, path: String, index: Int, prefix: String, timed: Bool) -> ActionStep? {
@@ -38,12 +38,12 @@ struct StepReader {
         let allowed = (timed ? ["name", "at"] : ["name"]) + ["command", "timeout", "on"]
         guard let f = r.fields(node, path: path, allowed: allowed, what: "a mapping with 'command'") else { return nil }
         let at = timed ? r.duration(f, "at", required: true) : 0
-        let timeout = r.duration(f, "timeout", positive: true)
+        let timeout = r.duration(f, "timeout", positive: true, max: Bounds.hour)
         guard let cn = f.value("command", required: true, reader: r) else { return nil }
         guard let spec = commandSpec(cn, path: f.child("command"), extra: []).0, let at else { return nil }
         return ActionStep(
             name: r.string(f, "name") ?? "\(prefix)-\(index + 1)", at: at, command: spec, timeout: timeout ?? 30_000_000_000,
-            on: r.string(f, "on"))
+            on: r.string(f, "on"), path: path)
     }
 
     /// A list is argv; a mapping has `argv:` or `shell:` (the only way a shell is used) plus `extra` keys.

@@ -1,18 +1,11 @@
 import Yams
 
-/// Composing YAML (and JSON) without Yams's default tag resolver.
-///
-/// The default resolver decides each plain scalar's type with seven regular expressions, and
-/// compiling them (ICU, on first use) cost every run about 1.5 ms — a tenth of a trivial run.
-/// faultline reads every scalar as text and parses numbers, durations and rates itself, so it
-/// needs no tags, only booleans (``plainBool(_:)``). Files that use merge keys (`<<: *anchor`)
-/// still get the default resolver, which implements them.
+/// Scalars as faultline reads them. Files are composed with Yams's basic resolver
+/// (``Document``): the default one decides each plain scalar's type with seven regular
+/// expressions, and compiling them (ICU, on first use) cost every run about 1.5 ms. faultline
+/// reads every scalar as text and parses numbers, durations and rates itself, so it needs no
+/// tags, only booleans (``plainBool(_:)``); merge keys are applied by ``NodeReader``.
 enum YAMLText {
-    static func compose(_ text: String) throws -> Node? {
-        let merges = text.contains("<<:") || text.contains("<< :")
-        return try Yams.compose(yaml: text, merges ? .default : .basic)
-    }
-
     /// A YAML 1.1 boolean written as a plain (unquoted) scalar: true/yes/on, false/no/off, in
     /// lower, Capitalised or UPPER case.
     static func plainBool(_ node: Node) -> Bool? {

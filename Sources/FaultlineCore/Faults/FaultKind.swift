@@ -36,6 +36,8 @@ public protocol FaultKind: Codable, Sendable {
     var exclusion: FaultExclusion? { get }
     /// The processes a kill took, looked for again by `healed`.
     var replaceable: ProcessSelector? { get }
+    /// The processes it acts on, for kinds that act on processes (`plan` shows what they match).
+    var processes: ProcessTarget? { get }
     /// Checks against the rest of the experiment; problems go to `v`.
     func validate(_ step: FaultStep, _ v: FaultValidation)
     /// The plan's line for its injection.
@@ -51,6 +53,7 @@ extension FaultKind {
     public var role: RoleTarget? { nil }
     public func onHost(_ host: String) -> Self { self }
     public var replaceable: ProcessSelector? { nil }
+    public var processes: ProcessTarget? { nil }
     public func describeRevert(_ step: FaultStep) -> String { "revert '\(step.name)'" }
 }
 

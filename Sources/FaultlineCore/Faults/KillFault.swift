@@ -31,6 +31,7 @@ public struct KillFault: FaultKindReader, Equatable {
 
     public var target: String { process.selector.description }
     public var role: RoleTarget? { process.role }
+    public var processes: ProcessTarget? { process }
     public var replaceable: ProcessSelector? { process.selector }
     public var exclusion: FaultExclusion? { process.exclusion }
     public func hosts(in hosts: HostSet) -> [String] { process.hosts(in: hosts) }
@@ -65,14 +66,16 @@ public enum Signals {
         if name.hasPrefix("SIG") { name.removeFirst(3) }
         if let n = byName[name] {
             if n == 19 || n == 18 {
-                reader.error(node, "'\(f.child("signal"))' '\(text)' would not kill; use the 'pause' fault to stop and continue a process")
+                reader.error(
+                    node, "'\(f.child("signal"))' \(shown: text) would not kill; use the 'pause' fault to stop and continue a process")
                 return nil
             }
             return (n, name)
         }
         reader.error(
             node,
-            "'\(f.child("signal"))' must be a signal name or number, got '\(text)' \(Suggest.hint(for: name, in: byName.keys.sorted()))")
+            "'\(f.child("signal"))' must be a signal name or number, got \(shown: text) \(Suggest.hint(for: name, in: byName.keys.sorted()))"
+        )
         return nil
     }
 }

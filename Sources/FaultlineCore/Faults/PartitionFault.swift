@@ -39,7 +39,7 @@ public struct PartitionFault: FaultKindReader, Equatable {
             return
         }
         for h in Set(namedHosts(among: labHosts)).sorted() where !labHosts.contains(h) {
-            v.error(at: path, "'\(path)' names '\(h)', which is not a lab host \(Suggest.hint(for: h, in: labHosts))")
+            v.error(at: path, "'\(path)' names \(shown: h), which is not a lab host \(Suggest.hint(for: h, in: labHosts))")
         }
         switch shape {
         case .bridge, .majoritiesRing:
@@ -87,7 +87,7 @@ public struct PartitionFault: FaultKindReader, Equatable {
         default:
             r.error(
                 f.values["shape"],
-                "'\(path).shape' must be one of \(shapeNames.joined(separator: ", ")), got '\(name)' \(Suggest.hint(for: name, in: shapeNames))"
+                "'\(path).shape' must be one of \(shapeNames.joined(separator: ", ")), got \(shown: name) \(Suggest.hint(for: name, in: shapeNames))"
             )
             return nil
         }

@@ -18,6 +18,7 @@ public struct PauseFault: FaultKindReader, Equatable {
 
     public var target: String { process.selector.description }
     public var role: RoleTarget? { process.role }
+    public var processes: ProcessTarget? { process }
     public var exclusion: FaultExclusion? { process.exclusion }
     public func hosts(in hosts: HostSet) -> [String] { process.hosts(in: hosts) }
 

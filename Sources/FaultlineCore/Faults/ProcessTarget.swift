@@ -9,23 +9,36 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
     public var role: RoleTarget?
     public var selector: ProcessSelector
     public var multiplicity: Multiplicity
+    /// `blast_radius: host`: the file says that the selector may take every process of the host.
+    public var wholeHost: Bool
 
-    public init(host: String = "local", role: RoleTarget? = nil, selector: ProcessSelector, multiplicity: Multiplicity = .one) {
+    public init(
+        host: String = "local", role: RoleTarget? = nil, selector: ProcessSelector, multiplicity: Multiplicity = .one,
+        wholeHost: Bool = false
+    ) {
         self.host = host
         self.role = role
         self.selector = selector
         self.multiplicity = multiplicity
+        self.wholeHost = wholeHost
     }
 
-    static let keys = ["host", "process", "count", "all"]
+    static let keys = ["host", "process", "count", "all", "blast_radius"]
+
+    /// Command lines of processes no fault means to take: a selector that matches all of them
+    /// (`.*`, `.`) matches every process of a host.
+    static let unrelated = [
+        "/sbin/init", "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups", "-bash", "/usr/lib/systemd/systemd-journald",
+        "/usr/sbin/cron -f", "faultline agent --run 20261201-000000-0000 --state-dir /run/faultline",
+    ]
     static let selectorKeys = ["name", "pid", "pidfile", "cmdline", "port"]
 
     /// Reads `host`, `process`, `count` and `all` from a kind's fields.
     static func read(_ f: Fields, reader r: NodeReader) -> ProcessTarget? {
         guard let pn = f.value("process", required: true, reader: r) else { return nil }
         let selector: ProcessSelector?
-        if case .scalar(let s) = pn {
-            selector = .name(s.string)
+        if case .scalar = pn {
+            selector = name(pn, path: f.child("process"), reader: r).map { .name($0) }
         } else if let sf = r.fields(pn, path: f.child("process"), allowed: selectorKeys, what: "a process name or a mapping") {
             selector = Self.selector(sf, reader: r)
         } else {
@@ -52,11 +65,52 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
             r.error(f.keys["all"], "'\(f.path)' takes 'count' or 'all', not both")
         }
         t.multiplicity = all == true ? .all : count.map { .count($0) } ?? .one
-        return selector == nil ? nil : t
+        if let b = r.string(f, "blast_radius") {
+            if b == "host" {
+                t.wholeHost = true
+            } else {
+                r.error(
+                    f.values["blast_radius"],
+                    "'\(f.child("blast_radius"))' must be 'host' (the only radius a fault may name), got \(shown: b)")
+            }
+        }
+        guard let selector else { return nil }
+        if all == true, !t.wholeHost, Self.matchesEverything(selector) {
+            r.error(
+                f.keys["all"],
+                "'\(f.path)' takes every process matching \(selector), which is every process of the host; say so with 'blast_radius: host', or select fewer"
+            )
+        }
+        return t
+    }
+
+    /// Whether a selector matches any process at all (a regular expression that matches every
+    /// unrelated command line).
+    static func matchesEverything(_ selector: ProcessSelector) -> Bool {
+        guard case .cmdline(let pattern) = selector, let re = try? NSRegularExpression(pattern: pattern) else { return false }
+        return unrelated.allSatisfy { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
+    }
+
+    /// A process name: not empty (an empty name would match nothing, and the fault with it).
+    /// Faults may not name faultline itself; probes (which only look) may.
+    static func name(_ node: Node, path: String, reader r: NodeReader, fault: Bool = true) -> String? {
+        guard case .scalar(let s) = node else {
+            r.error(node, "'\(path)' must be a process name, got \(NodeReader.describe(node))")
+            return nil
+        }
+        guard !s.string.isEmpty else {
+            r.error(node, "'\(path)' must name a process (the name of its executable), got ''")
+            return nil
+        }
+        guard s.string != "faultline" || !fault else {
+            r.error(node, "'\(path)' is faultline itself: its runner, agents and lab inits are never targets")
+            return nil
+        }
+        return s.string
     }
 
     /// Exactly one of the selector keys of `f`.
-    static func selector(_ f: Fields, reader r: NodeReader) -> ProcessSelector? {
+    static func selector(_ f: Fields, reader r: NodeReader, fault: Bool = true) -> ProcessSelector? {
         let present = selectorKeys.filter { f.has($0) }
         guard present.count == 1, let key = present.first else {
             if present.isEmpty {
@@ -68,17 +122,25 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
         }
         switch key {
         case "name":
-            guard let n = r.string(f, "name"), !n.isEmpty else { return nil }
-            return .name(n)
+            return f.values["name"].flatMap { name($0, path: f.child("name"), reader: r, fault: fault) }.map { .name($0) }
         case "pid":
             guard let p = r.int(f, "pid", range: 1...4_194_304) else { return nil }
+            guard p != 1 || !fault else {
+                r.error(f.values["pid"], "'\(f.child("pid"))' is 1, the host's init: faultline never signals PID 1")
+                return nil
+            }
             return .pid(Int32(p))
         case "pidfile":
-            return r.string(f, "pidfile").map { .pidFile($0) }
+            guard let p = r.string(f, "pidfile") else { return nil }
+            guard !p.isEmpty else {
+                r.error(f.values["pidfile"], "'\(f.child("pidfile"))' must be the path of a pid file, got ''")
+                return nil
+            }
+            return .pidFile(p)
         case "cmdline":
             guard let re = r.string(f, "cmdline") else { return nil }
             if re.isEmpty || (try? NSRegularExpression(pattern: re)) == nil {
-                r.error(f.values["cmdline"], "'\(f.child("cmdline"))' is not a valid regular expression: '\(re)'")
+                r.error(f.values["cmdline"], "'\(f.child("cmdline"))' is not a valid regular expression: \(shown: re)")
                 return nil
             }
             return .cmdline(re)
@@ -92,12 +154,12 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
         let declared = v.hosts.names
         if role == nil, !declared.contains(host) {
             let path = "\(v.path).\(key).host"
-            v.error(at: path, "unknown host '\(host)' in '\(path)' \(Suggest.hint(for: host, in: declared))")
+            v.error(at: path, "unknown host \(shown: host) in '\(path)' \(Suggest.hint(for: host, in: declared))")
         }
         let labHosts = v.hosts.labHosts
         if let on = role?.on, !labHosts.contains(on) {
             let path = "\(v.path).\(key).host.on"
-            v.error(at: path, "'\(path)' must name a lab host, got '\(on)' \(Suggest.hint(for: on, in: labHosts))")
+            v.error(at: path, "'\(path)' must name a lab host, got \(shown: on) \(Suggest.hint(for: on, in: labHosts))")
         }
     }
 
@@ -106,13 +168,13 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
 
     /// Two faults on the same processes of one host may not hold at once.
     var exclusion: FaultExclusion {
-        FaultExclusion(key: "process \(host) \(selector)", what: "the same processes (\(selector)) of host '\(host)'")
+        FaultExclusion(key: "process \(host) \(selector)", what: "the same processes (\(selector)) of host \(shown: host)")
     }
 
     /// `web1`, or how the host will be found.
     var whereText: String {
         guard let r = role else { return host }
-        return "the host with role '\(r.role)' (resolved when the fault fires by: \(r.resolve))"
+        return "the host with role \(shown: r.role) (resolved when the fault fires by: \(r.resolve))"
     }
 }
 

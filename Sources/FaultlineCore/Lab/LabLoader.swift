@@ -12,20 +12,19 @@ public enum LabLoader {
 
     /// Loads and validates `path`; `dataRoot` is where host data directories live (`{dir}`).
     public static func load(path: String, dataRoot: String) throws -> LabSpec {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "cannot read file")])
+        switch Document.text(path: path) {
+        case .success(let text): return try load(text: text, file: path, dataRoot: dataRoot)
+        case .failure(let d): throw d
         }
-        return try load(text: text, file: path, dataRoot: dataRoot)
     }
 
     public static func load(text: String, file: String, dataRoot: String) throws -> LabSpec {
         let root: Node?
-        do {
-            root = try YAMLText.compose(text)
-        } catch let e as YamlError {
-            throw ValidationFailure([ExperimentLoader.syntaxDiagnostic(e, file: file)])
+        switch Document.compose(text, file: file) {
+        case .success(let n): root = n
+        case .failure(let d): throw d
         }
-        let r = NodeReader(file: file)
+        let r = NodeReader(file: file, document: "the lab file")
         var lab: LabSpec?
         if let root {
             lab = read(root, r, dataRoot: dataRoot)
@@ -44,7 +43,7 @@ public enum LabLoader {
         if let name, !YAMLText.isName(name, first: YAMLText.lower, rest: { YAMLText.lower($0) || YAMLText.digit($0) }, maxLength: 8) {
             r.error(
                 f.values["lab"],
-                "'lab' must be 1 to 8 lowercase letters or digits starting with a letter (it prefixes interface names), got '\(name)'")
+                "'lab' must be 1 to 8 lowercase letters or digits starting with a letter (it prefixes interface names), got \(shown: name)")
         }
         var subnet: IPv4Subnet?
         if let text = r.string(f, "subnet", required: true) {
@@ -53,7 +52,7 @@ public enum LabLoader {
             } else {
                 r.error(
                     f.values["subnet"],
-                    "'subnet' must be a network from /16 to /29 inside 198.18.0.0/15 (the benchmarking range), like '198.18.1.0/24', got '\(text)'"
+                    "'subnet' must be a network from /16 to /29 inside 198.18.0.0/15 (the benchmarking range), like '198.18.1.0/24', got \(shown: text)"
                 )
             }
         }
@@ -83,7 +82,7 @@ public enum LabLoader {
             guard YAMLText.isName(hostName, first: YAMLText.lower, rest: { YAMLText.lower($0) || YAMLText.digit($0) }, maxLength: 6) else {
                 r.error(
                     k,
-                    "host name '\(hostName)' must be 1 to 6 lowercase letters or digits starting with a letter (namespace names derive from it)"
+                    "host name \(shown: hostName) must be 1 to 6 lowercase letters or digits starting with a letter (namespace names derive from it)"
                 )
                 continue
             }
@@ -91,7 +90,8 @@ public enum LabLoader {
                 "host": hostName, "lab": labName, "dir": "\(dataRoot)/\(labName)/\(hostName)", "address": addresses[hostName] ?? "",
             ]
             for (h, a) in addresses { vars["ip:\(h)"] = a }
-            if let host = readHost(substitute(v, vars), name: hostName, subnet: subnet, r) { hosts.append(host) }
+            let dir = "\(dataRoot)/\(labName)/\(hostName)"
+            if let host = readHost(substitute(v, vars), name: hostName, subnet: subnet, dir: dir, r) { hosts.append(host) }
         }
         checkUnique(hosts, bridge: bridge, r)
         guard let name, let subnet, let bridge else { return nil }
@@ -100,13 +100,13 @@ public enum LabLoader {
 
     static func address(_ text: String, node: Node?, path: String, in subnet: IPv4Subnet, _ r: NodeReader) -> IPv4Address? {
         guard let a = IPv4Address(text), subnet.isHostAddress(a) else {
-            r.error(node, "'\(path)' must be a host address inside \(subnet), got '\(text)'")
+            r.error(node, "'\(path)' must be a host address inside \(subnet), got \(shown: text)")
             return nil
         }
         return a
     }
 
-    static func readHost(_ node: Node, name: String, subnet: IPv4Subnet?, _ r: NodeReader) -> LabHost? {
+    static func readHost(_ node: Node, name: String, subnet: IPv4Subnet?, dir: String, _ r: NodeReader) -> LabHost? {
         let path = "hosts.\(name)"
         guard let f = r.fields(node, path: path, allowed: hostKeys) else { return nil }
         let text = r.string(f, "address", required: true)
@@ -116,32 +116,45 @@ public enum LabLoader {
         host.region = r.string(f, "region")
         if let dirs = r.strings(f, "private") {
             for d in dirs where !["/run", "/tmp", "/var/run"].contains(d) {
-                r.error(f.values["private"], "'\(f.child("private"))' may list /run, /tmp or /var/run, got '\(d)'")
+                r.error(f.values["private"], "'\(f.child("private"))' may list /run, /tmp or /var/run, got \(shown: d)")
             }
             host.privateDirs = dirs
+            // The host writes its readiness and service logs under its data directory; a private
+            // tmpfs over it would hide them from the runner, and the host would never come up.
+            for d in dirs where dir == d || dir.hasPrefix(d + "/") {
+                r.error(
+                    f.values["private"],
+                    "host \(shown: name) makes \(d) private, but its data directory \(dir) is under \(d); use a --lab-dir outside \(d)")
+            }
         }
         if let fn = f.values["files"] {
             if case .mapping(let fm) = fn {
                 for (k, v) in fm {
                     let file = k.string ?? ""
                     if file.isEmpty || file.contains("/") || file.hasPrefix(".") {
-                        r.error(k, "file name '\(file)' in '\(f.child("files"))' must be a plain name (no '/', not hidden)")
+                        r.error(k, "file name \(shown: file) in '\(f.child("files"))' must be a plain name (no '/', not hidden)")
                     }
-                    host.files[file] = v.string ?? ""
+                    guard case .scalar(let content) = v else {
+                        r.error(v, "'\(f.child("files")).\(file)' must be the file's text, got \(NodeReader.describe(v))")
+                        continue
+                    }
+                    host.files[file] = content.string
                 }
             } else {
                 r.error(fn, "'\(f.child("files"))' must be a mapping of file names to contents, got \(NodeReader.describe(fn))")
             }
         }
-        host.services = r.list(f, "services", what: "services").compactMap { readService($0, path: $1, r) }
+        host.services = r.each(f, "services", what: "services") { n, p, _ in
+            readService(n, path: p, confinedTo: [dir] + host.privateDirs, r)
+        }
         var seen = Set<String>()
         for (i, s) in host.services.enumerated() where !seen.insert(s.name).inserted {
-            r.error(path: "\(f.child("services"))[\(i)].name", "service name '\(s.name)' is used twice on host '\(name)'")
+            r.error(path: "\(f.child("services"))[\(i)].name", "service name \(shown: s.name) is used twice on host \(shown: name)")
         }
         return addr == nil ? nil : host
     }
 
-    static func readService(_ node: Node, path: String, _ r: NodeReader) -> LabService? {
+    static func readService(_ node: Node, path: String, confinedTo roots: [String], _ r: NodeReader) -> LabService? {
         guard let f = r.fields(node, path: path, allowed: serviceKeys, what: "a service mapping") else { return nil }
         let name = r.string(f, "name", required: true)
         let argv = f.value("argv", required: true, reader: r).flatMap { r.stringList($0, path: f.child("argv")) }
@@ -149,17 +162,43 @@ public enum LabLoader {
         var env: [String: String] = [:]
         if let en = f.values["env"] {
             if case .mapping(let em) = en {
-                for (k, v) in em { env[k.string ?? ""] = v.string ?? "" }
+                for (k, v) in em {
+                    guard case .scalar(let key) = k, !key.string.isEmpty, !key.string.contains("="), case .scalar(let value) = v else {
+                        r.error(
+                            k,
+                            "'\(f.child("env"))' must map variable names (no '=') to text, got \(NodeReader.describe(k)): \(NodeReader.describe(v))"
+                        )
+                        continue
+                    }
+                    env[key.string] = value.string
+                }
             } else {
                 r.error(en, "'\(f.child("env"))' must be a mapping of names to values, got \(NodeReader.describe(en))")
             }
         }
         let ready = f.values["ready"].flatMap { ProbeReader(reader: r).read($0, path: f.child("ready"), continuous: false) }
         let within = r.duration(f, "ready_within", positive: true)
+        let dir = confined(f, "dir", roots, r)
+        let log = confined(f, "log", roots, r)
         guard let name, let argv, !argv.isEmpty else { return nil }
-        return LabService(
-            name: name, argv: argv, env: env, dir: r.string(f, "dir"), log: r.string(f, "log"), ready: ready,
-            readyWithin: within ?? 15_000_000_000)
+        return LabService(name: name, argv: argv, env: env, dir: dir, log: log, ready: ready, readyWithin: within ?? 15_000_000_000)
+    }
+
+    /// A service's `dir` or `log`: relative to the host's data directory, or absolute inside it
+    /// or inside one of the host's private directories, and never through `..` — a lab file
+    /// must not make the root-run service helper write anywhere else.
+    static func confined(_ f: Fields, _ key: String, _ roots: [String], _ r: NodeReader) -> String? {
+        guard let value = r.string(f, key) else { return nil }
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        let inside = !value.hasPrefix("/") || roots.contains { value == $0 || value.hasPrefix($0 + "/") }
+        guard !value.isEmpty, inside, !parts.contains(".."), !value.contains("\0") else {
+            r.error(
+                f.values[key],
+                "'\(f.child(key))' must be a path inside the host's data directory or its private directories (\(roots.joined(separator: ", "))), without '..', got \(shown: value)"
+            )
+            return nil
+        }
+        return value
     }
 
     static func checkUnique(_ hosts: [LabHost], bridge: IPv4Address?, _ r: NodeReader) {
@@ -167,9 +206,9 @@ public enum LabLoader {
         if let bridge { seen[bridge] = "the bridge" }
         for h in hosts {
             if let other = seen[h.address] {
-                r.error(path: "hosts.\(h.name).address", "address \(h.address) of host '\(h.name)' is already used by \(other)")
+                r.error(path: "hosts.\(h.name).address", "address \(h.address) of host \(shown: h.name) is already used by \(other)")
             }
-            seen[h.address] = "host '\(h.name)'"
+            seen[h.address] = "host \(shown: h.name)"
         }
     }
 
@@ -178,7 +217,7 @@ public enum LabLoader {
         switch node {
         case .scalar(var s):
             guard s.string.contains("{") else { return node }
-            for (k, v) in vars { s.string = s.string.replacingOccurrences(of: "{\(k)}", with: v) }
+            s.string = fill(s.string, vars)
             return .scalar(s)
         case .mapping(let m):
             return .mapping(Node.Mapping(m.map { ($0.key, substitute($0.value, vars)) }, m.tag, m.style, m.mark))
@@ -187,5 +226,24 @@ public enum LabLoader {
         case .alias:
             return node
         }
+    }
+
+    /// One pass from left to right: each `{NAME}` with a value is replaced, and what replaced it
+    /// is not read again, so `{ip:{host}}` gives `{ip:n1}` whatever the order of the variables.
+    static func fill(_ text: String, _ vars: [String: String]) -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "{") {
+            out += rest[..<open]
+            let after = rest[rest.index(after: open)...]
+            if let close = after.firstIndex(of: "}"), let value = vars[String(after[..<close])] {
+                out += value
+                rest = after[after.index(after: close)...]
+            } else {
+                out += "{"
+                rest = after
+            }
+        }
+        return out + rest
     }
 }

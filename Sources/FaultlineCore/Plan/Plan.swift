@@ -35,33 +35,37 @@ public struct Plan: Sendable {
     /// Fault windows for availability, clamped to the run.
     public var faultWindows: [Range<Nanos>] { experiment.faults.map { $0.window(experimentDuration: experiment.duration) } }
 
-    /// The text `--dry-run` prints.
-    public func render() -> String {
+    /// The text `--dry-run` prints. Text from the file has its control characters escaped, so
+    /// no value can add or repaint a line; `notes` may add a line under a fault (what it
+    /// matches now).
+    public func render(notes: (FaultStep) -> String? = { _ in nil }) -> String {
         let e = experiment
-        var out = "plan for '\(e.title)' (\(e.source))\n"
+        let safe = ShownText.controlsEscaped
+        var out = "plan for '\(safe(e.title))' (\(safe(e.source)))\n"
         out += "  hosts: \(e.hosts.map { "\($0.name) (\($0.transport.rawValue))" }.joined(separator: ", "))\n"
         out += "  steady state (before and after): \(e.steadyState.isEmpty ? "none" : "")\n"
-        for p in e.steadyState { out += "    - \(p.name): \(p.summary)\n" }
+        for p in e.steadyState { out += "    - \(safe(p.name)): \(safe(p.summary))\n" }
         out += "  continuous probes: \(e.probes.isEmpty ? "none" : "")\n"
         for p in e.probes {
-            out += "    - \(p.name) every \(DurationText.format(p.interval ?? 0)): \(p.summary)\n"
+            out += "    - \(safe(p.name)) every \(DurationText.format(p.interval ?? 0)): \(safe(p.summary))\n"
         }
         if let w = e.workload {
-            out += "  workload: \(describe(w.client)) at \(w.rate) from \(w.concurrency) client(s)"
+            out += "  workload: \(safe(describe(w.client))) at \(w.rate) from \(w.concurrency) client(s)"
             out +=
                 w.replicas.isEmpty
                 ? "\n"
-                : "; final read of \(w.replicas.joined(separator: ", ")) within \(DurationText.format(w.convergeWithin)) of the heal\n"
+                : "; final read of \(safe(w.replicas.joined(separator: ", "))) within \(DurationText.format(w.convergeWithin)) of the heal\n"
         }
         out += "  timeline (\(DurationText.format(e.duration)) from the first injection phase):\n"
         if steps.isEmpty { out += "    (nothing scheduled)\n" }
         for s in steps {
-            out += "    +\(DurationText.format(s.at))\t\(describe(s))\n"
+            out += "    +\(DurationText.format(s.at))\t\(safe(describe(s)))\n"
+            if case .inject(let f) = s.kind, let note = notes(f) { out += "    \t  \(safe(note))\n" }
         }
         out += "    +\(DurationText.format(e.duration))\trevert everything still held, in reverse order\n"
-        out += "  rollbacks: \(e.rollbacks.isEmpty ? "none" : e.rollbacks.map { $0.command.description }.joined(separator: "; "))\n"
+        out += "  rollbacks: \(e.rollbacks.isEmpty ? "none" : safe(e.rollbacks.map { $0.command.description }.joined(separator: "; ")))\n"
         out += "  expectations: \(e.expectations.isEmpty ? "none" : "")\n"
-        for x in e.expectations { out += "    - \(x.description)\n" }
+        for x in e.expectations { out += "    - \(safe(x.description))\n" }
         return out
     }
 

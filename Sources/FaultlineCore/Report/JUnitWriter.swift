@@ -39,12 +39,30 @@ public enum JUnitWriter {
             """
     }
 
+    /// Character data: the markup characters escaped, and every character XML 1.0 forbids (the
+    /// C0 controls but tab and line breaks, U+FFFE, U+FFFF) written as a visible `\u{…}` escape,
+    /// so the file stays well-formed whatever the run recorded.
     static func text(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(u)
+            default:
+                if u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF {
+                    out += "\\u{\(String(u.value, radix: 16, uppercase: true))}"
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out
     }
 
     static func attr(_ s: String) -> String {
         text(s).replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "\n", with: "&#10;")
+            .replacingOccurrences(of: "\r", with: "&#13;").replacingOccurrences(of: "\t", with: "&#9;")
     }
 }

@@ -3,15 +3,15 @@ import Foundation
 /// Renders a journal as the human summary read at a game-day review.
 public enum MarkdownWriter {
     public static func render(_ j: Journal) -> String {
-        var out = "# \(j.experiment.title)\n\n"
-        if let d = j.experiment.description { out += d + "\n\n" }
+        var out = "# \(text(j.experiment.title))\n\n"
+        if let d = j.experiment.description { out += text(d) + "\n\n" }
         out += "**Verdict: \(j.verdict.rawValue.uppercased())** (exit \(j.exitCode))\n\n"
-        for r in j.reasons { out += "- \(r)\n" }
+        for r in j.reasons { out += "- \(text(r))\n" }
         if !j.reasons.isEmpty { out += "\n" }
         out += "| | |\n|---|---|\n"
-        out += "| run | `\(j.runId)` |\n| file | `\(j.experiment.file)` |\n| started | \(j.startedAt) |\n"
+        out += "| run | \(cell(j.runId)) |\n| file | \(cell(j.experiment.file)) |\n| started | \(cell(j.startedAt)) |\n"
         out += "| duration | \(DurationText.format(j.durationNs)) |\n"
-        if !j.experiment.tags.isEmpty { out += "| tags | \(j.experiment.tags.joined(separator: ", ")) |\n" }
+        if !j.experiment.tags.isEmpty { out += "| tags | \(cell(j.experiment.tags.joined(separator: ", "))) |\n" }
         out += "\n## Checks\n\n"
         if j.checks.isEmpty { out += "No checks were judged.\n" }
         if !j.checks.isEmpty {
@@ -23,9 +23,9 @@ public enum MarkdownWriter {
         }
         out += faults(j) + probes(j) + workload(j) + actions(j)
         out += "\n## Residue\n\n"
-        out += j.residue.isEmpty ? "None: every injected fault was reverted and verified.\n" : j.residue.map { "- \($0)\n" }.joined()
+        out += j.residue.isEmpty ? "None: every injected fault was reverted and verified.\n" : j.residue.map { "- \(text($0))\n" }.joined()
         out += "\n## Timeline\n\n"
-        for e in j.events { out += "- +\(DurationText.format(e.at)) \(e.what)\(e.detail.map { ": \($0)" } ?? "")\n" }
+        for e in j.events { out += "- +\(DurationText.format(e.at)) \(text(e.what))\(e.detail.map { ": \(text($0))" } ?? "")\n" }
         return out
     }
 
@@ -36,7 +36,7 @@ public enum MarkdownWriter {
         for f in j.faults {
             let confirmed = f.confirmed ? "yes" + (f.confirmedAt.map { " (+\(DurationText.format($0)))" } ?? "") : "**no**"
             out +=
-                "| \(cell(f.name)) | \(f.kind) | \(f.host) | \(cell(f.target)) | \(at(f.injectedAt)) | \(confirmed) | \(at(f.revertedAt)) | \(cell(f.error ?? f.detail ?? "")) |\n"
+                "| \(cell(f.name)) | \(cell(f.kind)) | \(cell(f.host)) | \(cell(f.target)) | \(at(f.injectedAt)) | \(confirmed) | \(at(f.revertedAt)) | \(cell(f.error ?? f.detail ?? "")) |\n"
         }
         return out
     }
@@ -50,7 +50,7 @@ public enum MarkdownWriter {
             let median = p.latency.isEmpty ? "-" : DurationText.format(p.latency.sorted()[p.latency.count / 2])
             let failures = p.failures.prefix(3).map { "\($0.reason) ×\($0.count)" }.joined(separator: "; ")
             out +=
-                "| \(cell(p.probe)) | \(p.kind) | \(p.interval.map(DurationText.format) ?? "-") | \(p.count) | \(ok) | \(median) | \(cell(failures)) |\n"
+                "| \(cell(p.probe)) | \(cell(p.kind)) | \(p.interval.map(DurationText.format) ?? "-") | \(p.count) | \(ok) | \(median) | \(cell(failures)) |\n"
         }
         return out
     }
@@ -72,7 +72,7 @@ public enum MarkdownWriter {
         if w.lostCount > 0 {
             out += "\n**\(w.lostCount) acknowledged writes lost**, RPO \(DurationText.format(w.rpoNs)). "
             out += "The first \(w.lost.count):\n\n| value | acknowledged by | at |\n|---|---|---|\n"
-            for l in w.lost.prefix(20) { out += "| `\(cell(l.value))` | \(cell(l.endpoint)) | +\(DurationText.format(l.ackedAt)) |\n" }
+            for l in w.lost.prefix(20) { out += "| \(cell(l.value)) | \(cell(l.endpoint)) | +\(DurationText.format(l.ackedAt)) |\n" }
             if w.lost.count > 20 { out += "\n(\(w.lost.count - 20) more in journal.json)\n" }
         }
         return out
@@ -83,14 +83,38 @@ public enum MarkdownWriter {
         var out = "\n## Actions and rollbacks\n\n| action | command | started | exit | ok |\n|---|---|---|---|---|\n"
         for a in j.actions {
             out +=
-                "| \(cell(a.name)) | `\(cell(a.command))` | \(at(a.startedAt)) | \(a.exitStatus.map(String.init) ?? "-") | \(a.ok ? "yes" : "**no**") |\n"
+                "| \(cell(a.name)) | \(cell(a.command)) | \(at(a.startedAt)) | \(a.exitStatus.map(String.init) ?? "-") | \(a.ok ? "yes" : "**no**") |\n"
         }
         return out
     }
 
     static func at(_ t: Nanos?) -> String { t.map { "+" + DurationText.format($0) } ?? "-" }
 
+    /// Text from the file or the run, as Markdown that shows it and nothing else: one line (line
+    /// breaks become spaces, other control characters escapes), and every character that Markdown
+    /// or HTML would act on backslash-escaped — a title cannot add a heading, a table row, a link
+    /// or a tag above the real verdict. For text that starts a line (or a list item).
+    static func text(_ s: String) -> String {
+        var out = cell(s)
+        // At a line's start: a heading, a list, a quote or a rule (`#`, `-`, `+`, `=`, `1. `).
+        let digits = out.prefix { $0.isASCII && $0.isNumber }
+        let rest = out.dropFirst(digits.count)
+        let numbered = !digits.isEmpty && rest.first.map { ".)".contains($0) } == true && (rest.dropFirst().first?.isWhitespace ?? true)
+        if let first = out.first, "#-+=".contains(first) || numbered {
+            out.insert("\\", at: out.startIndex)
+        }
+        return out
+    }
+
+    /// Text inside a table cell or after other text on its line: inline markup escaped
+    /// (emphasis, code, links and images — `]` ends them —, HTML and entities, cells, strikethrough).
     static func cell(_ s: String) -> String {
-        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        let oneLine = s.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+        var out = ""
+        for ch in ShownText.controlsEscaped(oneLine) {
+            if ch.isASCII, "\\`*_[]<>&|~".contains(ch) { out.append("\\") }
+            out.append(ch)
+        }
+        return out
     }
 }

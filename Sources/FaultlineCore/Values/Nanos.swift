@@ -10,29 +10,52 @@ public enum DurationText {
         ("m", 60_000_000_000), ("h", 3_600_000_000_000),
     ]
 
-    /// Parses `text` into nanoseconds; `nil` when it is not a duration.
-    ///
-    /// A duration is one or more `NUMBER UNIT` parts (`1m30s`, `1.5s`); `0` alone is allowed.
-    public static func parse(_ text: String) -> Nanos? {
-        let s = text.trimmingCharacters(in: .whitespaces)
-        if s == "0" { return 0 }
-        var rest = Substring(s)
-        var total: Double = 0
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            let unitText = rest.prefix { $0.isLetter || $0 == "µ" }
-            guard let unit = units.first(where: { $0.suffix == String(unitText) }) else { return nil }
-            rest = rest.dropFirst(unitText.count)
-            total += value * Double(unit.nanos)
-        }
-        guard total.isFinite, total < 9.2e18 else { return nil }
-        return Nanos(total.rounded())
+    /// Why a text is not an acceptable duration.
+    public enum Problem: Error, Equatable, Sendable {
+        case notADuration
+        case negative
+        /// Beyond `bound` (the key's own, or ``ceiling``).
+        case tooLarge(bound: Nanos)
+        /// A unit repeated, or a smaller one before a larger (`1s1s`, `30s1m`).
+        case unitsOutOfOrder
     }
 
-    /// Formats nanoseconds compactly: `0s`, `850µs`, `12.3ms`, `4.25s`, `2m5s`.
+    /// No duration is longer than this: a week. Sums of a few of them stay far inside Int64.
+    public static let ceiling: Nanos = 7 * 24 * 3_600_000_000_000
+
+    /// Parses `text` into nanoseconds, at most `max`.
+    ///
+    /// A duration is one or more `NUMBER UNIT` parts, each unit at most once and the largest
+    /// first (`1m30s`, `1.5s`); `0` alone is allowed.
+    public static func read(_ text: String, max: Nanos = ceiling) -> Result<Nanos, Problem> {
+        let s = text.trimmingCharacters(in: .whitespaces)
+        if s == "0" { return .success(0) }
+        if s.hasPrefix("-"), case .success = read(String(s.dropFirst()), max: .max) { return .failure(.negative) }
+        var rest = Substring(s)
+        var total: Double = 0
+        var lastUnit = Int64.max
+        guard !rest.isEmpty else { return .failure(.notADuration) }
+        while !rest.isEmpty {
+            let number = rest.prefix { ($0 >= "0" && $0 <= "9") || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return .failure(.notADuration) }
+            rest = rest.dropFirst(number.count)
+            let unitText = rest.prefix { $0.isLetter || $0 == "µ" }
+            guard let unit = units.first(where: { $0.suffix == String(unitText) }) else { return .failure(.notADuration) }
+            rest = rest.dropFirst(unitText.count)
+            guard unit.nanos < lastUnit else { return .failure(.unitsOutOfOrder) }
+            lastUnit = unit.nanos
+            total += value * Double(unit.nanos)
+        }
+        let bound = min(max, ceiling)
+        guard total.isFinite, total <= Double(bound) else { return .failure(.tooLarge(bound: bound)) }
+        return .success(Nanos(total.rounded()))
+    }
+
+    /// `read`, as an optional.
+    public static func parse(_ text: String) -> Nanos? { try? read(text).get() }
+
+    /// Formats nanoseconds compactly: `0s`, `850µs`, `12.3ms`, `4.25s`, `2m5s`, `3h20m` (from an
+    /// hour on, whole minutes).
     public static func format(_ ns: Nanos) -> String {
         if ns == 0 { return "0s" }
         let sign = ns < 0 ? "-" : ""
@@ -41,9 +64,14 @@ public enum DurationText {
         if a < 1_000_000 { return sign + trim(Double(a) / 1e3) + "µs" }
         if a < 1_000_000_000 { return sign + trim(Double(a) / 1e6) + "ms" }
         if a < 60_000_000_000 { return sign + trim(Double(a) / 1e9) + "s" }
-        let minutes = a / 60_000_000_000
-        let seconds = Double(a % 60_000_000_000) / 1e9
-        return "\(sign)\(minutes)m" + (seconds > 0 ? trim(seconds) + "s" : "")
+        if a < 3_600_000_000_000 {
+            let minutes = a / 60_000_000_000
+            let seconds = Double(a % 60_000_000_000) / 1e9
+            return "\(sign)\(minutes)m" + (seconds > 0 ? trim(seconds) + "s" : "")
+        }
+        let hours = a / 3_600_000_000_000
+        let minutes = (a % 3_600_000_000_000) / 60_000_000_000
+        return "\(sign)\(hours)h" + (minutes > 0 ? "\(minutes)m" : "")
     }
 
     /// Up to three decimals below 10 (two below 100, one above), trailing zeros dropped.
@@ -103,4 +131,17 @@ public enum PercentText {
         if s.hasSuffix(".") { s.removeLast() }
         return s + "%"
     }
+}
+
+/// The bounds of the settings and timeouts an experiment may set, each stated in the message
+/// that refuses a value beyond it. Every duration is also at most ``DurationText/ceiling``.
+public enum Bounds {
+    public static let minute: Nanos = 60_000_000_000
+    public static let tenMinutes: Nanos = 10 * minute
+    public static let hour: Nanos = 60 * minute
+    /// Workload rates: from one an hour to a million a second.
+    public static let minRate = 1.0 / 3600
+    public static let maxRate = 1_000_000.0
+    /// A workload records every operation (about 100 bytes each): at most this many in a run.
+    public static let maxOperations = 10_000_000.0
 }

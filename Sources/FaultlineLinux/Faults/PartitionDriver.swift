@@ -49,17 +49,8 @@ public struct PartitionDriver: FaultDriver {
         }
     }
 
-    /// `faultline_` then 1 to 40 of [A-Za-z0-9_]. Checked by hand: a regular expression would
-    /// load ICU and compile the pattern on the way to injecting the fault.
-    static func isFaultlineTable(_ name: String) -> Bool {
-        guard name.hasPrefix("faultline_") else { return false }
-        let rest = name.utf8.dropFirst("faultline_".utf8.count)
-        return (1...40).contains(rest.count)
-            && rest.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
-    }
-
     public func prepare(_ b: PartitionBlock) throws(FaultError) -> Injection {
-        guard Self.isFaultlineTable(b.table) else {
+        guard UndoStep.isFaultlineTable(b.table) else {
             throw FaultError.refused("nft table name '\(b.table)' is not a faultline table")
         }
         for a in b.from + b.reachable where IPv4Address(a) == nil { throw FaultError.target("'\(a)' is not an IPv4 address") }

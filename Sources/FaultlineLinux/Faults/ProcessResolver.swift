@@ -4,8 +4,14 @@ import Glibc
 
 /// Finds the processes a selector names on this host.
 public enum ProcessResolver {
-    /// Every live process matching `selector`, oldest first; never this process or PID 1.
+    /// Every live process matching `selector`, oldest first; never a protected one.
     public static func matches(_ selector: ProcessSelector) throws(FaultError) -> [ProcessRef] {
+        try resolve(selector).matches
+    }
+
+    /// The live processes matching `selector` (oldest first), and why each protected process it
+    /// also matched was left out.
+    static func resolve(_ selector: ProcessSelector) throws(FaultError) -> (matches: [ProcessRef], protected: [String]) {
         let me = getpid()
         var candidates: [Int32]
         switch selector {
@@ -40,10 +46,44 @@ public enum ProcessResolver {
                 return !line.isEmpty && re.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil
             }
         }
-        return candidates.compactMap { pid -> ProcessRef? in
-            guard pid != me, pid != 1, let s = ProcFS.stat(pid), s.state != "Z", s.state != "X" else { return nil }
+        let protected = Protected()
+        var refused: [String] = []
+        let found = candidates.compactMap { pid -> ProcessRef? in
+            guard let s = ProcFS.stat(pid), s.state != "Z", s.state != "X" else { return nil }
+            if let why = protected.reason(pid) {
+                refused.append(why)
+                return nil
+            }
             return ProcessRef(pid: pid, startTime: s.startTime, name: s.comm)
         }.sorted { ($0.startTime, $0.pid) < ($1.startTime, $1.pid) }
+        return (found, refused)
+    }
+
+    /// The processes no fault may take, whatever selects them: PID 1, this agent and its
+    /// ancestors (the runner that started it, the runner's shell, sshd …), and every process
+    /// running the faultline executable (other agents and runs, lab hosts' inits).
+    struct Protected {
+        let me = getpid()
+        let ancestors: Set<Int32>
+        let executable = ProcFS.executable(getpid())
+
+        init() {
+            var chain = Set<Int32>()
+            var pid = getpid()
+            while pid > 1, chain.insert(pid).inserted, let parent = ProcFS.stat(pid)?.ppid { pid = parent }
+            ancestors = chain
+        }
+
+        /// Why `pid` may not be taken, or nil.
+        func reason(_ pid: Int32) -> String? {
+            if pid == 1 { return "PID 1 (init)" }
+            if pid == me { return "the agent itself (pid \(pid))" }
+            if ancestors.contains(pid) { return "an ancestor of the agent (pid \(pid)): the runner or what started it" }
+            if let executable, ProcFS.executable(pid) == executable {
+                return "a faultline process (pid \(pid)): an agent, a runner or a lab host's init"
+            }
+            return nil
+        }
     }
 
     /// The processes a fault takes, checked against its multiplicity and the safety rules.
@@ -51,9 +91,17 @@ public enum ProcessResolver {
         if case .pid(let pid) = p.selector {
             if pid == 1 { throw FaultError.refused("refusing to signal PID 1 (init)") }
             if pid == getpid() { throw FaultError.refused("refusing to signal the runner itself (pid \(pid))") }
+            if let why = Protected().reason(pid) { throw FaultError.refused("refusing to signal \(why)") }
         }
-        let found = try matches(p.selector)
-        guard !found.isEmpty else { throw FaultError.target("no process matches \(p.selector) on host '\(p.host)'") }
+        let (found, protected) = try resolve(p.selector)
+        guard !found.isEmpty else {
+            if !protected.isEmpty {
+                throw FaultError.refused(
+                    "refusing to signal \(protected.joined(separator: "; ")): the only match of \(p.selector) on host '\(p.host)', and never a target"
+                )
+            }
+            throw FaultError.target("no process matches \(p.selector) on host '\(p.host)'")
+        }
         switch p.multiplicity {
         case .one:
             guard found.count == 1 else {

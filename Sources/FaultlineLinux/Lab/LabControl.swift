@@ -6,6 +6,17 @@ public protocol LabControl: Sendable {
     func acquire(_ lab: LabSpec, log: @escaping (String) -> Void) throws(LabError) -> (state: LabState, owned: Bool)
     /// Takes down a lab `acquire` brought up; what could not be removed.
     func release(_ lab: String, log: @escaping (String) -> Void) -> [String]
+    /// How to reach a host of the lab now: inside its namespaces, through its init; nil when
+    /// the host is not running.
+    func entry(_ state: LabState, host: String) -> HostEntry?
+}
+
+extension LabControl {
+    public func entry(_ state: LabState, host: String) -> HostEntry? {
+        // The init's pid comes from a file: entered only if it still is this lab's init.
+        guard let p = state.hosts.first(where: { $0.name == host })?.initProcess, LabState.isLabInit(p) else { return nil }
+        return .namespaces(initPid: p.pid)
+    }
 }
 
 /// Labs of this machine's namespace hosts, through ``LabManager``.
@@ -19,8 +30,13 @@ public struct LabManagerControl: LabControl {
     }
 
     public func acquire(_ lab: LabSpec, log: @escaping (String) -> Void) throws(LabError) -> (state: LabState, owned: Bool) {
-        if let state = LabState.read(dataRoot: dataRoot, lab: lab.name) {
-            let dead = state.hosts.filter { !($0.initProcess.map(ProcFS.isAlive) ?? false) }.map(\.name)
+        let existing: LabState?
+        switch LabState.load(dataRoot: dataRoot, lab: lab.name) {
+        case .failure(let e): throw e
+        case .success(let s): existing = s
+        }
+        if let state = existing {
+            let dead = state.hosts.filter { !($0.initProcess.map(LabState.isLabInit) ?? false) }.map(\.name)
             guard dead.isEmpty else {
                 throw LabError.refused(
                     "lab '\(lab.name)' is up but hosts \(dead.joined(separator: ", ")) are not running; 'faultline lab down \(lab.name)' first"

@@ -6,8 +6,11 @@ extension LabManager {
     /// Removes everything the lab's state names: host inits (and with them every process in
     /// their namespaces), namespaces, veths, the bridge, the data directory. Returns problems.
     public func down(_ lab: String) -> [String] {
-        guard let state = LabState.read(dataRoot: dataRoot, lab: lab) else {
-            return ["lab '\(lab)': no state in \(LabState.path(dataRoot: dataRoot, lab: lab)); nothing to remove"]
+        let state: LabState
+        switch LabState.load(dataRoot: dataRoot, lab: lab) {
+        case .failure(let e): return ["lab \(ShownText.escaped(lab)): \(e)"]
+        case .success(nil): return ["lab '\(lab)': no state in \(LabState.path(dataRoot: dataRoot, lab: lab)); nothing to remove"]
+        case .success(let s?): state = s
         }
         var problems: [String] = []
         for host in state.hosts.reversed() {
@@ -32,9 +35,9 @@ extension LabManager {
     /// in that PID namespace.
     func stopInit(_ p: ProcessRef, host: String) -> [String] {
         guard ProcFS.isAlive(p) else { return [] }
-        let cmdline = ProcFS.cmdline(p.pid).joined(separator: " ")
-        guard cmdline.contains("lab host-init") else {
-            return ["host '\(host)': pid \(p.pid) is not this lab's init ('\(cmdline)'); left alone"]
+        guard LabState.isLabInit(p) else {
+            let cmdline = ProcFS.cmdline(p.pid).joined(separator: " ")
+            return ["host '\(host)': pid \(p.pid) is not this lab's init (\(shown: cmdline)); left alone"]
         }
         kill(p.pid, SIGKILL)
         let deadline = MonotonicClock.now() + 5_000_000_000
@@ -56,7 +59,12 @@ extension LabManager {
 
     /// One line per host and service: namespace present, init alive, readiness now.
     public func status(_ lab: String, spec: LabSpec?) -> [String] {
-        guard let state = LabState.read(dataRoot: dataRoot, lab: lab) else { return ["lab '\(lab)': down"] }
+        let state: LabState
+        switch LabState.load(dataRoot: dataRoot, lab: lab) {
+        case .failure(let e): return ["lab \(ShownText.escaped(lab)): \(e)"]
+        case .success(nil): return ["lab '\(lab)': down"]
+        case .success(let s?): state = s
+        }
         var lines = ["lab \(lab): \(state.subnet) on \(state.bridge ?? "-"), up since \(state.createdAt)"]
         for h in state.hosts {
             let ns = FileManager.default.fileExists(atPath: "/run/netns/\(h.namespace)")

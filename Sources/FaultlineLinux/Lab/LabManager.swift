@@ -19,6 +19,7 @@ public final class LabManager {
     /// On any failure everything created so far is removed again.
     public func up(_ spec: LabSpec) throws(LabError) {
         guard geteuid() == 0 else { throw LabError.refused("lab: needs root to create network namespaces") }
+        if case .failure(let e) = LabState.load(dataRoot: dataRoot, lab: spec.name) { throw e }
         if LabState.read(dataRoot: dataRoot, lab: spec.name) != nil {
             throw LabError.refused(
                 "lab '\(spec.name)' is already up (state in \(LabState.path(dataRoot: dataRoot, lab: spec.name))); run 'faultline lab down \(spec.name)' first"
@@ -101,7 +102,8 @@ public final class LabManager {
 
     func start(_ service: LabService, on host: LabHost, index: Int, _ state: inout LabState) throws {
         guard let initProcess = state.hosts[index].initProcess else { throw LabError.system("host '\(host.name)' has no init") }
-        let dir = service.dir ?? "\(state.dataDir)/\(host.name)"
+        let hostDir = "\(state.dataDir)/\(host.name)"
+        let dir = service.dir.map { $0.hasPrefix("/") ? $0 : "\(hostDir)/\($0)" } ?? hostDir
         let logFile = service.log.hasPrefix("/") ? service.log : "\(state.dataDir)/\(host.name)/\(service.log)"
         let argv = HostEntry.namespaces(initPid: initProcess.pid).command(
             SelfCommand(executable: executable).labExec(dir: dir, log: logFile, env: service.env, argv: service.argv))

@@ -1,5 +1,6 @@
 import FaultlineCore
 import Foundation
+import Glibc
 
 /// What a lab created, written *before* each object is created, so `lab down` can remove
 /// everything even after `lab up` crashed half-way.
@@ -30,15 +31,68 @@ public struct LabState: Codable, Equatable, Sendable {
 
     public static func path(dataRoot: String, lab: String) -> String { "\(dataRoot)/\(lab)/lab.json" }
 
-    public static func read(dataRoot: String, lab: String) -> LabState? {
-        guard let data = FileManager.default.contents(atPath: path(dataRoot: dataRoot, lab: lab)) else { return nil }
-        return try? Journal.decoder().decode(LabState.self, from: data)
+    /// A lab's state, or nil when there is none — or when the file is not one faultline could
+    /// have written (see ``load(dataRoot:lab:)`` for why).
+    public static func read(dataRoot: String, lab: String) -> LabState? { try? load(dataRoot: dataRoot, lab: lab).get() }
+
+    /// A lab's state (nil when the lab is down), checked before anything acts on it: `lab down`
+    /// deletes what it names and recovery enters the namespaces of the pids it names, so every
+    /// name must follow the lab's own scheme, the data directory must be the lab's, and the file
+    /// must be this user's and closed to others.
+    public static func load(dataRoot: String, lab: String) -> Result<LabState?, LabError> {
+        guard isLabName(lab) else {
+            return .failure(
+                .refused("\(ShownText.escaped(lab)) is not a lab name (1 to 8 lowercase letters or digits, starting with a letter)"))
+        }
+        let file = path(dataRoot: dataRoot, lab: lab)
+        var st = stat()
+        guard lstat(file, &st) == 0 else { return .success(nil) }
+        if let problem = Ledger.untrusted(file, st, directory: false) {
+            return .failure(.refused(problem.replacingOccurrences(of: "ledger", with: "lab state")))
+        }
+        guard let data = FileManager.default.contents(atPath: file), let state = try? Journal.decoder().decode(LabState.self, from: data)
+        else {
+            return .failure(.refused("'\(file)' is not a faultline lab state"))
+        }
+        if let problem = state.problem(dataRoot: dataRoot, lab: lab) { return .failure(.refused("'\(file)': \(problem); left alone")) }
+        return .success(state)
     }
 
-    /// Every lab with a state file under `dataRoot`.
+    /// What in the state does not follow the scheme `lab up` writes, or nil.
+    func problem(dataRoot: String, lab name: String) -> String? {
+        if lab != name { return "it is the state of lab \(ShownText.escaped(lab)), not of \(name)" }
+        if dataDir != "\(dataRoot)/\(name)" { return "its data directory \(ShownText.escaped(dataDir)) is not \(dataRoot)/\(name)" }
+        if let bridge, bridge != "fl-\(name)-br" { return "its bridge \(ShownText.escaped(bridge)) is not fl-\(name)-br" }
+        for (i, h) in hosts.enumerated() {
+            let hostName = h.name.utf8.count <= 6 && Self.isLabName(h.name)
+            if !hostName { return "host \(ShownText.escaped(h.name)) is not a lab host name" }
+            if h.namespace != "fl-\(name)-\(h.name)" {
+                return "host \(h.name)'s namespace \(ShownText.escaped(h.namespace)) is not fl-\(name)-\(h.name)"
+            }
+            if h.veth != "fl-\(name)-\(i + 1)" { return "host \(h.name)'s veth \(ShownText.escaped(h.veth)) is not fl-\(name)-\(i + 1)" }
+        }
+        return nil
+    }
+
+    /// 1 to 8 lowercase letters or digits, starting with a letter (it prefixes interface names).
+    public static func isLabName(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard let first = b.first, (1...8).contains(b.count), (97...122).contains(first) else { return false }
+        return b.allSatisfy { (97...122).contains($0) || (48...57).contains($0) }
+    }
+
+    /// Whether `p` is a lab host's init: alive, and running `faultline lab host-init` — checked
+    /// before its namespaces are entered or it is killed, since its pid comes from a file.
+    public static func isLabInit(_ p: ProcessRef) -> Bool {
+        guard ProcFS.isAlive(p) else { return false }
+        let argv = ProcFS.cmdline(p.pid)
+        return argv.count >= 3 && argv[1] == "lab" && argv[2] == "host-init"
+    }
+
+    /// Every lab with a state file under `dataRoot` that faultline could have written.
     public static func all(dataRoot: String) -> [LabState] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dataRoot)) ?? []
-        return names.sorted().compactMap { read(dataRoot: dataRoot, lab: $0) }
+        return names.sorted().filter(isLabName).compactMap { read(dataRoot: dataRoot, lab: $0) }
     }
 
     func save(dataRoot: String) throws(LedgerError) {

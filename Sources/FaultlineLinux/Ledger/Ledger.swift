@@ -41,6 +41,8 @@ public final class Ledger: @unchecked Sendable {
     /// The directory must be writable now, so a bad state directory fails before any fault; the
     /// file itself is first written with the first entry — a run without faults writes nothing.
     public init(directory: String, runId: String) throws(LedgerError) {
+        // The id names the file: nothing that could reach outside the directory.
+        guard Recovery.isRunId(runId) else { throw LedgerError.io("run id \(ShownText.escaped(runId)) is not a faultline run id") }
         try Self.ensureDirectory(directory)
         path = "\(directory)/\(runId).json"
         let me = getpid()
@@ -105,10 +107,13 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    /// The state directory, created (mode 0700) if missing. One that exists must be a directory
+    /// (not a symbolic link) owned by this user and closed to group and others: anyone else who
+    /// could write in it could plant a ledger that `recover` would act on.
     static func ensureDirectory(_ dir: String) throws(LedgerError) {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw LedgerError.io("state directory '\(dir)' is not a directory") }
+        var st = stat()
+        if lstat(dir, &st) == 0 {
+            if let problem = Self.untrusted(dir, st, directory: true) { throw LedgerError.io(problem) }
             guard access(dir, W_OK) == 0 else { throw LedgerError.io("state directory '\(dir)': \(errnoText())") }
             return
         }
@@ -117,6 +122,24 @@ public final class Ledger: @unchecked Sendable {
         } catch {
             throw LedgerError.io("create state directory '\(dir)': \((error as NSError).localizedDescription); use --state-dir")
         }
+    }
+
+    /// Why a state directory or a ledger file is not to be trusted, naming the fix; nil when it is.
+    static func untrusted(_ path: String, _ st: stat, directory: Bool) -> String? {
+        let what = directory ? "state directory" : "ledger"
+        let type = st.st_mode & S_IFMT
+        if type == S_IFLNK { return "\(what) '\(path)' is a symbolic link; refused (use the real path)" }
+        if directory, type != S_IFDIR { return "state directory '\(path)' is not a directory" }
+        if !directory, type != S_IFREG { return "ledger '\(path)' is not a regular file; refused" }
+        if st.st_uid != geteuid() {
+            return
+                "\(what) '\(path)' belongs to uid \(st.st_uid), not to this user (uid \(geteuid())); refused (chown it, or use another --state-dir)"
+        }
+        if st.st_mode & 0o022 != 0 {
+            return
+                "\(what) '\(path)' can be written by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); refused (chmod go-w '\(path)')"
+        }
+        return nil
     }
 }
 

@@ -13,6 +13,17 @@ public enum Recovery {
     /// alive is left alone unless `force`.
     public static func recover(directory: String, runId: String?, force: Bool) -> Outcome {
         var out = Outcome()
+        if let runId, !isRunId(runId) {
+            out.lines.append("run id \(ShownText.escaped(runId)) is not a faultline run id (like 20261127-082650-97d0); nothing done")
+            out.failures += 1
+            return out
+        }
+        var st = stat()
+        if lstat(directory, &st) == 0, let problem = Ledger.untrusted(directory, st, directory: true) {
+            out.lines.append("\(problem); no ledger in it was read")
+            out.failures += 1
+            return out
+        }
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".json") && (runId == nil || $0 == "\(runId!).json") }.sorted()
         if files.isEmpty {
@@ -25,7 +36,20 @@ public enum Recovery {
         return out
     }
 
+    /// A run id as `Runner.newRunId` makes them, or a test's: letters, digits, `-` and `_`.
+    static func isRunId(_ s: String) -> Bool {
+        (1...64).contains(s.utf8.count)
+            && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 45 || $0 == 95 }
+    }
+
     static func recoverFile(_ path: String, force: Bool, into out: inout Outcome) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if let problem = Ledger.untrusted(path, st, directory: false) {
+            out.lines.append("skip '\(path)': \(problem)")
+            out.failures += 1
+            return
+        }
         guard let data = FileManager.default.contents(atPath: path),
             var file = try? Journal.decoder().decode(Ledger.File.self, from: data)
         else {
@@ -41,6 +65,15 @@ public enum Recovery {
         var failed = false
         for i in file.entries.indices where file.entries[i].state == .pending {
             let e = file.entries[i]
+            let refused = e.undo.compactMap { step in step.refusal.map { "'\(step.description)': \($0)" } }
+            if !refused.isEmpty {
+                // A ledger holding a step faultline never records was not written by faultline:
+                // nothing of the entry is done.
+                failed = true
+                out.failures += 1
+                out.lines.append("run \(file.runId): refused to revert '\(e.fault)' on \(e.host): \(refused.joined(separator: "; "))")
+                continue
+            }
             do {
                 for step in e.undo.reversed() { try step.execute() }
                 file.entries[i].state = .reverted
@@ -68,7 +101,8 @@ extension Recovery {
         var out = Outcome()
         for lab in LabState.all(dataRoot: labDataRoot) {
             for host in lab.hosts {
-                guard let p = host.initProcess, ProcFS.isAlive(p) else { continue }
+                // Its pid comes from a file: entered only if it still is a lab's init.
+                guard let p = host.initProcess, LabState.isLabInit(p) else { continue }
                 let argv = HostEntry.namespaces(initPid: p.pid).command(
                     SelfCommand(executable: executable).recover(runId: nil, stateDirectory: "/run/faultline", force: force))
                 let r = Spawner.run(.argv(argv), timeout: 60_000_000_000)

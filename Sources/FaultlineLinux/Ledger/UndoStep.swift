@@ -16,8 +16,34 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Why this step may not be executed, or nil. Only steps of the shapes faultline itself
+    /// records are trusted — a ledger is a file, and a planted one must not make `recover` send
+    /// any signal to any process or delete any table: SIGCONT to a process named by pid *and*
+    /// start time (never PID 1), and deleting a table with faultline's prefix.
+    public var refusal: String? {
+        switch self {
+        case .signal(let p, let sig):
+            if sig != SIGCONT { return "signal \(sig) is not an undo faultline records (only SIGCONT, to continue what it paused)" }
+            if p.pid <= 1 { return "pid \(p.pid) is never signalled" }
+            if p.startTime == 0 { return "pid \(p.pid) has no start time recorded, so it cannot be told from a reused pid" }
+            return nil
+        case .nftDeleteTable(let t):
+            return Self.isFaultlineTable(t) ? nil : "nft table '\(t)' is not named like faultline's tables (faultline_…)"
+        }
+    }
+
+    /// `faultline_` then 1 to 40 of [A-Za-z0-9_]. Checked by hand: a regular expression would
+    /// load ICU and compile the pattern on the way to injecting a fault.
+    public static func isFaultlineTable(_ name: String) -> Bool {
+        guard name.hasPrefix("faultline_") else { return false }
+        let rest = name.utf8.dropFirst("faultline_".utf8.count)
+        return (1...40).contains(rest.count)
+            && rest.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
+    }
+
     /// Performs the step. "Already gone" is success: there is nothing left to undo.
     public func execute() throws(FaultError) {
+        if let refusal { throw FaultError.refused("undo step '\(description)' refused: \(refusal)") }
         switch self {
         case .signal(let p, let sig):
             guard ProcFS.isAlive(p) else { return }

@@ -8,10 +8,7 @@ extension Runner {
         switch spec.transport {
         case .local: return .local
         case .lab:
-            guard let initProcess = labState?.hosts.first(where: { $0.name == host })?.initProcess, ProcFS.isAlive(initProcess) else {
-                return nil
-            }
-            return .namespaces(initPid: initProcess.pid)
+            return labState.flatMap { environment.labs.entry($0, host: host) }
         }
     }
 

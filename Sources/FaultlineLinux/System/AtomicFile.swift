@@ -18,9 +18,17 @@ enum AtomicFile {
         let description: String
     }
 
+    /// The temporary file is new (`O_EXCL`, a random name) and never a link followed
+    /// (`O_NOFOLLOW`): a file or symbolic link planted under a guessable name cannot redirect
+    /// the write, and rename replaces a link at `path` itself rather than writing through it.
     static func replace(_ path: String, with data: Data, mode: mode_t, flush: Flush) throws(Failure) {
-        let tmp = "\(path).\(getpid()).tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        var fd: Int32 = -1
+        var tmp = ""
+        for _ in 0..<8 {
+            tmp = "\(path).\(String(UInt64.random(in: 0...UInt64.max), radix: 36)).tmp"
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+            if fd >= 0 || errno != EEXIST { break }
+        }
         guard fd >= 0 else { throw Failure(description: "create '\(tmp)': \(errnoText())") }
         var done = 0
         let ok = data.withUnsafeBytes { buf in

@@ -66,6 +66,11 @@ public enum ProcFS {
     }
 
     /// The PID namespace a process is in, as the link text `pid:[INODE]`.
+    /// The file a process runs (`/proc/PID/exe`), or nil when it cannot be read.
+    public static func executable(_ pid: Int32) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+    }
+
     public static func pidNamespace(_ pid: Int32) -> String? {
         try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/pid")
     }

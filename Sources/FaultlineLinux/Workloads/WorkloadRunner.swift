@@ -85,7 +85,7 @@ public final class WorkloadRunner: @unchecked Sendable {
     private func run(client: Int, first: Int64, interval: Int64) {
         var session: (any WorkloadSession)?
         var ops: [History.Op] = []
-        ops.reserveCapacity(Int(spec.rate.perSecond) * 16 / spec.concurrency)
+        ops.reserveCapacity(min(Int(spec.rate.perSecond) * 16 / spec.concurrency, 1 << 20))
         var random = UInt64(client + 1) &* 0x9E37_79B9_7F4A_7C15
         var next = first
         var n = 0
