@@ -2,7 +2,7 @@
 SWIFT ?= swift
 SOURCES := Sources Tests bench/FaultlineBench Package.swift
 
-.PHONY: build release test demo demo-local lint format bench bench-smoke clean deps
+.PHONY: build release test demo demo-local lint format bench bench-smoke fuzz clean deps
 
 deps:
 	@scripts/install-deps.sh
@@ -48,5 +48,10 @@ bench-smoke: release
 	BENCH_SMOKE=1 bench/checkers.sh
 	python3 bench/collect.py
 
+## libFuzzer on the experiment and lab loaders for FUZZ_TIME seconds (CI runs 60).
+FUZZ_TIME ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_TIME)
+
 clean:
-	rm -rf .build reports/*/ reports/latest
+	rm -rf .build .build-fuzz reports/*/ reports/latest

@@ -62,15 +62,16 @@ struct Run: ParsableCommand {
 
     func printSummary(_ j: Journal, dir: String, console: Console) {
         let colour = j.verdict == .passed ? "green" : j.verdict == .failed ? "red" : "yellow"
-        var lines = ["", console.style("verdict: \(j.verdict.rawValue.uppercased())", colour) + " — \(j.experiment.title)"]
+        let safe = ShownText.controlsEscaped
+        var lines = ["", console.style("verdict: \(j.verdict.rawValue.uppercased())", colour) + " — \(safe(j.experiment.title))"]
         for c in j.checks {
             let mark = c.passed ? console.style("pass", "green") : console.style("FAIL", "red")
-            lines.append("  \(mark)  \(c.name): expected \(c.expected), measured \(c.measured)")
+            lines.append("  \(mark)  \(safe(c.name)): expected \(safe(c.expected)), measured \(safe(c.measured))")
             // A failure's evidence belongs where a CI log shows it, not only in report.md.
-            if !c.passed, let e = c.evidence, !e.isEmpty { lines.append("        evidence: \(e.prefix(400))") }
+            if !c.passed, let e = c.evidence, !e.isEmpty { lines.append("        evidence: \(safe(String(e.prefix(400))))") }
         }
-        for r in j.reasons { lines.append("  note: \(r)") }
-        for r in j.residue { lines.append(console.style("  residue: \(r)", "red")) }
+        for r in j.reasons { lines.append("  note: \(safe(r))") }
+        for r in j.residue { lines.append(console.style("  residue: \(safe(r))", "red")) }
         lines.append("report: \(dir)/report.md")
         console.quiet = false
         lines.forEach(console.line)

@@ -80,4 +80,36 @@ struct LabLoaderTests {
         #expect(IPv4Subnet("198.18.4.1/22") == nil)
         #expect(IPv4Address("1.2.3") == nil && IPv4Address("1.2.3.256") == nil)
     }
+
+    @Test("templates fill in one pass, left to right: {ip:{host}} is the same on every run")
+    func templateOrder() throws {
+        for _ in 0..<20 {
+            let lab = try load(
+                """
+                lab: t
+                subnet: 198.18.1.0/24
+                hosts:
+                  n1: {address: 198.18.1.11, files: {a: "{ip:{host}} {ip:n2} {nope} {dir}"}}
+                  n2: {address: 198.18.1.12}
+                """)
+            #expect(lab.hosts[0].files["a"] == "{ip:n1} 198.18.1.12 {nope} /data/t/n1")
+        }
+    }
+
+    @Test("a private directory over the lab's own data directory is refused with the fix")
+    func privateOverData() {
+        do {
+            _ = try LabLoader.load(
+                text: "lab: t\nsubnet: 198.18.1.0/24\nhosts: {n1: {address: 198.18.1.11, private: [/run, /tmp]}}\n", file: "lab.yaml",
+                dataRoot: "/tmp/labs")
+            Issue.record("a private /tmp over /tmp/labs was accepted")
+        } catch let f as ValidationFailure {
+            #expect(
+                f.diagnostics.map(\.description) == [
+                    "lab.yaml:3:45: host 'n1' makes /tmp private, but its data directory /tmp/labs/t/n1 is under /tmp; use a --lab-dir outside /tmp"
+                ])
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
 }

@@ -8,33 +8,38 @@ struct LoaderTests {
     /// Every malformed file yields exactly the diagnostics listed for it, in order.
     static let malformed: [String] = {
         let dir = Fixtures.path("malformed")
-        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".json") }
+            .sorted()
     }()
 
     static let expected: [String: [String]] = {
         let text = (try? Fixtures.text("malformed-expected.txt")) ?? ""
         var out: [String: [String]] = [:]
+        var current = ""
         for line in text.split(separator: "\n") {
-            let file = String(line.prefix { $0 != ":" })
-            out[file, default: []].append(String(line))
+            // A lab file's lines (labs/…) belong to the experiment before them.
+            if !line.hasPrefix("labs/") { current = String(line.prefix { $0 != ":" }) }
+            out[current, default: []].append(String(line))
         }
         return out
     }()
 
-    @Test("the malformed corpus has at least 30 files, each with expectations")
+    @Test("the malformed and hostile corpus has at least 150 files, each with expectations")
     func corpusSize() {
-        #expect(Self.malformed.count >= 30)
+        #expect(Self.malformed.count >= 150)
         for f in Self.malformed { #expect(Self.expected[f] != nil, "no expected diagnostics for \(f)") }
     }
 
     @Test("malformed file reports exact FILE:LINE:COL messages", arguments: malformed)
     func malformedFile(_ name: String) throws {
-        let text = try Fixtures.text("malformed/\(name)")
+        // Loaded from its path, as `faultline validate` does; messages are compared with the
+        // fixtures folder left out (lab files sit in malformed/labs/).
+        let dir = Fixtures.path("malformed") + "/"
         do {
-            _ = try ExperimentLoader.load(text: text, file: name)
+            _ = try ExperimentLoader.load(path: dir + name)
             Issue.record("\(name) loaded without error")
         } catch let failure as ValidationFailure {
-            #expect(failure.diagnostics.map(\.description) == Self.expected[name] ?? [])
+            #expect(failure.diagnostics.map { $0.description.replacingOccurrences(of: dir, with: "") } == Self.expected[name] ?? [])
         }
     }
 
@@ -108,4 +113,39 @@ struct LoaderTests {
             e.expectations == [Expectation(RecoveryTimeExpectation(probe: "probes[0]", max: 1_000_000_000, fault: "kill-1", streak: 3))])
     }
 
+}
+
+@Suite("YAML features a hostile-input fix must not break")
+struct YAMLFeatureTests {
+    func load(_ text: String) throws -> Experiment { try ExperimentLoader.load(text: text, file: "t.yaml") }
+
+    @Test("merge keys: a mapping's own keys win, the merged ones fill in; x- keys hold the anchors")
+    func mergeKeys() throws {
+        let e = try load(
+            """
+            version: 1
+            x-kill: &kill {process: web, signal: KILL}
+            title: t
+            duration: 5s
+            faults:
+              - {at: 1s, kill: {<<: *kill}}
+              - {at: 2s, kill: {<<: *kill, signal: TERM}}
+            """)
+        let kills = e.faults.compactMap { $0.spec as? KillFault }
+        #expect(kills.map(\.signalName) == ["KILL", "TERM"])
+        #expect(kills.allSatisfy { $0.process.selector == .name("web") })
+    }
+
+    @Test("blast_radius: host acknowledges a selector that takes every process")
+    func blastRadius() throws {
+        let e = try load(
+            "version: 1\ntitle: t\nduration: 5s\nfaults: [{at: 1s, kill: {process: {cmdline: '.*'}, all: true, blast_radius: host}}]\n")
+        #expect((e.faults[0].spec as? KillFault)?.process.wholeHost == true)
+    }
+
+    @Test("an hour and more keeps its seconds when formatted")
+    func longDurations() {
+        #expect(DurationText.format(100_001 * 1_000_000_000) == "27h46m41s")
+        #expect(DurationText.format(168 * 3_600_000_000_000) == "168h")
+    }
 }

@@ -85,6 +85,29 @@ public final class Spawned {
     deinit { stop() }
 }
 
+/// What a finished process cost, from `wait4`'s resource usage.
+public struct Usage {
+    /// Exit code, or 128+signal.
+    public var status: Int32
+    /// User and system CPU time, seconds: unlike wall time, not stretched by other work on the machine.
+    public var cpuSeconds: Double
+    /// Peak resident set size, KiB.
+    public var maxRSSKiB: Int
+}
+
+extension Spawned {
+    /// Waits for the process (it must not have been reaped) and returns what it cost.
+    public func waitUsage() -> Usage {
+        var s: Int32 = 0
+        var ru = rusage()
+        while wait4(pid, &s, 0, &ru) < 0, errno == EINTR {}
+        status = s  // reaped: never signalled again
+        let cpu = Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6
+        let code = (s & 0x7f) == 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f)
+        return Usage(status: code, cpuSeconds: cpu, maxRSSKiB: ru.ru_maxrss)
+    }
+}
+
 /// A child process owned by a test, stopped when released.
 public typealias Child = Spawned
 

@@ -17,7 +17,9 @@ class PlainRunView: RunObserver, @unchecked Sendable {
         default:
             guard let (what, detail) = event.text else { return }
             let at = DurationText.format(event.at)
-            console.line("+\(String(repeating: " ", count: max(0, 7 - at.count)))\(at) \(what)\(detail.map { ": \($0)" } ?? "")")
+            // Names come from the file, details from the system under test: shown, never obeyed.
+            let text = ShownText.controlsEscaped("\(what)\(detail.map { ": \($0)" } ?? "")")
+            console.line("+\(String(repeating: " ", count: max(0, 7 - at.count)))\(at) \(text)")
         }
     }
 }
@@ -30,7 +32,7 @@ final class LiveRunView: PlainRunView, @unchecked Sendable {
         guard case .progress(let p) = event.kind else { return super.observe(event) }
         let probes = p.probes.map { probe in
             let state = probe.up.map { $0 ? "up" : console.style("DOWN", "red") } ?? "-"
-            return "\(probe.name) \(state) (\(probe.failed) of \(probe.total) samples failed)"
+            return "\(ShownText.controlsEscaped(probe.name)) \(state) (\(probe.failed) of \(probe.total) samples failed)"
         }
         console.progress(
             "[\(DurationText.format(p.elapsed)) / \(DurationText.format(p.duration))] \(p.held) fault(s) held · \(probes.joined(separator: " · "))"

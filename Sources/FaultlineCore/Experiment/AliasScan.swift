@@ -95,8 +95,9 @@ enum AliasScan {
                 i += 1
             case 42 where tokenStart(i):
                 let at = (line: line, column: column(i))
+                // As libyaml reads alias names: letters, digits, '-' and '_' (so `*a: 1` is a key).
                 var k = i + 1
-                while k < b.count, !isSpace(k), !isFlow(b[k]) { k += 1 }
+                while k < b.count, YAMLText.letter(b[k]) || YAMLText.digit(b[k]) || b[k] == 45 || b[k] == 95 { k += 1 }
                 r.aliases += 1
                 if r.firstAlias == nil { r.firstAlias = at }
                 var n = k

@@ -44,6 +44,7 @@ public enum Suggest {
 
     /// `(did you mean 'x'?)` or the list of what would be valid.
     public static func hint(for word: String, in candidates: [String]) -> String {
+        if candidates.isEmpty { return "(there are none)" }
         if let c = closest(to: word, in: candidates) { return "(did you mean '\(c)'?)" }
         return "(valid: \(candidates.joined(separator: ", ")))"
     }

@@ -19,6 +19,14 @@ public enum ExperimentLoader {
         }
     }
 
+    /// Loads and validates the bytes of a file named `file` (its UTF-8 is checked first).
+    public static func load(data: Data, file: String, labDataRoot: String = defaultLabDataRoot) throws -> Experiment {
+        switch Document.decode(data, file: file) {
+        case .success(let text): return try load(text: text, file: file, labDataRoot: labDataRoot)
+        case .failure(let d): throw d
+        }
+    }
+
     /// Parses and validates `text`, naming `file` in messages; a `lab:` path is relative to the
     /// file's folder.
     public static func load(text: String, file: String, labDataRoot: String = defaultLabDataRoot) throws -> Experiment {
@@ -57,8 +65,10 @@ public enum ExperimentLoader {
         case .duplicatedKeysInMapping(let keys, let context):
             let list = keys.map { "'\($0)'" }.joined(separator: ", ")
             return d(context.mark, "duplicate key \(list) in one mapping (first written here)")
-        case .reader(let problem, _, _, _):
-            return d(nil, "unreadable input: \(problem)")
+        case .reader(let problem, let offset, _, let yaml):
+            // The reader gives a byte offset, not a mark: turn it into a line and column.
+            let at = offset.map { Document.position(of: $0, in: Array(yaml.utf8)) } ?? (1, 1)
+            return Diagnostic(file: file, line: at.0, column: at.1, message: "unreadable input: \(problem)")
         default:
             return d(nil, "syntax error: \(e)")
         }
@@ -112,7 +122,9 @@ public enum ExperimentLoader {
             return (e, [])
         }
         guard FileManager.default.fileExists(atPath: path) else {
-            r.error(node, "lab file \(shown: path) does not exist")
+            // A path is shown whole (cut, it would not say which file); control characters are
+            // escaped by the diagnostic.
+            r.error(node, "lab file '\(path)' does not exist")
             return (e, [])
         }
         do {
@@ -158,7 +170,12 @@ public enum ExperimentLoader {
         var rate: Rate?
         if let text = r.string(f, "rate", required: true) {
             rate = Rate.parse(text)
-            if rate == nil { r.error(f.values["rate"], "'workload.rate' must be a rate like '200/s', got \(shown: text)") }
+            if rate == nil {
+                r.error(f.values["rate"], "'workload.rate' must be a rate like '200/s', got \(shown: text)")
+            } else if let v = rate?.perSecond, !(Bounds.minRate...Bounds.maxRate).contains(v) {
+                r.error(f.values["rate"], "'workload.rate' must be between 1/h and 1000000/s, got \(shown: text)")
+                rate = nil
+            }
         }
         guard let rate, let client else { return nil }
         var w = WorkloadSpec(client: client, rate: rate)
@@ -252,9 +269,11 @@ public enum ExperimentLoader {
         else {
             return nil
         }
-        let url = r.string(f, "url", required: true)
-        if let url, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            r.error(f.values["url"], "'workload.http.url' must start with http:// or https://, got \(shown: url)")
+        var url = r.string(f, "url", required: true)
+        if let u = url, !(u.hasPrefix("http://") || u.hasPrefix("https://")) || u.unicodeScalars.contains(where: ShownText.isControl) {
+            r.error(
+                f.values["url"], "'workload.http.url' must start with http:// or https:// and hold no control character, got \(shown: u)")
+            url = nil
         }
         let method = (r.string(f, "method") ?? "GET").uppercased()
         let methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]

@@ -71,20 +71,19 @@ struct ExperimentValidator {
         guard e.duration > 0 else { return }
         let total = DurationText.format(e.duration)
         for (i, f) in e.faults.enumerated() {
+            let p = path(f.path, "faults", i)
             if f.at >= e.duration {
-                reader.error(
-                    path: "faults[\(i)].at",
-                    "'faults[\(i)].at' \(DurationText.format(f.at)) is not before the experiment's 'duration' \(total)")
+                reader.error(path: "\(p).at", "'\(p).at' \(DurationText.format(f.at)) is not before the experiment's 'duration' \(total)")
             } else if let d = f.duration, f.at + d > e.duration {
+                // Both are at most a week (``DurationText/ceiling``): the sum cannot overflow.
                 reader.error(
-                    path: "faults[\(i)].duration",
+                    path: "\(p).duration",
                     "fault \(shown: f.name) ends at \(DurationText.format(f.at + d)), after the experiment's 'duration' \(total)")
             }
         }
         for (i, a) in e.actions.enumerated() where a.at >= e.duration {
-            reader.error(
-                path: "actions[\(i)].at",
-                "'actions[\(i)].at' \(DurationText.format(a.at)) is not before the experiment's 'duration' \(total)")
+            let p = path(a.path, "actions", i)
+            reader.error(path: "\(p).at", "'\(p).at' \(DurationText.format(a.at)) is not before the experiment's 'duration' \(total)")
         }
     }
 

@@ -20,7 +20,9 @@ final class NodeReader {
     }
 
     /// The key path for messages; the top level is the document itself.
-    func named(_ path: String) -> String { path.isEmpty ? String(document.split(separator: " ").last ?? "") : path }
+    func named(_ path: String) -> String {
+        path.isEmpty ? String(document.hasPrefix("the ") ? document.dropFirst(4) : document[...]) : path
+    }
 
     func error(_ node: Node?, _ message: String) {
         error(at: Position(node), message)

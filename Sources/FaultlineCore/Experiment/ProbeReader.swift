@@ -103,6 +103,10 @@ struct ProbeReader {
     }
 
     func checkURL(_ url: String, node: Node?, path: String) -> String? {
+        if url.unicodeScalars.contains(where: ShownText.isControl) {
+            reader.error(node, "'\(path)' must not contain a control character (a line break would add a header), got \(shown: url)")
+            return nil
+        }
         guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), ["http", "https"].contains(scheme), u.host != nil else {
             reader.error(node, "'\(path)' must be an http:// or https:// URL with a host, got \(shown: url)")
             return nil

@@ -46,15 +46,24 @@ struct StepReader {
             on: r.string(f, "on"), path: path)
     }
 
+    /// A program first, and no NUL anywhere (the kernel would cut the argument there).
+    func checkArgv(_ argv: [String], _ node: Node, path: String) -> Bool {
+        guard let program = argv.first, !program.isEmpty else {
+            reader.error(node, "'\(path)' must name a program: \(argv.isEmpty ? "the list is empty" : "its first item is empty")")
+            return false
+        }
+        if let i = argv.firstIndex(where: { $0.contains("\0") }) {
+            reader.error(node, "'\(path)[\(i)]' must not contain a NUL byte")
+            return false
+        }
+        return true
+    }
+
     /// A list is argv; a mapping has `argv:` or `shell:` (the only way a shell is used) plus `extra` keys.
     func commandSpec(_ node: Node, path: String, extra: [String]) -> (CommandSpec?, Fields?) {
         let r = reader
         if case .sequence = node {
-            guard let argv = r.stringList(node, path: path) else { return (nil, nil) }
-            guard !argv.isEmpty, !argv[0].isEmpty else {
-                r.error(node, "'\(path)' must name a program: the list is empty")
-                return (nil, nil)
-            }
+            guard let argv = r.stringList(node, path: path), checkArgv(argv, node, path: path) else { return (nil, nil) }
             return (.argv(argv), nil)
         }
         guard
@@ -65,13 +74,13 @@ struct StepReader {
         }
         switch (f.values["argv"], r.string(f, "shell")) {
         case (let a?, nil):
-            guard let argv = r.stringList(a, path: f.child("argv")) else { return (nil, f) }
-            guard !argv.isEmpty else {
-                r.error(a, "'\(f.child("argv"))' must name a program: the list is empty")
-                return (nil, f)
-            }
+            guard let argv = r.stringList(a, path: f.child("argv")), checkArgv(argv, a, path: f.child("argv")) else { return (nil, f) }
             return (.argv(argv), f)
         case (nil, let s?):
+            guard !s.contains("\0") else {
+                r.error(f.values["shell"], "'\(f.child("shell"))' must not contain a NUL byte")
+                return (nil, f)
+            }
             return (.shell(s), f)
         case (.some, .some):
             r.error(f.keys["shell"], "'\(path)' takes 'argv' or 'shell', not both")

@@ -18,6 +18,14 @@ public enum LabLoader {
         }
     }
 
+    /// Loads and validates the bytes of a lab file named `file` (its UTF-8 is checked first).
+    public static func load(data: Data, file: String, dataRoot: String) throws -> LabSpec {
+        switch Document.decode(data, file: file) {
+        case .success(let text): return try load(text: text, file: file, dataRoot: dataRoot)
+        case .failure(let d): throw d
+        }
+    }
+
     public static func load(text: String, file: String, dataRoot: String) throws -> LabSpec {
         let root: Node?
         switch Document.compose(text, file: file) {
@@ -65,7 +73,8 @@ public enum LabLoader {
         }
         guard let hostsNode = f.value("hosts", required: true, reader: r) else { return nil }
         guard case .mapping(let m) = hostsNode, !m.isEmpty else {
-            r.error(hostsNode, "'hosts' must be a mapping of host names to hosts, got \(NodeReader.describe(hostsNode))")
+            let got = NodeReader.describe(hostsNode)
+            r.error(hostsNode, "'hosts' must map host names to hosts, at least one, got \(got == "a mapping" ? "none" : got)")
             return nil
         }
         let labName = name ?? "lab"

@@ -54,8 +54,7 @@ public enum DurationText {
     /// `read`, as an optional.
     public static func parse(_ text: String) -> Nanos? { try? read(text).get() }
 
-    /// Formats nanoseconds compactly: `0s`, `850µs`, `12.3ms`, `4.25s`, `2m5s`, `3h20m` (from an
-    /// hour on, whole minutes).
+    /// Formats nanoseconds compactly: `0s`, `850µs`, `12.3ms`, `4.25s`, `2m5s`, `3h20m`, `27h46m41s`.
     public static func format(_ ns: Nanos) -> String {
         if ns == 0 { return "0s" }
         let sign = ns < 0 ? "-" : ""
@@ -71,7 +70,8 @@ public enum DurationText {
         }
         let hours = a / 3_600_000_000_000
         let minutes = (a % 3_600_000_000_000) / 60_000_000_000
-        return "\(sign)\(hours)h" + (minutes > 0 ? "\(minutes)m" : "")
+        let seconds = Double(a % 60_000_000_000) / 1e9
+        return "\(sign)\(hours)h" + (minutes > 0 ? "\(minutes)m" : "") + (seconds > 0 ? trim(seconds) + "s" : "")
     }
 
     /// Up to three decimals below 10 (two below 100, one above), trailing zeros dropped.

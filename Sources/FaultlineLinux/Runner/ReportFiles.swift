@@ -8,7 +8,13 @@ public enum ReportFiles {
     /// `root/latest` at it; returns the run's folder.
     public static func write(_ journal: Journal, root: String) throws -> String {
         let dir = "\(root)/\(journal.runId)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        // The run's folder is new: mkdir fails on anything already there (a planted folder or
+        // symbolic link would otherwise receive the journal).
+        guard mkdir(dir, 0o755) == 0 else {
+            throw ReportError(
+                "create '\(dir)': \(errnoText())\(errno == EEXIST ? " (a run's folder is always new; something put it there)" : "")")
+        }
         try put(journal.encoded(), "\(dir)/journal.json", durable: true)
         try render(journal, into: dir)
         let latest = "\(root)/latest"
@@ -16,6 +22,11 @@ public enum ReportFiles {
         unlink(tmp)
         if symlink(journal.runId, tmp) == 0 { rename(tmp, latest) }
         return dir
+    }
+
+    struct ReportError: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
     }
 
     /// Renders `report.md` and `junit.xml` next to a journal; nothing else is touched.
