@@ -56,6 +56,8 @@ let package = Package(
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev", "libnl-nf-3-dev"])]
         ),
+        // Linux calls Glibc's module lacks (timerfd), header-only.
+        .systemLibrary(name: "CLinux"),
         .systemLibrary(
             name: "CPostgres",
             providers: [.apt(["libpq-dev"])]
@@ -66,7 +68,7 @@ let package = Package(
         ),
         .target(
             name: "FaultlineLinux",
-            dependencies: ["FaultlineCore", "CCurl", "CNetlink", "CPostgres"]
+            dependencies: ["FaultlineCore", "CCurl", "CNetlink", "CPostgres", "CLinux"]
         ),
         .target(
             name: "FaultlineCLI",

@@ -1,0 +1,105 @@
+import Yams
+
+/// `network`: degrade a host's traffic — delay with jitter, loss, duplication, corruption,
+/// reordering, a bandwidth limit — alone or combined in one fault, for the packets a filter
+/// selects (destination hosts or networks, port, protocol, direction).
+///
+/// Two engines do it: `netem` (the kernel's netem qdisc, through netlink) where the kernel has
+/// sch_netem, and `queue` (an NFQUEUE rule in faultline's own nft table and a delay line in the
+/// host's agent) where it has not; `auto` prefers netem. The engine is chosen on each host
+/// before anything is injected, and the journal records it.
+public struct NetworkFault: FaultKindReader, Equatable {
+    public static let key = "network"
+    public static let summary =
+        "delay (jitter, correlation, distribution), loss, duplicate, corrupt, reorder and rate on a host's traffic, filtered by destination, port, protocol and direction; engine netem or queue"
+    public static let fields = [
+        "host", "device", "to", "port", "protocol", "direction", "delay", "jitter", "correlation", "distribution", "loss", "duplicate",
+        "corrupt", "reorder", "rate", "engine",
+    ]
+    public static let holding = FaultHolding.held(durationRequired: false)
+
+    public var host: String
+    /// The interface; nil: a lab host's `eth0`.
+    public var device: String?
+    public var filter: PacketFilter
+    public var shaping: Shaping
+    public var engine: Engine
+
+    public init(host: String, device: String? = nil, filter: PacketFilter = PacketFilter(), shaping: Shaping, engine: Engine = .auto) {
+        self.host = host
+        self.device = device
+        self.filter = filter
+        self.shaping = shaping
+        self.engine = engine
+    }
+
+    public enum Engine: String, Codable, Sendable, CaseIterable {
+        case auto, netem, queue
+    }
+
+    public var target: String { "\(device ?? "eth0") \(filter.summary): \(shaping.summary)" }
+    public var exclusion: FaultExclusion? {
+        FaultExclusion(key: "network \(host) \(device ?? "eth0")", what: "the traffic of \(device ?? "eth0") on host '\(host)'")
+    }
+    public func hosts(in hosts: HostSet) -> [String] { [host] }
+
+    public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
+        "network on \(host) (\(device ?? "eth0")), \(filter.summary): \(shaping.summary), engine \(engine.rawValue) [\(step.name)]"
+    }
+
+    public func describeRevert(_ step: FaultStep) -> String { "restore the traffic '\(step.name)' degraded" }
+
+    public func validate(_ step: FaultStep, _ v: FaultValidation) {
+        let hosts = v.hosts
+        let path = "\(v.path).\(Self.key)"
+        if !hosts.names.contains(host) {
+            v.error(at: "\(path).host", "unknown host \(shown: host) in '\(path).host' \(Suggest.hint(for: host, in: hosts.names))")
+        } else if device == nil, !hosts.labHosts.contains(host) {
+            v.error(at: path, "'\(path)' on host \(shown: host), which is not a lab host, needs 'device': the interface to degrade")
+        }
+        for name in filter.hostNames where !hosts.labHosts.contains(name) {
+            v.error(
+                at: "\(path).to",
+                "'\(path).to' names \(shown: name), which is neither a lab host nor an address or network \(Suggest.hint(for: name, in: hosts.labHosts))"
+            )
+        }
+    }
+
+    static func read(_ node: Node, path: String, reader r: NodeReader) -> NetworkFault? {
+        guard let f = r.fields(node, path: path, allowed: fields) else { return nil }
+        let host = r.string(f, "host", required: true)
+        let device = r.string(f, "device")
+        if let d = device, !isInterfaceName(d) {
+            r.error(
+                f.values["device"],
+                "'\(f.child("device"))' must be an interface name (1 to 15 letters, digits, '-', '_', '.'), got \(shown: d)")
+        }
+        let filter = PacketFilter.read(f, reader: r)
+        let shaping = Shaping.read(f, reader: r)
+        var engine = Engine.auto
+        if let e = r.string(f, "engine") {
+            if let v = Engine(rawValue: e) {
+                engine = v
+            } else {
+                r.error(f.values["engine"], "'\(f.child("engine"))' must be one of auto, netem, queue, got \(shown: e)")
+            }
+        }
+        if let s = shaping, engine == .queue, let why = s.unsupportedByQueue {
+            r.error(
+                f.values["engine"],
+                "'\(f.child("engine"))' is queue, which \(why); use engine netem (or auto, where the host has sch_netem)")
+        }
+        guard let host, let filter, let shaping else { return nil }
+        if shaping.isEmpty {
+            r.error(node, "'\(path)' needs an effect: delay, loss, duplicate, corrupt, reorder or rate")
+            return nil
+        }
+        return NetworkFault(host: host, device: device, filter: filter, shaping: shaping, engine: engine)
+    }
+
+    /// What Linux accepts as an interface name (IFNAMSIZ 16, with the NUL).
+    static func isInterfaceName(_ s: String) -> Bool {
+        (1...15).contains(s.utf8.count)
+            && s.utf8.allSatisfy { YAMLText.letter($0) || YAMLText.digit($0) || $0 == 45 || $0 == 95 || $0 == 46 }
+    }
+}

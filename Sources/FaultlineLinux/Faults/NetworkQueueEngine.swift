@@ -1,0 +1,96 @@
+import FaultlineCore
+import Foundation
+import Glibc
+
+/// The queue engine on one host: faultline's own nf_tables table sends the selected packets to
+/// an NFQUEUE that this process's delay line serves (or, for loss alone, drops a share of them in
+/// the kernel). The table is owned by a netlink socket held here, so it lives exactly as long
+/// as this engine — or this process.
+final class NetworkQueueEngine: @unchecked Sendable {
+    let table: NftQueueTable
+    let shaping: Shaping
+    /// The socket that created (and owns) the table.
+    private let owner: NetlinkSocket
+    private let line: NetworkDelayLine?
+    let queueNumber: UInt16?
+
+    /// Running engines by table name, so that an undo step executed in this process finds the
+    /// one to stop; an engine of a process that died is gone with it.
+    nonisolated(unsafe) static var running: [String: NetworkQueueEngine] = [:]
+    static let lock = NSLock()
+
+    /// Binds a queue (the first free number from `queueBase`), starts the delay line, then creates
+    /// the table: by the time a packet is queued, something serves the queue.
+    init(tableName: String, rules: (NftQueueTable.Action) -> [NftQueueTable.Rule], shaping: Shaping, queueBase: UInt16, seed: UInt64)
+        throws(FaultError)
+    {
+        self.shaping = shaping
+        do {
+            owner = try NetlinkSocket(protocol: NetlinkSocket.netfilter)
+        } catch {
+            throw FaultError.system("\(error)")
+        }
+        if shaping.needsDelayLine {
+            var bound: NfQueue?
+            var lastError = ""
+            for k in 0..<32 {
+                let number = UInt16(1_000 + (Int(queueBase) + k * 7_919) % 60_000)
+                do {
+                    bound = try NfQueue(number: number, copy: shaping.corrupt != nil)
+                    break
+                } catch {
+                    lastError = "\(error)"
+                }
+            }
+            guard let queue = bound else { throw FaultError.system("no free NFQUEUE: \(lastError)") }
+            queueNumber = queue.number
+            line = NetworkDelayLine(queue: queue, shaping: shaping, seed: seed)
+            table = NftQueueTable(name: tableName, rules: rules(.queue(number: queue.number)))
+        } else {
+            queueNumber = nil
+            line = nil
+            let share: UInt32
+            if case .random(let p, _)? = shaping.loss { share = UInt32((p * 10_000).rounded()) } else { share = 0 }
+            table = NftQueueTable(name: tableName, rules: rules(.drop(perTenThousand: share)))
+        }
+        line?.start()
+        let (batch, acks) = table.createBatch(socket: owner)
+        do {
+            try owner.transact(batch, acks: acks, what: "create nft table ip \(tableName)")
+        } catch {
+            _ = line?.stop()
+            throw FaultError.system("\(error)")
+        }
+        Self.lock.lock()
+        Self.running[tableName] = self
+        Self.lock.unlock()
+    }
+
+    /// Deletes the table (packets stop being queued), then releases every held packet.
+    func stop() -> NetworkDelayLine.Stats? {
+        Self.lock.lock()
+        Self.running[table.name] = nil
+        Self.lock.unlock()
+        let (batch, acks) = table.deleteBatch(socket: owner)
+        try? owner.transact(batch, acks: acks, what: "delete nft table ip \(table.name)")
+        return line?.stop()
+    }
+
+    var stats: NetworkDelayLine.Stats? { line?.snapshot }
+
+    /// Stops the engine of `table` running in this process; false when there is none.
+    static func stop(table: String) -> Bool {
+        lock.lock()
+        let engine = running[table]
+        lock.unlock()
+        guard let engine else { return false }
+        _ = engine.stop()
+        return true
+    }
+
+    static func find(table: String) -> NetworkQueueEngine? {
+        lock.lock()
+        defer { lock.unlock() }
+        return running[table]
+    }
+}

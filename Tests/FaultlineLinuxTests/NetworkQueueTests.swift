@@ -1,0 +1,247 @@
+import FaultlineCore
+import FaultlineTestSupport
+import Foundation
+import Glibc
+import Testing
+
+@testable import FaultlineLinux
+
+/// Two network namespaces of the test's own, joined by a veth pair: `a` (198.18.230.1) sends,
+/// `b` (198.18.230.2) echoes UDP. Removed when released.
+final class NamespacePair: @unchecked Sendable {
+    let a: String
+    let b: String
+    static let addressA = "198.18.230.1"
+    static let addressB = "198.18.230.2"
+    private var echo: Int32 = -1
+    private var echoThread: Thread?
+
+    init() throws {
+        let tag = String(UInt32.random(in: 0...0xFFFFF), radix: 16)
+        a = "flq\(tag)a"
+        b = "flq\(tag)b"
+        for args in [
+            ["netns", "add", a], ["netns", "add", b],
+            ["link", "add", "v\(tag)a", "netns", a, "type", "veth", "peer", "name", "v\(tag)b", "netns", b],
+            ["-n", a, "addr", "add", "\(Self.addressA)/24", "dev", "v\(tag)a"],
+            ["-n", b, "addr", "add", "\(Self.addressB)/24", "dev", "v\(tag)b"],
+            ["-n", a, "link", "set", "v\(tag)a", "up"], ["-n", b, "link", "set", "v\(tag)b", "up"], ["-n", a, "link", "set", "lo", "up"],
+            ["-n", b, "link", "set", "lo", "up"],
+        ] {
+            let r = Spawner.run(.argv(["ip"] + args), timeout: 10_000_000_000)
+            guard r.status == 0 else {
+                cleanup()
+                throw TestFailure("ip \(args.joined(separator: " ")): \(r.output)")
+            }
+        }
+    }
+
+    deinit {
+        if echo >= 0 { shutdown(echo, Int32(SHUT_RDWR)) }
+        cleanup()
+    }
+
+    private func cleanup() {
+        for ns in [a, b] { _ = Spawner.run(.argv(["ip", "netns", "del", ns]), timeout: 10_000_000_000) }
+    }
+
+    func path(_ ns: String) -> String { "/run/netns/\(ns)" }
+
+    /// A UDP socket bound in `ns` to `address:port`.
+    func udp(in ns: String, _ address: String, _ port: UInt16) throws -> Int32 {
+        try NetworkNamespace.run(path(ns)) {
+            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            var sa = sockaddr_in()
+            sa.sin_family = sa_family_t(AF_INET)
+            sa.sin_port = port.bigEndian
+            sa.sin_addr.s_addr = inet_addr(address)
+            let rc = withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(16)) } }
+            guard fd >= 0, rc == 0 else { throw TestFailure("bind \(address):\(port): \(String(cString: strerror(errno)))") }
+            return fd
+        }
+    }
+
+    /// Starts echoing every datagram `b` receives on port 7.
+    func startEcho() throws {
+        echo = try udp(in: b, Self.addressB, 7)
+        let fd = echo
+        let t = Thread {
+            var buf = [UInt8](repeating: 0, count: 2048)
+            var from = sockaddr_in()
+            var len = socklen_t(16)
+            while true {
+                let n = withUnsafeMutablePointer(to: &from) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buf, buf.count, 0, $0, &len) }
+                }
+                if n <= 0 { return }
+                _ = withUnsafePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, buf, n, 0, $0, len) } }
+            }
+        }
+        t.start()
+        echoThread = t
+    }
+
+    /// Sends `count` datagrams from `a` to `b`'s echo, one every `gap` ns, and returns the round
+    /// trip of each that came back (nil for one that did not within `wait` after the last send).
+    func roundTrips(_ count: Int, gap: Nanos = 1_000_000, wait: Nanos = 500_000_000) throws -> [Nanos?] {
+        let fd = try udp(in: a, Self.addressA, 0)
+        defer { close(fd) }
+        var to = sockaddr_in()
+        to.sin_family = sa_family_t(AF_INET)
+        to.sin_port = UInt16(7).bigEndian
+        to.sin_addr.s_addr = inet_addr(Self.addressB)
+        var sent = [Int64](repeating: 0, count: count)
+        var back = [Nanos?](repeating: nil, count: count)
+        let results = Locked(back)
+        let reader = Thread {
+            var buf = [UInt8](repeating: 0, count: 64)
+            var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            var quietSince: Int64?
+            while true {
+                let n = recv(fd, &buf, buf.count, 0)
+                let now = MonotonicClock.now()
+                if n >= 12 {
+                    quietSince = nil
+                    let i = Int(buf[0]) | Int(buf[1]) << 8 | Int(buf[2]) << 16
+                    var t: Int64 = 0
+                    withUnsafeMutableBytes(of: &t) { $0.copyBytes(from: buf[4..<12]) }
+                    if i < count { results.mutate { $0[i] = now - t } }
+                } else {
+                    if let q = quietSince, now - q > wait { return }
+                    if quietSince == nil { quietSince = now }
+                }
+            }
+        }
+        reader.start()
+        var next = MonotonicClock.now()
+        for i in 0..<count {
+            MonotonicClock.sleep(until: next)
+            var payload = [UInt8](repeating: 0, count: 12)
+            payload[0] = UInt8(i & 0xff)
+            payload[1] = UInt8((i >> 8) & 0xff)
+            payload[2] = UInt8(i >> 16)
+            var t = MonotonicClock.now()
+            sent[i] = t
+            withUnsafeBytes(of: &t) { for k in 0..<8 { payload[4 + k] = $0[k] } }
+            _ = withUnsafePointer(to: &to) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, payload, 12, 0, $0, socklen_t(16)) }
+            }
+            next += gap
+        }
+        // Wait for the reader to see `wait` of silence after the last echo.
+        while !reader.isFinished { usleep(10_000) }
+        back = results.value
+        return back
+    }
+}
+
+@Suite("queue engine on this kernel", .serialized)
+struct NetworkQueueTests {
+    static let ms: Nanos = 1_000_000
+
+    func engine(_ pair: NamespacePair, _ shaping: Shaping, table: String = "faultline_test_q") throws -> NetworkQueueEngine {
+        let peer = IPv4Subnet("\(NamespacePair.addressB)/32")
+        return try NetworkNamespace.run(pair.path(pair.a)) {
+            try NetworkQueueEngine(
+                tableName: table, rules: { [NftQueueTable.Rule(hook: .output, peer: peer, proto: 17, port: 7, action: $0)] },
+                shaping: shaping,
+                queueBase: UInt16.random(in: 1_000...60_000), seed: 42)
+        }
+    }
+
+    func sorted(_ xs: [Nanos?]) -> [Nanos] { xs.compactMap { $0 }.sorted() }
+    func quantile(_ s: [Nanos], _ q: Double) -> Nanos { s[min(s.count - 1, Int(Double(s.count) * q))] }
+
+    @Test("50 ms of delay: the added round trip's median within ±1 ms, its p99 within +3 ms, over 1,000 packets")
+    func delay() throws {
+        let pair = try NamespacePair()
+        try pair.startEcho()
+        let base = sorted(try pair.roundTrips(200))
+        var s = Shaping()
+        s.delay = 50 * Self.ms
+        let e = try engine(pair, s)
+        let delayed = sorted(try pair.roundTrips(1_000))
+        let stats = e.stop()
+        let baseMedian = quantile(base, 0.5)
+        let median = quantile(delayed, 0.5) - baseMedian
+        let p99 = quantile(delayed, 0.99) - baseMedian
+        print(
+            "delay: base median \(DurationText.format(baseMedian)), added median \(DurationText.format(median)), p99 \(DurationText.format(p99)), late \(stats?.late ?? -1), lateness p99 \(DurationText.format(stats.map { quantile($0.lateness.sorted(), 0.99) } ?? 0))"
+        )
+        #expect(delayed.count == 1_000, "every packet came back")
+        #expect(abs(median - 50 * Self.ms) <= Self.ms, "median added \(DurationText.format(median))")
+        #expect(p99 <= 53 * Self.ms, "p99 added \(DurationText.format(p99))")
+        #expect(stats?.received == 1_000 && stats?.overflows == 0)
+        // After the stop nothing is delayed any more.
+        let after = sorted(try pair.roundTrips(100))
+        #expect(quantile(after, 0.5) < 5 * Self.ms)
+    }
+
+    @Test("50 ± 10 ms normal jitter: the standard deviation of the added delay within 20 % of 10 ms, over 1,000 packets")
+    func jitter() throws {
+        let pair = try NamespacePair()
+        try pair.startEcho()
+        let base = quantile(sorted(try pair.roundTrips(200)), 0.5)
+        var s = Shaping()
+        s.delay = 50 * Self.ms
+        s.jitter = 10 * Self.ms
+        s.distribution = .normal
+        let e = try engine(pair, s)
+        let added = sorted(try pair.roundTrips(1_000, wait: 800 * Self.ms)).map { Double($0 - base) }
+        _ = e.stop()
+        let mean = added.reduce(0, +) / Double(added.count)
+        let sd = (added.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(added.count - 1)).squareRoot()
+        print("jitter: mean \(DurationText.format(Nanos(mean))), standard deviation \(DurationText.format(Nanos(sd))) over \(added.count)")
+        #expect(added.count == 1_000)
+        #expect(abs(sd - 10e6) <= 2e6, "standard deviation \(DurationText.format(Nanos(sd)))")
+        #expect(abs(mean - 50e6) <= 2e6, "mean \(DurationText.format(Nanos(mean)))")
+    }
+
+    /// The central 99 % interval of Binomial(n, p): the counts with at most 0.5 % below and above.
+    func binomial99(_ n: Int, _ p: Double) -> ClosedRange<Int> {
+        var pmf = [Double](repeating: 0, count: n + 1)
+        var logFactorial = [0.0]
+        for k in 1...n { logFactorial.append(logFactorial[k - 1] + log(Double(k))) }
+        for k in 0...n {
+            let ways = logFactorial[n] - logFactorial[k] - logFactorial[n - k]
+            let odds: Double = Double(k) * log(p) + Double(n - k) * log(1 - p)
+            pmf[k] = exp(ways + odds)
+        }
+        var low = 0
+        var sum = 0.0
+        while sum + pmf[low] <= 0.005 {
+            sum += pmf[low]
+            low += 1
+        }
+        var high = n
+        sum = 0
+        while sum + pmf[high] <= 0.005 {
+            sum += pmf[high]
+            high -= 1
+        }
+        return low...high
+    }
+
+    @Test(
+        "20 % loss, in the kernel (loss alone) and in the delay line (with correlation): inside the 99 % binomial interval over 2,000 packets"
+    )
+    func loss() throws {
+        let pair = try NamespacePair()
+        try pair.startEcho()
+        let interval = binomial99(2_000, 0.2)
+        for correlation in [0.0, 0.25] {
+            var s = Shaping()
+            s.loss = .random(p: 0.2, correlation: correlation)
+            let e = try engine(pair, s, table: "faultline_test_loss")
+            let back = try pair.roundTrips(2_000, gap: 250_000, wait: 300 * Self.ms)
+            let stats = e.stop()
+            let lost = back.filter { $0 == nil }.count
+            print(
+                "loss (correlation \(correlation)): \(lost) of 2000 lost; 99 % interval \(interval); in the delay line: \(stats.map { "\($0.dropped) dropped" } ?? "no, in the kernel")"
+            )
+            #expect(interval.contains(lost), "\(lost) of 2,000 lost with correlation \(correlation)")
+            #expect((stats == nil) == (correlation == 0), "loss alone stays in the kernel")
+        }
+    }
+}
