@@ -22,7 +22,7 @@ REGISTRIES = {"FaultKinds.swift", "FaultDrivers.swift", "ExpectationKinds.swift"
 CONFORMANCE = re.compile(r"^(?:public\s+)?struct\s+(\w+)\s*:\s*([\w\s,&]+?)\s*\{", re.M)
 EXTENSION = re.compile(r"^extension\s+(\w+)\s*:\s*FaultWork\b", re.M)
 KEY = re.compile(r'static\s+let\s+key\s*=\s*"([^"]+)"')
-SUFFIXES = ("Expectation", "Fault", "Driver", "Block")
+SUFFIXES = ("Expectation", "Fault", "Driver", "Block", "Work")
 KIND_PROTOCOLS = {"FaultKindReader", "ExpectationKindReader", "FaultDriver", "FaultWork"}
 
 

@@ -24,6 +24,8 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
     var onInject: @Sendable (String, AnyFaultWork) -> Void = { _, _ in }
     /// Hosts whose agent stops answering anything once it has injected a fault.
     var silentAfterInject: Set<String> = []
+    /// What `capability` answers, by name: "yes: …" or "no: …" (unknown names are an error).
+    var capabilities: [String: String] = ["netem": "no: sch_netem is not in this kernel (fake)"]
 
     var calls: [Call] {
         lock.lock()
@@ -97,6 +99,14 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
             r.detail = addresses.joined(separator: ",")
         case .find:
             r.detail = ""
+        case .capability(let name):
+            record(Call(host: host, op: "capability", fault: name))
+            if let answer = capabilities[name] {
+                r.detail = answer
+            } else {
+                r.ok = false
+                r.error = "unknown capability '\(name)'"
+            }
         case .snapshot, .residue, .revertAll:
             record(Call(host: host, op: "\(request.op)".components(separatedBy: "(")[0]))
             r.residue = []

@@ -12,6 +12,7 @@ public enum FaultKinds {
         KillFault.self,
         PauseFault.self,
         PartitionFault.self,
+        NetworkFault.self,
     ]
 
     /// Every kind, in the order `list-faults` shows them.

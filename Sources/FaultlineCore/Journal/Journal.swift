@@ -101,6 +101,12 @@ public struct FaultRecord: Codable, Equatable, Sendable {
     public var healedAt: Nanos?
     /// That process (`pid@starttime`, in the host's PID namespace).
     public var healedBy: String?
+    /// What was chosen for the fault's hosts before anything was injected (its engine).
+    public var preflight: String?
+    /// How its effect was confirmed: what was measured (the delay added toward a peer).
+    public var confirmation: String?
+    /// What the fault did, measured on its hosts when it was reverted: requested against measured.
+    public var measured: String?
 
     public init(name: String, kind: String, host: String, target: String, scheduledAt: Nanos) {
         self.name = name

@@ -32,6 +32,9 @@ public struct AgentRequest: Codable, Equatable, Sendable {
         /// The live processes matching a selector, as `pid@starttime` (comma-separated, in
         /// `detail`): how a replaced process is told from the one a fault killed.
         case find(selector: ProcessSelector)
+        /// Whether the host's kernel has a feature (`netem`); `detail` is `yes: …` or `no: …`,
+        /// saying why (the module and the kernel option).
+        case capability(String)
         /// Revert everything and exit.
         case bye
     }
@@ -49,6 +52,10 @@ public struct AgentResponse: Codable, Equatable, Sendable {
     public var confirmedAt: Int64?
     public var revertedAt: Int64?
     public var detail: String?
+    /// What the fault did, measured by its host (given with a revert).
+    public var measured: String?
+    /// How the effect was confirmed (given with an inject).
+    public var confirmation: String?
     public var residue: [String]?
 
     public init(id: Int, ok: Bool, error: String? = nil) {

@@ -125,6 +125,17 @@ public final class AgentServer: @unchecked Sendable {
                 r.error = error.description
             }
             return r
+        case .capability(let name):
+            var r = AgentResponse(id: request.id, ok: true)
+            switch name {
+            case "netem":
+                let a = KernelFeatures.netem
+                r.detail = "\(a.available ? "yes" : "no"): \(a.why)"
+            default:
+                r.ok = false
+                r.error = "unknown capability '\(name)'"
+            }
+            return r
         case .hello, .lease, .bye:
             return AgentResponse(id: request.id, ok: true)
         }
@@ -149,6 +160,7 @@ public final class AgentServer: @unchecked Sendable {
             r.ok = true
             r.confirmed = c.ok
             r.confirmedAt = c.at
+            r.confirmation = c.detail
             if !c.ok { r.error = c.detail }
         } catch {
             r.error = "\(error)"
@@ -159,6 +171,9 @@ public final class AgentServer: @unchecked Sendable {
     @discardableResult
     func revert(_ id: Int, _ h: (name: String, held: Held)) -> AgentResponse {
         var r = AgentResponse(id: id, ok: true)
+        // What the fault did, read before its mechanism is taken down.
+        let measured = FaultDrivers.driver(for: h.held.work)?.measureAny(h.held.work, h.held.injection)
+        r.measured = measured
         do {
             r.residue = try FaultDrivers.revert(h.held.injection).map { "\(h.name): \($0)" }
             try ledger?.markReverted(h.held.ledgerId)

@@ -29,10 +29,32 @@ public protocol FaultDriver: Sendable {
     /// After every host reverted its part, for kinds whose revert is worth proving from outside
     /// (a healed partition); nil for the others.
     func confirmReverted(_ works: [Work], _ agents: AgentCalls) -> RevertCheck?
+    /// Before anything of the run is injected (agents started): ask the fault's hosts what it
+    /// needs, and make the choices that depend on them (the engine a host can run). A problem
+    /// makes the run invalid before any injection.
+    func preflight(_ spec: Spec, _ agents: AgentCalls) -> Preflight<Spec>
+    /// Agent side, just before the revert: what the fault did, measured (requested vs measured).
+    func measure(_ work: Work, _ injection: Injection) -> String?
 }
 
 extension FaultDriver {
     public func confirmReverted(_ works: [Work], _ agents: AgentCalls) -> RevertCheck? { nil }
+    public func preflight(_ spec: Spec, _ agents: AgentCalls) -> Preflight<Spec> { Preflight(spec: spec) }
+    public func measure(_ work: Work, _ injection: Injection) -> String? { nil }
+}
+
+/// A fault made ready for its hosts: the spec to inject, what was chosen (for the journal), or
+/// why it cannot run there.
+public struct Preflight<Spec: Sendable>: Sendable {
+    public var spec: Spec
+    public var note: String?
+    public var problem: String?
+
+    public init(spec: Spec, note: String? = nil, problem: String? = nil) {
+        self.spec = spec
+        self.note = note
+        self.problem = problem
+    }
 }
 
 /// Whether a fault's effect is gone after its revert.
@@ -75,6 +97,8 @@ public struct Injection: Codable, Equatable, Sendable {
     public var targets: [ProcessRef]
     public var undo: [UndoStep]
     public var summary: String
+    /// What a driver measured while preparing (a baseline) for its own confirm.
+    public var baseline: [String: Double] = [:]
 
     public init(targets: [ProcessRef] = [], undo: [UndoStep], summary: String) {
         self.targets = targets

@@ -7,6 +7,7 @@ public enum FaultDrivers {
         KillDriver(),
         PauseDriver(),
         PartitionDriver(),
+        NetworkDriver(),
     ]
 
     /// The driver of a fault kind.
@@ -85,6 +86,16 @@ extension FaultDriver {
     func confirmAny(_ w: AnyFaultWork, _ injection: Injection, deadline: Int64) -> Confirmation {
         guard let typed = try? work(w) else { return Confirmation(ok: false, detail: "not \(Work.key) work", at: nil) }
         return confirm(typed, injection, deadline: deadline)
+    }
+
+    func preflightAny(_ spec: any FaultKind, _ agents: AgentCalls) -> Preflight<any FaultKind> {
+        guard let s = spec as? Spec else { return Preflight(spec: spec) }
+        let p = preflight(s, agents)
+        return Preflight(spec: p.spec, note: p.note, problem: p.problem)
+    }
+
+    func measureAny(_ w: AnyFaultWork, _ injection: Injection) -> String? {
+        (try? work(w)).flatMap { measure($0, injection) }
     }
 
     func confirmRevertedAny(_ works: [AnyFaultWork], _ agents: AgentCalls) -> RevertCheck? {

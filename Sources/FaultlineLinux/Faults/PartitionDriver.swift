@@ -33,15 +33,10 @@ public struct PartitionDriver: FaultDriver {
     public init() {}
     static let confirmConnectTimeout: Int64 = 150_000_000
 
-    /// The nft table of a fault: named after the run, so it is never confused with another's.
-    static func table(runId: String, faultIndex: Int) -> String {
-        "faultline_\(runId.replacingOccurrences(of: "-", with: "_"))_\(faultIndex)"
-    }
-
     public func expand(_ spec: PartitionFault, _ context: ExpansionContext) throws(FaultError) -> [PartitionBlock] {
         let hosts = context.hosts.labHosts
         let addresses = context.hosts.addresses
-        let table = Self.table(runId: context.runId, faultIndex: context.faultIndex)
+        let table = OwnedNames.table(runId: context.runId, faultIndex: context.faultIndex)
         return spec.grudges(among: hosts).sorted { $0.key < $1.key }.map { host, peers in
             let reachable = hosts.filter { $0 != host && !peers.contains($0) }
             return PartitionBlock(

@@ -8,11 +8,24 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
     case signal(ProcessRef, signal: Int32)
     /// Delete an nft table (family inet) this run created, in the current network namespace.
     case nftDeleteTable(String)
+    /// Delete an nft table of another family (the queue engine's are `ip`).
+    case nftDelete(family: String, table: String)
+    /// Stop the queue engine serving `table` in this process (its table goes with it); in any
+    /// other process there is nothing to stop: the engine died with the process that ran it.
+    case stopQueueEngine(table: String)
+    /// Delete a qdisc faultline added (handle major fa17, or the ingress qdisc it added).
+    case qdiscDelete(device: String, parent: UInt32, handle: UInt32)
+    /// Delete a link faultline added (an IFB named `flifb…`).
+    case linkDelete(String)
 
     public var description: String {
         switch self {
         case .signal(let p, let s): return "send signal \(s) to \(p)"
         case .nftDeleteTable(let t): return "delete nft table inet \(t)"
+        case .nftDelete(let family, let t): return "delete nft table \(family) \(t)"
+        case .stopQueueEngine(let t): return "stop the delay line of \(t)"
+        case .qdiscDelete(let d, _, let h): return "delete qdisc \(String(h >> 16, radix: 16)): on \(d)"
+        case .linkDelete(let l): return "delete link \(l)"
         }
     }
 
@@ -27,9 +40,23 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             if p.pid <= 1 { return "pid \(p.pid) is never signalled" }
             if p.startTime == 0 { return "pid \(p.pid) has no start time recorded, so it cannot be told from a reused pid" }
             return nil
-        case .nftDeleteTable(let t):
+        case .nftDeleteTable(let t), .stopQueueEngine(let t):
             return Self.isFaultlineTable(t) ? nil : "nft table '\(t)' is not named like faultline's tables (faultline_…)"
+        case .nftDelete(let family, let t):
+            if !["ip", "inet"].contains(family) { return "nft family '\(family)' is not one faultline uses" }
+            return Self.isFaultlineTable(t) ? nil : "nft table '\(t)' is not named like faultline's tables (faultline_…)"
+        case .qdiscDelete(let d, let parent, let h):
+            if !Self.isDevice(d) { return "'\(d)' is not an interface name" }
+            let ours = h >> 16 == TrafficControl.major || (parent == TrafficControl.ingressParent && h == TrafficControl.ingressHandle)
+            return ours ? nil : "qdisc \(String(h >> 16, radix: 16)): is not one faultline adds (fa17:, or the ingress qdisc)"
+        case .linkDelete(let l):
+            return l.hasPrefix("flifb") && Self.isDevice(l) ? nil : "link '\(l)' is not one faultline adds (flifb…)"
         }
+    }
+
+    static func isDevice(_ s: String) -> Bool {
+        (1...15).contains(s.utf8.count)
+            && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || "-_.".utf8.contains($0) }
     }
 
     /// `faultline_` then 1 to 40 of [A-Za-z0-9_]. Checked by hand: a regular expression would
@@ -51,16 +78,29 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
                 throw FaultError.system("signal \(sig) to \(p): \(errnoText())")
             }
         case .nftDeleteTable(let t):
-            guard Self.nftTableExists(t) else { return }
-            let r = Spawner.run(.argv(["nft", "delete", "table", "inet", t]), timeout: 10_000_000_000)
-            if r.status != 0, Self.nftTableExists(t) {
-                throw FaultError.system("nft delete table inet \(t): \(r.output.trimmingCharacters(in: .whitespacesAndNewlines))")
-            }
+            try Self.deleteTable("inet", t)
+        case .nftDelete(let family, let t):
+            try Self.deleteTable(family, t)
+        case .stopQueueEngine(let t):
+            _ = NetworkQueueEngine.stop(table: t)
+        case .qdiscDelete(let d, let parent, let h):
+            do { try TrafficControl().deleteQdisc(device: d, parent: parent, handle: h) } catch { throw FaultError.system("\(error)") }
+        case .linkDelete(let l):
+            do { try TrafficControl().deleteLink(l) } catch { throw FaultError.system("\(error)") }
         }
     }
 
-    static func nftTableExists(_ table: String) -> Bool {
-        Spawner.run(.argv(["nft", "list", "table", "inet", table]), timeout: 10_000_000_000).status == 0
+    static func deleteTable(_ family: String, _ t: String) throws(FaultError) {
+        guard nftTableExists(t, family: family) else { return }
+        let r = Spawner.run(.argv(["nft", "delete", "table", family, t]), timeout: 10_000_000_000)
+        if r.status != 0, nftTableExists(t, family: family) {
+            throw FaultError.system("nft delete table \(family) \(t): \(r.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+
+    /// One netlink dump of the namespace's tables (nothing is started).
+    static func nftTableExists(_ table: String, family: String = "inet") -> Bool {
+        NetfilterTables.list()?.contains("\(family) \(table)") ?? true
     }
 
     /// A description of what is still wrong after `execute`, or `nil` when the undo holds.
@@ -73,6 +113,15 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             return nil
         case .nftDeleteTable(let t):
             return Self.nftTableExists(t) ? "nft table inet \(t) is still present" : nil
+        case .nftDelete(let family, let t):
+            return Self.nftTableExists(t, family: family) ? "nft table \(family) \(t) is still present" : nil
+        case .stopQueueEngine(let t):
+            return NetworkQueueEngine.find(table: t) == nil ? nil : "the delay line of \(t) is still running"
+        case .qdiscDelete(let d, _, let h):
+            let present = (try? TrafficControl().qdiscs(d))?.contains { $0.handle == h } ?? false
+            return present ? "qdisc \(String(h >> 16, radix: 16)): is still on \(d)" : nil
+        case .linkDelete(let l):
+            return TrafficControl.index(l) == nil ? nil : "link \(l) is still present"
         }
     }
 }

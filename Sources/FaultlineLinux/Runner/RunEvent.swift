@@ -16,13 +16,16 @@ public struct RunEvent: Sendable {
         case agentLost(host: String, reason: String)
         /// What `faultline recover` said on a host whose agent was lost.
         case recovered(host: String, ok: Bool, lines: [String])
+        /// A fault made ready for its hosts before anything is injected (the engine chosen).
+        case preflight(fault: String, note: String)
+        case preflightFailed(fault: String, problem: String)
         case steadyState(before: Bool, ok: Bool, detail: String?)
         case workloadNotReady(String)
         case phaseStarted(duration: Nanos, steps: Int)
         case roleResolved(role: String, host: String, fault: String)
         case roleUnresolved(role: String, reason: String)
         case injected(fault: String, detail: String?)
-        case confirmed(fault: String, after: Nanos)
+        case confirmed(fault: String, after: Nanos, how: String?)
         case notConfirmed(fault: String, reason: String?)
         case injectFailed(fault: String, reason: String)
         case reverted(fault: String, detail: String)
@@ -60,6 +63,8 @@ public struct RunEvent: Sendable {
         case .agentLost(let host, let reason): return ("AGENT LOST on \(host)", reason)
         case .recovered(let host, let ok, let lines):
             return ("\(ok ? "recovered" : "RECOVERY FAILED") on \(host)", lines.isEmpty ? nil : lines.joined(separator: "; "))
+        case .preflight(let f, let note): return ("prepared \(f)", note)
+        case .preflightFailed(let f, let problem): return ("CANNOT RUN \(f)", problem)
         case .steadyState(let before, let ok, let detail):
             return ("steady state \(before ? "before" : "after"): \(ok ? "ok" : "FAILED")", detail)
         case .workloadNotReady(let why): return ("WORKLOAD NOT READY", why)
@@ -67,7 +72,8 @@ public struct RunEvent: Sendable {
         case .roleResolved(let role, let host, let fault): return ("role '\(role)' is \(host)", "for \(fault)")
         case .roleUnresolved(let role, let why): return ("could not resolve role '\(role)'", why)
         case .injected(let f, let detail): return ("inject \(f)", detail)
-        case .confirmed(let f, let after): return ("confirmed \(f)", "after \(DurationText.format(after))")
+        case .confirmed(let f, let after, let how):
+            return ("confirmed \(f)", "after \(DurationText.format(after))" + (how.map { ": \($0)" } ?? ""))
         case .notConfirmed(let f, let why): return ("NOT confirmed \(f)", why)
         case .injectFailed(let f, let why): return ("could not inject \(f)", why)
         case .reverted(let f, let detail): return ("reverted \(f)", detail)

@@ -53,6 +53,26 @@ extension Runner {
         }
     }
 
+    /// Every fault made ready for its hosts before anything is checked or injected; false (the
+    /// run is invalid, nothing was injected) when one cannot run there.
+    func preflight() -> Bool {
+        let agents = self.agents
+        let calls = AgentCalls { host, op in try? agents[host]?.call(op, timeout: 10_000_000_000) }
+        var ok = true
+        for step in experiment.faults {
+            guard let driver = FaultDrivers.driver(for: step.spec) else { continue }
+            let p = driver.preflightAny(step.spec, calls)
+            prepared[step.name] = (p.spec, p.note)
+            if let note = p.note { emit(.preflight(fault: step.name, note: note)) }
+            if let problem = p.problem {
+                invalidReasons.append("fault '\(step.name)' cannot run, so nothing was injected: \(problem)")
+                emit(.preflightFailed(fault: step.name, problem: problem))
+                ok = false
+            }
+        }
+        return ok
+    }
+
     /// Each agent records its host's state; the runner records its own namespace when no agent
     /// runs on the local host.
     func takeSnapshots() {

@@ -7,7 +7,7 @@ extension Runner {
     /// each host's agent, all at once, to prepare, record (fsynced), apply and confirm its part.
     func inject(_ step: FaultStep, scheduled: Nanos) {
         let scheduledAt = (phaseStart.map(offset) ?? 0) + scheduled
-        var spec = step.spec
+        var spec = prepared[step.name]?.spec ?? step.spec
         if let role = spec.role {
             switch resolve(role) {
             case .success(let host):
@@ -40,6 +40,7 @@ extension Runner {
             return
         }
         record.host = works.map(\.host).joined(separator: ",")
+        record.preflight = prepared[step.name]?.note
         let index = journal.faults.count
         journal.faults.append(record)
         var bound = step
@@ -80,6 +81,7 @@ extension Runner {
         let many = results.count > 1
         let label = { (host: String, text: String) in many ? "\(host): \(text)" : text }
         var details: [String] = []
+        var confirmations: [String] = []
         var failures: [String] = []
         var unconfirmed: [String] = []
         for (host, result) in results {
@@ -88,6 +90,7 @@ extension Runner {
                 if let t = offset(agent: r.injectedAt) { record.injectedAt = min(record.injectedAt ?? .max, t) }
                 if let t = offset(agent: r.confirmedAt) { record.confirmedAt = max(record.confirmedAt ?? .min, t) }
                 if let d = r.detail { details.append(label(host, d)) }
+                if r.confirmed == true, let c = r.confirmation { confirmations.append(label(host, c)) }
                 if !r.ok || r.injectedAt == nil {
                     failures.append(label(host, r.error ?? "inject failed"))
                 } else if r.confirmed != true {
@@ -100,6 +103,7 @@ extension Runner {
         record.confirmed = failures.isEmpty && unconfirmed.isEmpty
         if !record.confirmed { record.confirmedAt = nil }
         record.detail = details.isEmpty ? nil : details.joined(separator: "; ")
+        record.confirmation = record.confirmed && !confirmations.isEmpty ? confirmations.joined(separator: "; ") : nil
         let problems = failures + unconfirmed
         record.error = problems.isEmpty ? nil : problems.joined(separator: "; ")
         journal.faults[index] = record
@@ -110,7 +114,7 @@ extension Runner {
         }
         emit(.injected(fault: name, detail: record.detail))
         if record.confirmed {
-            emit(.confirmed(fault: name, after: (record.confirmedAt ?? 0) - (record.injectedAt ?? 0)))
+            emit(.confirmed(fault: name, after: (record.confirmedAt ?? 0) - (record.injectedAt ?? 0), how: record.confirmation))
         } else {
             invalidReasons.append("fault '\(name)' did not take effect: \(record.error ?? "not confirmed")")
             emit(.notConfirmed(fault: name, reason: record.error))
@@ -139,6 +143,7 @@ extension Runner {
         }
         var revertedAt: Nanos?
         var details: [String] = []
+        var measured: [String] = []
         let many = h.hosts.count > 1
         for (host, result) in results.sorted(by: { $0.0 < $1.0 }) {
             switch result {
@@ -147,6 +152,7 @@ extension Runner {
                     revertedAt = max(revertedAt ?? t, t)
                     details.append(many ? "\(host): \(r.detail ?? "")" : r.detail ?? "")
                 }
+                if let m = r.measured { measured.append(many ? "\(host): \(m)" : m) }
                 journal.residue += (r.residue ?? []).map { many ? "\(host): \($0)" : $0 }
                 if !r.ok { emit(.revertFailed(fault: name, host: host, reason: r.error)) }
             case .failure(let e):
@@ -158,9 +164,11 @@ extension Runner {
                 emit(.revertFailed(fault: name, host: host, reason: "\(e)"))
             }
         }
+        if !measured.isEmpty { journal.faults[h.record].measured = measured.joined(separator: "; ") }
         if let t = revertedAt {
             journal.faults[h.record].revertedAt = t
-            emit(.reverted(fault: name, detail: details.joined(separator: "; ")))
+            let m = measured.isEmpty ? "" : "; measured: \(measured.joined(separator: "; "))"
+            emit(.reverted(fault: name, detail: details.joined(separator: "; ") + m))
         }
         confirmReverted(h)
     }

@@ -60,6 +60,8 @@ public final class Runner {
     var notedLost: Set<String> = []
     /// Hosts whose ledgers were replayed after their agent was lost.
     var recovered: Set<String> = []
+    /// Each fault as its hosts will take it, after preflight (its engine chosen), and the note.
+    var prepared: [String: (spec: any FaultKind, note: String?)] = [:]
     /// Faults currently in effect, in injection order.
     var held: [Held] = []
     var phaseStart: MonotonicInstant?
@@ -138,7 +140,7 @@ public final class Runner {
             releaseLab()
             return finish(verdict: .error, series: [])
         }
-        guard steadyStateBefore() else {
+        guard preflight(), steadyStateBefore() else {
             closeAgents()
             releaseLab()
             return finish(verdict: aborted ? .aborted : .invalid, series: [])

@@ -1,0 +1,182 @@
+import FaultlineCore
+import Foundation
+import Glibc
+
+/// One host's network fault, as its agent receives it: the device, the peers as networks, the
+/// shaping and the engine chosen for that host, and the names of the objects it will own.
+public struct NetworkWork: FaultWork {
+    public static let key = "network"
+    public var host: String
+    public var device: String
+    public var peers: [IPv4Subnet]
+    public var filter: PacketFilter
+    public var shaping: Shaping
+    public var engine: NetworkFault.Engine
+    /// The nft table (queue engine) and the IFB (ingress rate), named after the run and fault.
+    public var table: String
+    public var ifb: String
+    public var queueBase: UInt16
+    public var seed: UInt64
+}
+
+/// The `network` fault: netem through libnl where the host has sch_netem, else the queue engine
+/// (an NFQUEUE in faultline's own nft table, a delay line in the agent); a rate with either is an
+/// HTB class (on an IFB for ingress). An existing root qdisc faultline did not add is never
+/// replaced or deleted: the fault is refused, naming it.
+public struct NetworkDriver: FaultDriver {
+    public init() {}
+
+    /// `auto` becomes netem or queue after asking the host; `netem` where the host has none is
+    /// refused, naming the module and the kernel option.
+    public func preflight(_ spec: NetworkFault, _ agents: AgentCalls) -> Preflight<NetworkFault> {
+        guard let answer = agents.call(spec.host, .capability("netem"))?.detail else {
+            return Preflight(spec: spec, problem: "could not ask host '\(spec.host)' whether it has sch_netem")
+        }
+        let has = answer.hasPrefix("yes")
+        let why = String(answer.drop { $0 != ":" }.dropFirst().drop { $0 == " " })
+        // libnl cannot set netem's Gilbert–Elliott parameters: the delay line can.
+        var netemCannot: String?
+        if case .gilbertElliott? = spec.shaping.loss { netemCannot = "cannot set Gilbert–Elliott loss through libnl" }
+        var s = spec
+        switch spec.engine {
+        case .netem where !has:
+            return Preflight(spec: spec, problem: "engine netem on '\(spec.host)': \(why); use engine queue (or auto)")
+        case .netem where netemCannot != nil:
+            return Preflight(spec: spec, problem: "engine netem \(netemCannot ?? ""); use engine queue (or auto)")
+        case .auto:
+            s.engine = has && netemCannot == nil ? .netem : .queue
+            if s.engine == .queue, let unsupported = s.shaping.unsupportedByQueue {
+                return Preflight(spec: spec, problem: "on '\(spec.host)' only the queue engine can run (\(why)), which \(unsupported)")
+            }
+        default: break
+        }
+        return Preflight(spec: s, note: "engine \(s.engine.rawValue) on \(spec.host): \(why)")
+    }
+
+    public func expand(_ spec: NetworkFault, _ context: ExpansionContext) throws(FaultError) -> [NetworkWork] {
+        var peers: [IPv4Subnet] = []
+        for p in spec.filter.peers {
+            switch p {
+            case .network(let n): peers.append(n)
+            case .host(let h):
+                guard let a = context.hosts.addresses[h], let n = IPv4Subnet("\(a)/32") else {
+                    throw FaultError.target("no address for host '\(h)'")
+                }
+                peers.append(n)
+            }
+        }
+        var hash = SplitMix(OwnedNames.hash("\(context.runId)-\(context.faultIndex)"))
+        let engine: NetworkFault.Engine = spec.engine == .auto ? .queue : spec.engine
+        return [
+            NetworkWork(
+                host: spec.host, device: spec.device ?? "eth0", peers: peers, filter: spec.filter, shaping: spec.shaping, engine: engine,
+                table: OwnedNames.table(runId: context.runId, faultIndex: context.faultIndex),
+                ifb: "flifb\(String(hash.next() % 0xFFFF_FF, radix: 16))", queueBase: UInt16(1_000 + hash.next() % 60_000),
+                seed: hash.next())
+        ]
+    }
+
+    public func prepare(_ w: NetworkWork) throws(FaultError) -> Injection {
+        guard TrafficControl.index(w.device) != nil else { throw FaultError.target("host '\(w.host)' has no device '\(w.device)'") }
+        guard UndoStep.isFaultlineTable(w.table) else { throw FaultError.refused("nft table name '\(w.table)' is not a faultline table") }
+        let ingress = w.filter.direction != .egress
+        let egress = w.filter.direction != .ingress
+        // Only what goes out passes the device's root qdisc; what comes in is shaped on an IFB.
+        let shapesRoot = egress && (w.engine == .netem || w.shaping.rate != nil)
+        if shapesRoot { try foreignRoot(w.device) }
+        var undo: [UndoStep] = []
+        var what: [String] = []
+        switch w.engine {
+        case .netem:
+            if egress {
+                undo.append(
+                    .qdiscDelete(device: w.device, parent: TrafficControl.root, handle: TrafficControl.handle(TrafficControl.major, 0)))
+                what.append("netem under an htb root fa17: on \(w.device)")
+            }
+        default:
+            if w.shaping.needsDelayLine || w.shaping.loss != nil {
+                undo += [.nftDelete(family: "ip", table: w.table), .stopQueueEngine(table: w.table)]
+                what.append("nft table ip \(w.table) (\(w.shaping.needsDelayLine ? "NFQUEUE to the delay line" : "loss in the kernel"))")
+            }
+            if w.shaping.rate != nil, egress {
+                undo.append(
+                    .qdiscDelete(device: w.device, parent: TrafficControl.root, handle: TrafficControl.handle(TrafficControl.major, 0)))
+                what.append("htb rate fa17: on \(w.device)")
+            }
+        }
+        if ingress, w.shaping.rate != nil || w.engine == .netem {
+            try ingressFree(w.device)
+            undo += [
+                .qdiscDelete(device: w.device, parent: TrafficControl.ingressParent, handle: TrafficControl.ingressHandle),
+                .linkDelete(w.ifb),
+            ]
+            what.append("ingress of \(w.device) redirected to \(w.ifb), shaped there")
+        }
+        var injection = Injection(
+            undo: undo,
+            summary: "\(w.engine.rawValue) engine: \(w.shaping.summary) for \(w.filter.summary); \(what.joined(separator: ", "))")
+        if w.shaping.delay > 0, let probe = NetworkProbe(w) { injection.baseline["rtt"] = probe.medianRoundTrip(5) }
+        return injection
+    }
+
+    /// Refuses a device whose root qdisc someone else added (the kernel's own have handle 0:).
+    func foreignRoot(_ device: String) throws(FaultError) {
+        let qdiscs: [QdiscEntry]
+        do { qdiscs = try TrafficControl().qdiscs(device) } catch { throw FaultError.system("\(error)") }
+        if let root = qdiscs.first(where: { $0.parent == TrafficControl.root }), root.handle >> 16 != 0 {
+            throw FaultError.refused(
+                "\(device) has a root qdisc faultline did not add (\(root)); it is never replaced or deleted: remove it, or degrade another device"
+            )
+        }
+    }
+
+    func ingressFree(_ device: String) throws(FaultError) {
+        let qdiscs = (try? TrafficControl().qdiscs(device)) ?? []
+        if let q = qdiscs.first(where: { $0.handle == TrafficControl.ingressHandle }) {
+            throw FaultError.refused("\(device) already has an ingress qdisc (\(q)) faultline did not add; it is never replaced")
+        }
+    }
+
+    public func apply(_ w: NetworkWork, _ injection: Injection) throws(FaultError) {
+        do {
+            try NetworkEngines.start(w)
+        } catch let e as FaultError {
+            throw e
+        } catch {
+            throw FaultError.system("\(error)")
+        }
+    }
+
+    /// The delay measured end to end (TCP connects toward the first peer, as the fault sees
+    /// them), against the baseline taken before; other effects by their mechanism being in place.
+    public func confirm(_ w: NetworkWork, _ injection: Injection, deadline: Int64) -> Confirmation {
+        let now = MonotonicClock.now()
+        guard w.shaping.delay > 0, let base = injection.baseline["rtt"], let probe = NetworkProbe(w) else {
+            return Confirmation(ok: true, detail: "in place: \(injection.summary)", at: now)
+        }
+        while true {
+            let rtt = probe.medianRoundTrip(5)
+            let added = rtt - base
+            let at = MonotonicClock.now()
+            if added >= 0.5 * Double(w.shaping.delay) {
+                return Confirmation(
+                    ok: true,
+                    detail:
+                        "delay \(DurationText.format(w.shaping.delay)) asked, \(DurationText.format(Nanos(added))) added to the round trip measured toward \(probe.target)",
+                    at: at)
+            }
+            if at > deadline {
+                return Confirmation(
+                    ok: false,
+                    detail:
+                        "delay \(DurationText.format(w.shaping.delay)) asked, but only \(DurationText.format(Nanos(max(0, added)))) added to the round trip toward \(probe.target)",
+                    at: nil)
+            }
+        }
+    }
+
+    /// The delay line's own account (held, dropped, lateness), or the shaper's bytes.
+    public func measure(_ w: NetworkWork, _ injection: Injection) -> String? {
+        NetworkEngines.report(w)
+    }
+}
