@@ -11,7 +11,11 @@ struct LabCommand: ParsableCommand {
 }
 
 struct LabOptions: ParsableArguments {
-    @Option(help: "Where labs keep their state and host data.")
+    /// Made absolute at once: hosts run in other working directories, and a host's private /tmp
+    /// must be seen to cover a relative `--lab-dir` under it.
+    @Option(
+        help: "Where labs keep their state and host data.",
+        transform: { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 })
     var labDir = "/var/lib/faultline/labs"
 }
 

@@ -24,7 +24,7 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
     var onInject: @Sendable (String, AnyFaultWork) -> Void = { _, _ in }
     /// Hosts whose agent stops answering anything once it has injected a fault.
     var silentAfterInject: Set<String> = []
-    /// What `capability` answers, by name: "yes: …" or "no: …" (unknown names are an error).
+    /// What `capability` answers, by name: "yes: …" or "no: …" (names not listed: "yes: fake").
     var capabilities: [String: String] = ["netem": "no: sch_netem is not in this kernel (fake)"]
 
     var calls: [Call] {
@@ -101,12 +101,7 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
             r.detail = ""
         case .capability(let name):
             record(Call(host: host, op: "capability", fault: name))
-            if let answer = capabilities[name] {
-                r.detail = answer
-            } else {
-                r.ok = false
-                r.error = "unknown capability '\(name)'"
-            }
+            r.detail = capabilities[name] ?? "yes: fake"
         case .snapshot, .residue, .revertAll:
             record(Call(host: host, op: "\(request.op)".components(separatedBy: "(")[0]))
             r.residue = []

@@ -45,9 +45,17 @@ public enum Suggest {
     /// `(did you mean 'x'?)` or the list of what would be valid.
     public static func hint(for word: String, in candidates: [String]) -> String {
         if candidates.isEmpty { return "(there are none)" }
+        if let s = synonyms[word.lowercased()], candidates.contains(s) { return "(did you mean '\(s)'?)" }
         if let c = closest(to: word, in: candidates) { return "(did you mean '\(c)'?)" }
         return "(valid: \(candidates.joined(separator: ", ")))"
     }
+
+    /// Words other chaos tools (tc, Toxiproxy, Chaos Mesh) use for what faultline names otherwise.
+    static let synonyms = [
+        "latency": "delay", "bandwidth": "rate", "limit": "rate", "interface": "device", "iface": "device", "dev": "device",
+        "destination": "to", "target": "to", "packet_loss": "loss", "loss_percent": "loss", "duplication": "duplicate",
+        "corruption": "corrupt", "reordering": "reorder",
+    ]
 
     /// Levenshtein distance with adjacent transpositions counted as one edit.
     static func distance(_ a: String, _ b: String) -> Int {

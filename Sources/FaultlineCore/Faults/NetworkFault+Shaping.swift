@@ -142,7 +142,7 @@ public struct Shaping: Codable, Equatable, Sendable {
             guard let p = PercentText.parse(s.string) else {
                 r.error(
                     node,
-                    "'\(path)' must be a percentage like '20%' or a mapping with 'percent' or 'gilbert_elliott', got \(NodeReader.describe(node))"
+                    "'\(path)' must be a percentage from 0% to 100% like '20%', or a mapping with 'percent' or 'gilbert_elliott', got \(NodeReader.describe(node))"
                 )
                 return nil
             }
@@ -171,7 +171,10 @@ public struct Shaping: Codable, Equatable, Sendable {
     static func reorder(_ node: Node, path: String, _ r: NodeReader) -> Reorder? {
         if case .scalar(let s) = node {
             guard let p = PercentText.parse(s.string) else {
-                r.error(node, "'\(path)' must be a percentage like '25%' or {percent, correlation}, got \(NodeReader.describe(node))")
+                r.error(
+                    node,
+                    "'\(path)' must be a percentage from 0% to 100% like '25%', or {percent, correlation}, got \(NodeReader.describe(node))"
+                )
                 return nil
             }
             return Reorder(p: p, correlation: 0)

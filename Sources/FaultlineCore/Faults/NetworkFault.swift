@@ -66,6 +66,7 @@ public struct NetworkFault: FaultKindReader, Equatable {
     }
 
     static func read(_ node: Node, path: String, reader r: NodeReader) -> NetworkFault? {
+        let errorsBefore = r.diagnostics.count
         guard let f = r.fields(node, path: path, allowed: fields) else { return nil }
         let host = r.string(f, "host", required: true)
         let device = r.string(f, "device")
@@ -90,10 +91,12 @@ public struct NetworkFault: FaultKindReader, Equatable {
                 "'\(f.child("engine"))' is queue, which \(why); use engine netem (or auto, where the host has sch_netem)")
         }
         guard let host, let filter, let shaping else { return nil }
-        if shaping.isEmpty {
+        // An effect misspelt or out of range was said already; "needs an effect" would mislead.
+        if shaping.isEmpty, r.diagnostics.count == errorsBefore {
             r.error(node, "'\(path)' needs an effect: delay, loss, duplicate, corrupt, reorder or rate")
             return nil
         }
+        if shaping.isEmpty { return nil }
         return NetworkFault(host: host, device: device, filter: filter, shaping: shaping, engine: engine)
     }
 

@@ -127,11 +127,9 @@ public final class AgentServer: @unchecked Sendable {
             return r
         case .capability(let name):
             var r = AgentResponse(id: request.id, ok: true)
-            switch name {
-            case "netem":
-                let a = KernelFeatures.netem
-                r.detail = "\(a.available ? "yes" : "no"): \(a.why)"
-            default:
+            if let answer = HostCapability.answer(name) {
+                r.detail = answer
+            } else {
                 r.ok = false
                 r.error = "unknown capability '\(name)'"
             }

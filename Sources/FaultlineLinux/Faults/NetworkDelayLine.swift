@@ -67,7 +67,8 @@ final class NetworkDelayLine: @unchecked Sendable {
         t.start()
     }
 
-    /// Stops the thread and returns every held packet to the kernel, accepted at once.
+    /// Stops the thread and returns every held packet to the kernel, accepted at once, and every
+    /// packet still waiting in the socket (the caller has deleted the rules that queue them).
     func stop() -> Stats {
         lock.lock()
         stopping = true
@@ -75,7 +76,18 @@ final class NetworkDelayLine: @unchecked Sendable {
         // The loop wakes at least every 50 ms to look at `stopping`.
         done.wait()
         while let h = heap.pop() { queue.verdict(h.id, accept: true, payload: h.payload) }
+        // Packets the kernel queued that the thread had not read yet: passed too. Closing the
+        // socket with them unanswered would drop them (a lost SYN costs its sender a second).
+        var unread = 0
+        _ = queue.drain { packet in
+            unread += 1
+            queue.verdict(packet.id, accept: true)
+        }
         queue.flush()
+        lock.lock()
+        stats.received += unread
+        stats.released += unread
+        lock.unlock()
         lock.lock()
         defer { lock.unlock() }
         return stats

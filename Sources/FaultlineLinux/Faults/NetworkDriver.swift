@@ -27,13 +27,39 @@ public struct NetworkDriver: FaultDriver {
     public init() {}
 
     /// `auto` becomes netem or queue after asking the host; `netem` where the host has none is
-    /// refused, naming the module and the kernel option.
+    /// refused, naming the module and the kernel option. Then the device: it exists, and the
+    /// qdiscs the engine would add (a root for egress, an ingress for an IFB) are not already
+    /// someone else's — all before anything of the run is injected.
     public func preflight(_ spec: NetworkFault, _ agents: AgentCalls) -> Preflight<NetworkFault> {
-        guard let answer = agents.call(spec.host, .capability("netem"))?.detail else {
+        func ask(_ what: String) -> (yes: Bool, why: String)? {
+            guard let answer = agents.call(spec.host, .capability(what))?.detail else { return nil }
+            return (answer.hasPrefix("yes"), String(answer.drop { $0 != ":" }.dropFirst().drop { $0 == " " }))
+        }
+        guard let (has, why) = ask("netem") else {
             return Preflight(spec: spec, problem: "could not ask host '\(spec.host)' whether it has sch_netem")
         }
-        let has = answer.hasPrefix("yes")
-        let why = String(answer.drop { $0 != ":" }.dropFirst().drop { $0 == " " })
+        var chosen = choose(spec, netem: has, why: why)
+        guard chosen.problem == nil else { return chosen }
+        let device = spec.device ?? "eth0"
+        let egress = spec.filter.direction != .ingress
+        let ingress = spec.filter.direction != .egress
+        var checks = ["device \(device)"]
+        if egress, chosen.spec.engine == .netem || spec.shaping.rate != nil { checks.append("root \(device)") }
+        if ingress, chosen.spec.engine == .netem || spec.shaping.rate != nil { checks.append("ingress \(device)") }
+        for check in checks {
+            guard let (ok, reason) = ask(check) else {
+                return Preflight(spec: spec, problem: "could not ask host '\(spec.host)' about \(device)")
+            }
+            if !ok {
+                chosen.problem = "on '\(spec.host)': \(reason)"
+                return chosen
+            }
+        }
+        return chosen
+    }
+
+    /// The engine for a host that has sch_netem or not (`why` says which).
+    func choose(_ spec: NetworkFault, netem has: Bool, why: String) -> Preflight<NetworkFault> {
         // libnl cannot set netem's Gilbert–Elliott parameters: the delay line can.
         var netemCannot: String?
         if case .gilbertElliott? = spec.shaping.loss { netemCannot = "cannot set Gilbert–Elliott loss through libnl" }
@@ -83,7 +109,7 @@ public struct NetworkDriver: FaultDriver {
         let egress = w.filter.direction != .ingress
         // Only what goes out passes the device's root qdisc; what comes in is shaped on an IFB.
         let shapesRoot = egress && (w.engine == .netem || w.shaping.rate != nil)
-        if shapesRoot { try foreignRoot(w.device) }
+        if shapesRoot { try Self.foreignRoot(w.device) }
         var undo: [UndoStep] = []
         var what: [String] = []
         switch w.engine {
@@ -105,7 +131,7 @@ public struct NetworkDriver: FaultDriver {
             }
         }
         if ingress, w.shaping.rate != nil || w.engine == .netem {
-            try ingressFree(w.device)
+            try Self.ingressFree(w.device)
             undo += [
                 .qdiscDelete(device: w.device, parent: TrafficControl.ingressParent, handle: TrafficControl.ingressHandle),
                 .linkDelete(w.ifb),
@@ -119,22 +145,13 @@ public struct NetworkDriver: FaultDriver {
         return injection
     }
 
-    /// Refuses a device whose root qdisc someone else added (the kernel's own have handle 0:).
-    func foreignRoot(_ device: String) throws(FaultError) {
-        let qdiscs: [QdiscEntry]
-        do { qdiscs = try TrafficControl().qdiscs(device) } catch { throw FaultError.system("\(error)") }
-        if let root = qdiscs.first(where: { $0.parent == TrafficControl.root }), root.handle >> 16 != 0 {
-            throw FaultError.refused(
-                "\(device) has a root qdisc faultline did not add (\(root)); it is never replaced or deleted: remove it, or degrade another device"
-            )
-        }
+    /// Refuses a device whose root qdisc or ingress qdisc someone else added.
+    static func foreignRoot(_ device: String) throws(FaultError) {
+        if let why = TrafficControl.foreignRoot(device) { throw FaultError.refused(why) }
     }
 
-    func ingressFree(_ device: String) throws(FaultError) {
-        let qdiscs = (try? TrafficControl().qdiscs(device)) ?? []
-        if let q = qdiscs.first(where: { $0.handle == TrafficControl.ingressHandle }) {
-            throw FaultError.refused("\(device) already has an ingress qdisc (\(q)) faultline did not add; it is never replaced")
-        }
+    static func ingressFree(_ device: String) throws(FaultError) {
+        if let why = TrafficControl.foreignIngress(device) { throw FaultError.refused(why) }
     }
 
     public func apply(_ w: NetworkWork, _ injection: Injection) throws(FaultError) {

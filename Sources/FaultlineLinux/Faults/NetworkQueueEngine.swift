@@ -66,14 +66,19 @@ final class NetworkQueueEngine: @unchecked Sendable {
         Self.lock.unlock()
     }
 
-    /// Deletes the table (packets stop being queued), then releases every held packet.
+    /// Deletes the rules (nothing new is queued), releases every held packet, then deletes the
+    /// table. In that order: deleting the table unregisters its hooks, and the kernel drops the
+    /// packets still queued from them — a delay's worth of traffic lost at every revert.
     func stop() -> NetworkDelayLine.Stats? {
         Self.lock.lock()
         Self.running[table.name] = nil
         Self.lock.unlock()
+        let (flush, flushAcks) = table.flushBatch(socket: owner)
+        try? owner.transact(flush, acks: flushAcks, what: "delete the rules of nft table ip \(table.name)")
+        let stats = line?.stop()
         let (batch, acks) = table.deleteBatch(socket: owner)
         try? owner.transact(batch, acks: acks, what: "delete nft table ip \(table.name)")
-        return line?.stop()
+        return stats
     }
 
     var stats: NetworkDelayLine.Stats? { line?.snapshot }

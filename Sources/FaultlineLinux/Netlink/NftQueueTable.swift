@@ -78,6 +78,26 @@ struct NftQueueTable {
         return (out, acks)
     }
 
+    /// The batch that deletes every rule of the table's chains and keeps the chains: nothing new
+    /// is queued, while packets already queued stay valid (deleting a base chain unregisters
+    /// its hook, and the kernel then drops every packet queued from it).
+    func flushBatch(socket: NetlinkSocket) -> ([NetlinkMessage], Set<UInt32>) {
+        var begin = NetlinkMessage(type: 0x10, flags: NetlinkMessage.request, sequence: socket.nextSequence())
+        begin.raw([0, 0, 0, Self.subsystem])
+        var out = [begin]
+        var acks = Set<UInt32>()
+        for hook in Set(rules.map(\.hook)).sorted(by: { $0.rawValue < $1.rawValue }) {
+            var m = message(8, NetlinkMessage.request | NetlinkMessage.ack, socket, &acks)  // NFT_MSG_DELRULE
+            m.attribute(1, string: name)
+            m.attribute(2, string: hook.chain)
+            out.append(m)
+        }
+        var end = NetlinkMessage(type: 0x11, flags: NetlinkMessage.request, sequence: socket.nextSequence())
+        end.raw([0, 0, 0, Self.subsystem])
+        out.append(end)
+        return (out, acks)
+    }
+
     /// The batch that deletes the table (on the socket that owns it).
     func deleteBatch(socket: NetlinkSocket) -> ([NetlinkMessage], Set<UInt32>) {
         var begin = NetlinkMessage(type: 0x10, flags: NetlinkMessage.request, sequence: socket.nextSequence())

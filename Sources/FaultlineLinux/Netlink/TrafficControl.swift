@@ -98,6 +98,31 @@ final class TrafficControl {
         return q
     }
 
+    /// Why faultline may not add a root qdisc on `device`: one is there that it did not add (the
+    /// kernel's own have handle 0:); nil when the root is the kernel's default.
+    static func foreignRoot(_ device: String) -> String? {
+        let qdiscs: [QdiscEntry]
+        do { qdiscs = try TrafficControl().qdiscs(device) } catch { return "cannot list the qdiscs of \(device): \(error)" }
+        guard let top = qdiscs.first(where: { $0.parent == Self.root }), top.handle >> 16 != 0 else { return nil }
+        return
+            "\(device) has a root qdisc faultline did not add (\(top)); it is never replaced or deleted: remove it, or degrade another device"
+    }
+
+    /// Why faultline may not add an ingress qdisc on `device`: one is there already.
+    static func foreignIngress(_ device: String) -> String? {
+        let qdiscs: [QdiscEntry]
+        do { qdiscs = try TrafficControl().qdiscs(device) } catch { return "cannot list the qdiscs of \(device): \(error)" }
+        guard let q = qdiscs.first(where: { $0.handle == ingressHandle }) else { return nil }
+        return "\(device) already has an ingress qdisc (\(q)) faultline did not add; it is never replaced"
+    }
+
+    /// The bytes of the request that would add netem for `s` on device `index` (for unit tests).
+    func netemRequest(_ index: Int32, _ s: Shaping) throws(NetlinkError) -> [UInt8] {
+        guard let q = netemQdisc(index, s) else { throw NetlinkError.call("rtnl_qdisc_alloc", "out of memory") }
+        defer { rtnl_qdisc_put(q) }
+        return try request(q)
+    }
+
     /// The bytes of the netlink request that would add `q` (`rtnl_qdisc_build_add_request`).
     func request(_ q: OpaquePointer) throws(NetlinkError) -> [UInt8] {
         var msg: OpaquePointer?

@@ -3,11 +3,11 @@ import Foundation
 import Glibc
 
 /// What this host's kernel can do, asked before a fault that needs it is injected.
-enum KernelFeatures {
-    struct Answer: Equatable, Sendable {
-        var available: Bool
+public enum KernelFeatures {
+    public struct Answer: Equatable, Sendable {
+        public var available: Bool
         /// Why, naming the module and the kernel option.
-        var why: String
+        public var why: String
     }
 
     /// A kernel module's answer: loaded, built in, or loadable. Looked up in the kernel's
@@ -50,5 +50,5 @@ enum KernelFeatures {
     }
 
     /// The netem qdisc (sch_netem).
-    static var netem: Answer { module("sch_netem", option: "CONFIG_NET_SCH_NETEM") }
+    public static var netem: Answer { module("sch_netem", option: "CONFIG_NET_SCH_NETEM") }
 }
