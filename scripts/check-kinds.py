@@ -3,8 +3,9 @@
 
 A fault kind is one spec type in FaultlineCore (`struct X: FaultKindReader`), one driver in
 FaultlineLinux (`struct X: FaultDriver`, and its wire work `struct X: FaultWork`); an
-expectation kind is one type (`struct X: ExpectationKindReader`). The registries list them
-(FaultKinds.swift, FaultDrivers.swift, ExpectationKinds.swift). Anywhere else in Sources/, a
+expectation kind is one type (`struct X: ExpectationKindReader`); a proxy toxic one type
+(`struct X: Toxic`). The registries list them (FaultKinds.swift, FaultDrivers.swift,
+ExpectationKinds.swift, ToxicKinds.swift). Anywhere else in Sources/, a
 kind's type name or its key as a string literal ("kill", "load_balancing") means a switch or a
 comparison over kinds has crept back in: this script names each one and exits 1.
 
@@ -18,12 +19,12 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "Sources"
-REGISTRIES = {"FaultKinds.swift", "FaultDrivers.swift", "ExpectationKinds.swift"}
+REGISTRIES = {"FaultKinds.swift", "FaultDrivers.swift", "ExpectationKinds.swift", "ToxicKinds.swift"}
 CONFORMANCE = re.compile(r"^(?:public\s+)?struct\s+(\w+)\s*:\s*([\w\s,&]+?)\s*\{", re.M)
 EXTENSION = re.compile(r"^extension\s+(\w+)\s*:\s*FaultWork\b", re.M)
 KEY = re.compile(r'static\s+let\s+key\s*=\s*"([^"]+)"')
-SUFFIXES = ("Expectation", "Fault", "Driver", "Block", "Work")
-KIND_PROTOCOLS = {"FaultKindReader", "ExpectationKindReader", "FaultDriver", "FaultWork"}
+SUFFIXES = ("Expectation", "Fault", "Driver", "Block", "Work", "Toxic")
+KIND_PROTOCOLS = {"FaultKindReader", "ExpectationKindReader", "FaultDriver", "FaultWork", "Toxic"}
 
 
 def stem(name: str) -> str:

@@ -13,7 +13,19 @@ packages=(
   redis-server redis-sentinel                       # the Redis Sentinel lab (make demo)
   libpq-dev postgresql-15                           # postgres workload (CPostgres) and replication lab
   haproxy nginx-light curl                          # the load-balancing lab (nginx also serves bench/)
+  socat                                             # the proxy benchmark's peer
 )
+
+# A Toxiproxy client from PyPI, which the proxy's tests use to drive it as Toxiproxy users do.
+python_deps() {
+  local venv=.build/venv
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import toxiproxy' 2>/dev/null; then
+    echo "install-deps: a Python venv with toxiproxy-python in $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q toxiproxy-python==0.1.1 requests==2.32.3 future==1.0.0
+  fi
+}
+cd "$(dirname "$0")/.."
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,6 +33,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
+  python_deps
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -42,3 +55,4 @@ for p in "${missing[@]}"; do
     postgresql-15) service postgresql stop >/dev/null 2>&1 || true ;;
   esac
 done
+python_deps

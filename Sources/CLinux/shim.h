@@ -2,6 +2,9 @@
 #define FAULTLINE_CLINUX_SHIM_H
 // Linux calls Glibc's Swift module does not bring: timerfd. Wrapped under names of our own, so
 // nothing here shadows what Glibc already exports to Swift.
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -19,4 +22,36 @@ static inline int faultline_timerfd_at(int fd, long long ns) {
 
 /// Moves the calling thread into the namespace `fd` refers to (setns(2), by syscall number).
 static inline int faultline_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }
+
+/// A close-on-exec epoll instance.
+static inline int faultline_epoll(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+/// epoll_ctl with the event's fields passed apart (struct epoll_event is packed on x86-64, which
+/// Swift does not lay out as C does).
+static inline int faultline_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event e;
+    e.events = events;
+    e.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &e);
+}
+
+/// epoll_wait into two arrays: each ready descriptor's data and its events.
+static inline int faultline_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms) {
+    struct epoll_event ready[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, ready, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        data[i] = ready[i].data.u64;
+        events[i] = ready[i].events;
+    }
+    return n;
+}
+
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC, by syscall number (its prototype needs _GNU_SOURCE,
+/// which would make these headers disagree with Glibc's module; <sys/socket.h> here would take
+/// the socket constants from Glibc's module for the whole target).
+static inline int faultline_accept(int fd) { return (int)syscall(SYS_accept4, fd, 0, 0, 04000 | 02000000); /* SOCK_NONBLOCK | SOCK_CLOEXEC */ }
+
+/// A non-blocking, close-on-exec eventfd (to wake an epoll loop from another thread).
+static inline int faultline_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 #endif

@@ -25,7 +25,7 @@ public struct FaultlineCommand: ParsableCommand {
         exit(withError: failure)
     }
 
-    public static let version = "0.1.0"
+    public static let version = FaultlineVersion.text
 
     public static let configuration = CommandConfiguration(
         commandName: "faultline",
@@ -33,7 +33,8 @@ public struct FaultlineCommand: ParsableCommand {
         discussion: "Exit codes: \(ExitCode.help)",
         version: version,
         subcommands: [
-            Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, ListFaults.self, Agent.self,
+            Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, ListFaults.self, ProxyCommand.self,
+            Agent.self,
         ]
     )
 

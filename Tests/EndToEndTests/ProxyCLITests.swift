@@ -1,0 +1,67 @@
+import FaultlineCore
+import FaultlineLinux
+import FaultlineTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// `faultline proxy` as a Toxiproxy user runs it: the binary on its own, driven over HTTP by
+/// toxiproxy-python (from PyPI, in the venv `scripts/install-deps.sh` makes).
+@Suite("faultline proxy and a Toxiproxy client", .serialized)
+struct ProxyCLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+    static let python = "\(root)/.build/venv/bin/python"
+
+    /// Starts `faultline proxy --port 0` and returns it with the API's port (from its first line).
+    func startProxy(_ dir: String, _ extra: [String] = []) throws -> (Spawned, UInt16) {
+        let p = try FaultlineBinary.start(["proxy", "--port", "0"] + extra, in: dir)
+        var port: UInt16?
+        try waitUntil(10) {
+            let out = (try? String(contentsOfFile: "\(dir)/stdout", encoding: .utf8)) ?? ""
+            port = out.firstMatch(of: /API on http:\/\/127\.0\.0\.1:([0-9]+)/).flatMap { UInt16($0.1) }
+            return port != nil
+        }
+        return (p, try #require(port))
+    }
+
+    @Test("toxiproxy-python creates, lists, disables, populates and resets proxies and adds every toxic; each effect measured")
+    func client() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.python), "no venv with toxiproxy-python: run scripts/install-deps.sh")
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let echo = try Loopback.echo()
+        let (proxy, port) = try startProxy(dir)
+        defer {
+            kill(proxy.pid, SIGTERM)
+            proxy.wait()
+        }
+        let r = Spawner.run(
+            .argv([Self.python, "\(Self.root)/Tests/EndToEndTests/Fixtures/toxiproxy_client.py", "\(port)", "\(echo.port)"]),
+            timeout: 60_000_000_000)
+        #expect(r.status == 0 && r.output.contains("ok: "), "\(r.output)")
+        print("toxiproxy-python: \(r.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+
+    @Test("a config file populates proxies at start; SIGTERM ends it with nothing listening")
+    func configAndStop() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let echo = try Loopback.echo()
+        try #"[{"name": "e", "listen": "127.0.0.1:0", "upstream": "\#(echo.address)"}]"#.write(
+            toFile: "\(dir)/proxies.json", atomically: true, encoding: .utf8)
+        let (proxy, _) = try startProxy(dir, ["--config", "proxies.json"])
+        let out = (try? String(contentsOfFile: "\(dir)/stdout", encoding: .utf8)) ?? ""
+        let listen = try #require(out.firstMatch(of: /proxy e: 127\.0\.0\.1:([0-9]+) →/).flatMap { UInt16($0.1) }, "\(out)")
+        let fd = try Loopback.connect(listen)
+        Loopback.send(fd, [1, 2, 3])
+        #expect(Loopback.receive(fd, 3).bytes == [1, 2, 3])
+        close(fd)
+        kill(proxy.pid, SIGTERM)
+        #expect(proxy.wait() == 0)
+        #expect(throws: Loopback.Refused.self) { try Loopback.connect(listen) }
+        // A config that is not a list of proxies is bad input, named.
+        try "{\"nope\": 1}".write(toFile: "\(dir)/bad.json", atomically: true, encoding: .utf8)
+        let bad = try FaultlineBinary.run(["proxy", "--port", "0", "--config", "bad.json"], in: dir)
+        #expect(bad.status == ExitCode.badInput && bad.stderr.contains("bad.json: 400 expected a list of proxies"), "\(bad.stderr)")
+    }
+}
