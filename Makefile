@@ -39,6 +39,8 @@ bench: release
 	bench/probes.sh
 	bench/checkers.sh
 	@if [ "$$(id -u)" -eq 0 ]; then bench/activation.sh; else echo "bench: activation figures need root (namespaces)"; fi
+	bench/proxy.sh
+	bench/queue-engine.sh
 	python3 bench/collect.py
 
 # About a minute: every figure once, fewer repetitions; CI runs it to keep the harness working.
@@ -46,6 +48,8 @@ bench-smoke: release
 	BENCH_RUNS=3 bench/run.sh
 	BENCH_SMOKE=1 bench/probes.sh
 	BENCH_SMOKE=1 bench/checkers.sh
+	BENCH_SMOKE=1 bench/proxy.sh
+	BENCH_SMOKE=1 bench/queue-engine.sh
 	python3 bench/collect.py
 
 ## libFuzzer on the experiment and lab loaders for FUZZ_TIME seconds (CI runs 60).

@@ -8,7 +8,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "faultline-bench", abstract: "Benchmarks of faultline's probes, checkers and workloads (used by bench/*.sh).",
-        subcommands: [ProbeRateCommand.self, BenchCheckers.self, BenchWorkload.self])
+        subcommands: [ProbeRateCommand.self, BenchCheckers.self, BenchWorkload.self, TCPBench.self, QueueEngineBench.self])
 }
 
 struct ProbeRateCommand: ParsableCommand {

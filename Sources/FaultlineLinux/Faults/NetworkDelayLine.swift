@@ -21,6 +21,8 @@ final class NetworkDelayLine: @unchecked Sendable {
         var overflows = 0
         /// The thread ran under SCHED_FIFO (it does when the agent may ask for it, as root may).
         var realtime = false
+        /// CPU time the thread used, nanoseconds (CLOCK_THREAD_CPUTIME_ID when it ended).
+        var cpu: Nanos = 0
         /// How long packets were held, nanoseconds: a sample (every packet up to 100,000).
         var held: [Nanos] = []
         /// Release time minus due time, nanoseconds, for the same packets.
@@ -59,6 +61,11 @@ final class NetworkDelayLine: @unchecked Sendable {
             stats.realtime = rt
             lock.unlock()
             loop()
+            var ts = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+            lock.lock()
+            stats.cpu = Nanos(ts.tv_sec) * 1_000_000_000 + Nanos(ts.tv_nsec)
+            lock.unlock()
             done.signal()
         }
         t.name = "delay line \(queue.number)"

@@ -81,6 +81,7 @@ enum NetworkEngines {
             }
             if s.corrupted > 0 { line += ", \(s.corrupted) corrupted" }
             if s.late > 0 { line += ", \(s.late) released over 1 ms late" }
+            if s.cpu > 0 { line += ", \(DurationText.format(s.cpu)) of CPU" }
             if s.overflows > 0 { line += ", the kernel dropped queue messages \(s.overflows) time(s)" }
             parts.append(line)
         }

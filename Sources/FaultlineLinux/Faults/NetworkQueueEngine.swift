@@ -99,3 +99,43 @@ final class NetworkQueueEngine: @unchecked Sendable {
         return running[table]
     }
 }
+
+/// The queue engine started on its own, for the benchmark (bench/queue-engine.sh): a delay for
+/// UDP leaving the namespace at `namespace` toward `peer:port`.
+public final class QueueEngineSession: @unchecked Sendable {
+    public struct Result: Sendable {
+        public var received: Int
+        public var late: Int
+        public var overflows: Int
+        /// How long packets were held, and how late they were released, sorted (nanoseconds).
+        public var held: [Nanos]
+        public var lateness: [Nanos]
+        /// The delay line thread's CPU time.
+        public var cpu: Nanos
+        public var realtime: Bool
+    }
+
+    private let engine: NetworkQueueEngine
+
+    public init(namespace: String, peer: String, port: UInt16, delay: Nanos) throws {
+        guard let subnet = IPv4Subnet("\(peer)/32") else { throw FaultError.target("not an address: \(peer)") }
+        var s = Shaping()
+        s.delay = delay
+        engine = try NetworkNamespace.run(namespace) {
+            try NetworkQueueEngine(
+                tableName: "faultline_bench_q",
+                rules: { [NftQueueTable.Rule(hook: .output, peer: subnet, proto: 17, port: port, action: $0)] },
+                shaping: s, queueBase: 4_242, seed: 1)
+        }
+    }
+
+    public func stop() -> Result? {
+        guard let s = engine.stop() else { return nil }
+        return Result(
+            received: s.received, late: s.late, overflows: s.overflows, held: s.held.sorted(), lateness: s.lateness.sorted(), cpu: s.cpu,
+            realtime: s.realtime)
+    }
+
+    /// Runs `body` with the calling thread in the namespace at `path` (sockets made there stay).
+    public static func inNamespace<T>(_ path: String, _ body: () throws -> T) throws -> T { try NetworkNamespace.run(path, body) }
+}

@@ -1,17 +1,17 @@
 import Foundation
 
 /// A value behind a lock, for state shared between threads.
-final class Locked<Value>: @unchecked Sendable {
+public final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value {
+    public init(_ value: Value) { stored = value }
+    public var value: Value {
         lock.lock()
         defer { lock.unlock() }
         return stored
     }
     @discardableResult
-    func mutate<R>(_ body: (inout Value) -> R) -> R {
+    public func mutate<R>(_ body: (inout Value) -> R) -> R {
         lock.lock()
         defer { lock.unlock() }
         return body(&stored)
