@@ -65,3 +65,41 @@ struct ProxyCLITests {
         #expect(bad.status == ExitCode.badInput && bad.stderr.contains("bad.json: 400 expected a list of proxies"), "\(bad.stderr)")
     }
 }
+
+/// The `proxy` fault kind in a run, without root: the shipped experiment against a real HTTP
+/// server on loopback.
+@Suite("proxy faults in a run")
+struct ProxyRunTests {
+    @Test("experiments/proxy-slow-upstream.yaml: toxics confirmed and measured, down confirmed by a refused connect, nothing left")
+    func shipped() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let web = try Spawned(["python3", "-m", "http.server", "18090", "--bind", "127.0.0.1", "--directory", dir])
+        defer {
+            kill(web.pid, SIGKILL)
+            web.wait()
+        }
+        try waitUntil(10) { (try? Loopback.connect(18090)).map { close($0) } != nil }
+        let (out, j, scratch) = try ShippedExperiment.run("proxy-slow-upstream.yaml")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.stdout.contains("proxies on local: web: 127.0.0.1:18091 → 127.0.0.1:18090"))
+        let slow = try #require(j.faults.first { $0.name == "slow" })
+        let gone = try #require(j.faults.first { $0.name == "gone" })
+        #expect(slow.confirmed && slow.revertedAt != nil && gone.confirmed && gone.revertedAt != nil)
+        #expect(gone.confirmation == "a connection to 127.0.0.1:18091 is refused", "\(gone.confirmation ?? "")")
+        let median = slow.measured?.firstMatch(of: /held median ([0-9.]+)ms/).flatMap { Double($0.1) }
+        #expect(median.map { (190...230).contains($0) } == true, "200 ms ± 20 ms asked: \(slow.measured ?? "")")
+        // Inside each window every sample that started after the confirmation failed; outside, the
+        // expectation held (the run passed).
+        let p = try #require(j.probes.first)
+        for f in [slow, gone] {
+            let inside = p.started.indices.filter {
+                p.started[$0] > (f.confirmedAt ?? 0) && p.started[$0] + 250_000_000 < (f.revertedAt ?? 0)
+            }
+            #expect(inside.count >= 5 && inside.allSatisfy { !p.ok[$0] }, "\(f.name): \(inside.map { p.ok[$0] })")
+        }
+        #expect(j.residue.isEmpty, "\(j.residue)")
+        #expect(throws: Loopback.Refused.self, "the proxy ended with the run") { try Loopback.connect(18091) }
+    }
+}

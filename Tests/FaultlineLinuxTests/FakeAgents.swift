@@ -99,6 +99,9 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
             r.detail = addresses.joined(separator: ",")
         case .find:
             r.detail = ""
+        case .proxies(let decls):
+            record(Call(host: host, op: "proxies", fault: decls.map(\.name).joined(separator: ",")))
+            r.detail = decls.map { "\($0.name): \($0.listen) → \($0.upstream)" }.joined(separator: "\n")
         case .capability(let name):
             record(Call(host: host, op: "capability", fault: name))
             r.detail = capabilities[name] ?? "yes: fake"

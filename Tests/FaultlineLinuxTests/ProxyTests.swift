@@ -163,20 +163,23 @@ struct ProxyTests {
         #expect(at >= 200 * Self.ms && at < 300 * Self.ms, "reset after \(at)")
     }
 
-    @Test("slicer 10 ± 0 bytes, 2 ms apart: a 500-byte answer arrives in pieces of at most 10 bytes")
+    @Test("slicer 10 ± 0 bytes, 10 ms apart: a 200-byte answer arrives in 10-byte pieces over 190 ms")
     func slicer() throws {
         let f = try Fixture()
-        let source = try Loopback.source(500)
+        let source = try Loopback.source(200)
         let port = try f.proxy(source.address)
-        try f.toxic(#"{"type": "slicer", "attributes": {"average_size": 10, "size_variation": 0, "delay": 2000}}"#)
+        try f.toxic(#"{"type": "slicer", "attributes": {"average_size": 10, "size_variation": 0, "delay": 10000}}"#)
         let t = now()
         let fd = try Loopback.connect(port)
         defer { close(fd) }
         let r = Loopback.receive(fd)
         let took = now() - t
-        #expect(r.bytes == (0..<500).map { UInt8($0 % 251) })
-        #expect(r.reads.max() ?? 0 <= 10 && r.reads.count >= 40, "\(r.reads.count) reads, largest \(r.reads.max() ?? 0)")
-        #expect(took >= 98 * Self.ms, "50 pieces 2 ms apart: \(took)")
+        #expect(r.bytes == (0..<200).map { UInt8($0 % 251) })
+        // A reader descheduled for 10 ms on a busy machine finds two pieces at once: the median
+        // read, not the largest, is the proxy's doing.
+        let median = r.reads.sorted()[r.reads.count / 2]
+        #expect(median == 10 && r.reads.count >= 10, "\(r.reads.count) reads, median \(median): \(r.reads)")
+        #expect(took >= 190 * Self.ms, "20 pieces 10 ms apart: \(took)")
     }
 
     @Test("limit_data 1000 bytes: exactly 1000 of 10,000 arrive, then the connection closes")

@@ -64,3 +64,40 @@ struct ToxiproxyAPITests {
         }
     }
 }
+
+@Suite("proxy fault: the experiment's toxics and the proxy's")
+struct ProxyToxicSchemaTests {
+    @Test("every toxic an experiment can name exists in the proxy with exactly the same attributes, and back")
+    func sameToxics() throws {
+        #expect(Set(ProxyToxic.schema.keys) == Set(ToxicKinds.all.map { $0.type }))
+        for kind in ToxicKinds.all {
+            #expect(Set(ProxyToxic.schema[kind.type]?.map(\.name) ?? []) == Set(kind.defaults.keys), "\(kind.type)")
+        }
+    }
+
+    @Test("an experiment's toxic becomes the proxy's: units converted, refusals said at load")
+    func reading() throws {
+        let text = """
+            version: 1
+            title: t
+            duration: 10s
+            proxies: {db: {listen: "127.0.0.1:0", upstream: "localhost:5432"}}
+            faults:
+              - {at: 1s, duration: 1s, proxy: {name: db, toxics: [{type: latency, latency: 1500ms, jitter: 20ms, stream: upstream, toxicity: 25%}, {type: bandwidth, rate: 800kbit}, {type: slicer, average_size: 1kb, size_variation: 10, delay: 500us}, {type: limit_data, bytes: 64kb}]}}
+              - {at: 3s, duration: 1s, proxy: {name: db, down: true}}
+            """
+        let e = try ExperimentLoader.load(text: text, file: "p.yaml")
+        #expect(e.proxies == [ProxyDecl(name: "db", listen: "127.0.0.1:0", upstream: "localhost:5432")])
+        let f = try #require(e.faults.first?.spec as? ProxyFault)
+        #expect(
+            f.toxics == [
+                ProxyToxic(type: "latency", stream: "upstream", toxicity: 0.25, attributes: ["latency": 1_500, "jitter": 20]),
+                ProxyToxic(type: "bandwidth", attributes: ["rate": 100]),
+                ProxyToxic(type: "slicer", attributes: ["average_size": 1_024, "size_variation": 10, "delay": 500]),
+                ProxyToxic(type: "limit_data", attributes: ["bytes": 65_536]),
+            ])
+        #expect((e.faults.last?.spec as? ProxyFault)?.down == true)
+        // Each converts into a toxic the proxy accepts.
+        for t in f.toxics { _ = try ToxicKinds.make(t.type, t.attributes) }
+    }
+}

@@ -18,6 +18,8 @@ public struct Experiment: Equatable, Sendable {
     /// The lab the experiment runs in, brought up around the run if it is not up yet.
     public var lab: LabSpec?
     public var workload: WorkloadSpec?
+    /// Fault proxies started before the steady state (`proxy` faults add toxics to them).
+    public var proxies: [ProxyDecl] = []
     /// The file the experiment was read from, for messages.
     public var source: String
 

@@ -5,7 +5,7 @@ import Yams
 public enum ExperimentLoader {
     static let topKeys = [
         "version", "title", "description", "tags", "lab", "hosts", "duration", "steady_state", "probes", "workload", "faults",
-        "actions", "rollbacks", "expect", "settings",
+        "actions", "rollbacks", "expect", "settings", "proxies",
     ]
 
     /// Where lab host data lives by default (`{dir}` in lab files); `faultline --lab-dir` changes it.
@@ -92,6 +92,7 @@ public enum ExperimentLoader {
         e.tags = r.strings(f, "tags") ?? []
         e.hosts = readHosts(f, r)
         r.labNode = f.values["lab"]
+        if let node = f.values["proxies"] { e.proxies = ProxyDecl.readAll(node, reader: r) }
         let probes = ProbeReader(reader: r)
         e.steadyState = r.each(f, "steady_state", what: "probes") { n, p, _ in probes.read(n, path: p, continuous: false) }
         e.probes = r.each(f, "probes", what: "probes") { n, p, _ in probes.read(n, path: p, continuous: true) }

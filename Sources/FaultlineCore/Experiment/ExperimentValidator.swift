@@ -14,9 +14,20 @@ struct ExperimentValidator {
         }
         probeHosts(e)
         commandHosts(e)
+        proxyHosts(e)
         timing(e)
         overlaps(e)
         workloadSize(e)
+    }
+
+    /// Each proxy runs in the agent of a declared host.
+    private func proxyHosts(_ e: Experiment) {
+        let names = e.hosts.map(\.name)
+        for p in e.proxies where !names.contains(p.host) {
+            reader.error(
+                path: "proxies.\(p.name).host",
+                "'proxies.\(p.name).host' names host \(shown: p.host), which is not declared \(Suggest.hint(for: p.host, in: names))")
+        }
     }
 
     /// A workload records every operation it issues: rate × duration of them, bounded.

@@ -78,14 +78,19 @@ public struct HostSet: Sendable {
     public var all: [HostSpec]
     /// Lab host name → address.
     public var addresses: [String: String]
+    /// Proxy name → the host whose agent runs it.
+    public var proxies: [String: String]
 
-    public init(all: [HostSpec], addresses: [String: String] = [:]) {
+    public init(all: [HostSpec], addresses: [String: String] = [:], proxies: [String: String] = [:]) {
         self.all = all
         self.addresses = addresses
+        self.proxies = proxies
     }
 
     public init(_ e: Experiment) {
-        self.init(all: e.hosts, addresses: Dictionary(uniqueKeysWithValues: (e.lab?.hosts ?? []).map { ($0.name, $0.address.description) }))
+        self.init(
+            all: e.hosts, addresses: Dictionary(uniqueKeysWithValues: (e.lab?.hosts ?? []).map { ($0.name, $0.address.description) }),
+            proxies: Dictionary(e.proxies.map { ($0.name, $0.host) }, uniquingKeysWith: { a, _ in a }))
     }
 
     public var names: [String] { all.map(\.name) }

@@ -13,6 +13,7 @@ public enum FaultKinds {
         PauseFault.self,
         PartitionFault.self,
         NetworkFault.self,
+        ProxyFault.self,
     ]
 
     /// Every kind, in the order `list-faults` shows them.

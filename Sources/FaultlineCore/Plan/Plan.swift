@@ -43,6 +43,10 @@ public struct Plan: Sendable {
         let safe = ShownText.controlsEscaped
         var out = "plan for '\(safe(e.title))' (\(safe(e.source)))\n"
         out += "  hosts: \(e.hosts.map { "\($0.name) (\($0.transport.rawValue))" }.joined(separator: ", "))\n"
+        if !e.proxies.isEmpty {
+            out += "  proxies (started before the steady state, stopped at the end):\n"
+            for p in e.proxies { out += "    - \(p.name): \(safe(p.listen)) → \(safe(p.upstream)) (on \(p.host))\n" }
+        }
         out += "  steady state (before and after): \(e.steadyState.isEmpty ? "none" : "")\n"
         for p in e.steadyState { out += "    - \(safe(p.name)): \(safe(p.summary))\n" }
         out += "  continuous probes: \(e.probes.isEmpty ? "none" : "")\n"

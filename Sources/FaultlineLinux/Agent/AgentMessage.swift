@@ -35,6 +35,9 @@ public struct AgentRequest: Codable, Equatable, Sendable {
         /// Whether the host's kernel has a feature (`netem`); `detail` is `yes: …` or `no: …`,
         /// saying why (the module and the kernel option).
         case capability(String)
+        /// Start these fault proxies in the agent (their toxics come with `proxy` faults); they
+        /// end with the agent. `detail` lists each one's address, one per line.
+        case proxies([ProxyDecl])
         /// Revert everything and exit.
         case bye
     }

@@ -134,6 +134,15 @@ public final class AgentServer: @unchecked Sendable {
                 r.error = "unknown capability '\(name)'"
             }
             return r
+        case .proxies(let decls):
+            var r = AgentResponse(id: request.id, ok: true)
+            switch AgentProxies.start(decls) {
+            case .success(let lines): r.detail = lines.joined(separator: "\n")
+            case .failure(let e):
+                r.ok = false
+                r.error = "\(e)"
+            }
+            return r
         case .hello, .lease, .bye:
             return AgentResponse(id: request.id, ok: true)
         }

@@ -8,6 +8,7 @@ public enum FaultDrivers {
         PauseDriver(),
         PartitionDriver(),
         NetworkDriver(),
+        ProxyDriver(),
     ]
 
     /// The driver of a fault kind.

@@ -17,6 +17,9 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
     case qdiscDelete(device: String, parent: UInt32, handle: UInt32)
     /// Delete a link faultline added (an IFB named `flifb…`).
     case linkDelete(String)
+    /// Remove toxics from (and re-enable) a fault proxy of this process; in any other process
+    /// there is nothing to undo: the proxy ended with the process that ran it.
+    case proxyRestore(proxy: String, toxics: [String], enable: Bool)
 
     public var description: String {
         switch self {
@@ -26,6 +29,9 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         case .stopQueueEngine(let t): return "stop the delay line of \(t)"
         case .qdiscDelete(let d, _, let h): return "delete qdisc \(String(h >> 16, radix: 16)): on \(d)"
         case .linkDelete(let l): return "delete link \(l)"
+        case .proxyRestore(let p, let toxics, let enable):
+            return enable
+                ? "bring proxy \(p) up" : "remove toxic\(toxics.count == 1 ? "" : "s") \(toxics.joined(separator: ", ")) from proxy \(p)"
         }
     }
 
@@ -51,6 +57,9 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             return ours ? nil : "qdisc \(String(h >> 16, radix: 16)): is not one faultline adds (fa17:, or the ingress qdisc)"
         case .linkDelete(let l):
             return l.hasPrefix("flifb") && Self.isDevice(l) ? nil : "link '\(l)' is not one faultline adds (flifb…)"
+        case .proxyRestore:
+            // Acts only on this process's own proxies: nothing outside it to protect.
+            return nil
         }
     }
 
@@ -87,6 +96,10 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             do { try TrafficControl().deleteQdisc(device: d, parent: parent, handle: h) } catch { throw FaultError.system("\(error)") }
         case .linkDelete(let l):
             do { try TrafficControl().deleteLink(l) } catch { throw FaultError.system("\(error)") }
+        case .proxyRestore(let p, let toxics, let enable):
+            guard let server = AgentProxies.server else { return }
+            for t in toxics { try? server.removeToxic(p, t) }
+            if enable { _ = try? server.update(p, enabled: true, listen: nil, upstream: nil) }
         }
     }
 
@@ -122,6 +135,12 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             return present ? "qdisc \(String(h >> 16, radix: 16)): is still on \(d)" : nil
         case .linkDelete(let l):
             return TrafficControl.index(l) == nil ? nil : "link \(l) is still present"
+        case .proxyRestore(let p, let toxics, let enable):
+            guard let server = AgentProxies.server, let shown = try? server.show(p) else { return nil }
+            let left = (shown["toxics"]?.array ?? []).compactMap { $0["name"]?.string }.filter { toxics.contains($0) }
+            if !left.isEmpty { return "proxy \(p) still has toxic\(left.count == 1 ? "" : "s") \(left.joined(separator: ", "))" }
+            if enable, shown["enabled"] == .bool(false) { return "proxy \(p) is still down" }
+            return nil
         }
     }
 }

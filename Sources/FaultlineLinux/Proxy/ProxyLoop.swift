@@ -23,6 +23,8 @@ final class ProxyLoop: @unchecked Sendable {
         /// Stop accepting and close every connection of `proxy`.
         case close(proxy: String)
         case toxics(proxy: String, [ToxicSpec])
+        /// Signals when the commands before it are applied.
+        case barrier(DispatchSemaphore)
         case stop
     }
 
@@ -70,6 +72,9 @@ final class ProxyLoop: @unchecked Sendable {
     private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
     /// Connections accepted and ended since start (for tests and the API's view).
     let counts = Locked((accepted: 0, open: 0))
+    /// Per proxy: when data that went through a toxic was written, and how long it was held
+    /// (up to 100,000 samples each) — what a fault's toxics did, measured.
+    let held = Locked([String: [(at: Int64, held: Int64)]]())
 
     private static let wakeToken: UInt64 = 1
     private static let timerToken: UInt64 = 2
@@ -113,6 +118,14 @@ final class ProxyLoop: @unchecked Sendable {
         commands.mutate { $0.append(c) }
         var one: UInt64 = 1
         _ = write(wake, &one, 8)
+    }
+
+    /// Sends `c` and returns once the loop has applied it (a listener it closes is closed).
+    func sendAndWait(_ c: Command) {
+        let done = DispatchSemaphore(value: 0)
+        send(c)
+        send(.barrier(done))
+        done.wait()
     }
 
     // MARK: the loop
@@ -253,6 +266,15 @@ final class ProxyLoop: @unchecked Sendable {
             let id = nextId
             nextId += 1
             let link = Link(id: id, proxy: l.proxy, client: c, server: s, seed: random.next())
+            let proxy = l.proxy
+            let record: (Int64) -> Void = { [held] h in
+                let now = MonotonicClock.now()
+                held.mutate { all in
+                    if all[proxy, default: []].count < 100_000 { all[proxy, default: []].append((now, h)) }
+                }
+            }
+            link.up.onHeld = record
+            link.down.onHeld = record
             links[id] = link
             counts.mutate {
                 $0.accepted += 1
@@ -312,6 +334,8 @@ final class ProxyLoop: @unchecked Sendable {
             switch c {
             case .stop:
                 return false
+            case .barrier(let s):
+                s.signal()
             case .listen(let proxy, let fd, let upstream):
                 listeners[fd] = (proxy, upstream)
                 _ = faultline_epoll_ctl(epoll, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue, Self.listenerBase + UInt64(fd))

@@ -238,7 +238,8 @@ public final class ProxyServer: @unchecked Sendable {
 
     private func stopListening(_ p: inout Proxy) {
         guard p.listener != nil else { return }
-        loop.send(.close(proxy: p.name))
+        // Waited for: the port is free again when this returns (an enable may bind it at once).
+        loop.sendAndWait(.close(proxy: p.name))
         p.listener = nil
     }
 

@@ -29,6 +29,9 @@ final class ProxyStream {
     /// The last write would have blocked: wait for the output to be writable.
     private(set) var blocked = false
 
+    /// Called with how long data that went through a toxic was held (written − read).
+    var onHeld: ((Int64) -> Void)?
+
     /// Reading stops while this much is queued: the sender's own TCP window then holds it back.
     static let queueLimit = 4 << 20
 
@@ -70,7 +73,9 @@ final class ProxyStream {
         if from < chain.count {
             for i in from..<chain.count { events = events.flatMap { chain[i].instance.pass($0, now: now) } }
         }
-        for e in events {
+        let tagged = from == 0 && !chain.isEmpty
+        for var e in events {
+            if tagged, e.isData { e.arrived = now }
             if e.origin != nil, e.isTimer {
                 timers.append(e)
             } else {
@@ -110,7 +115,8 @@ final class ProxyStream {
                 queuedBytes -= bytes.count
                 var at = 0
                 switch write(bytes, from: &at) {
-                case .some(true): break
+                case .some(true):
+                    if e.arrived > 0 { onHeld?(now - e.arrived) }
                 case .some(false):
                     partial = bytes
                     partialAt = at

@@ -19,6 +19,8 @@ struct StreamEvent: Sendable {
     /// The toxic whose timer made this event (nil for the stream's own): removing the toxic
     /// cancels it.
     var origin: String?
+    /// When the bytes were read from the input (set for data that went through a toxic).
+    var arrived: Int64 = 0
 
     static func data(_ b: [UInt8], _ due: Int64) -> StreamEvent { StreamEvent(kind: .data(b), due: due) }
 

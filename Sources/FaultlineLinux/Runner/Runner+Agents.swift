@@ -36,7 +36,7 @@ extension Runner {
     /// Starts one agent per host a fault may touch, before anything is checked or injected.
     func startAgents() throws(AgentError) {
         let hosts = HostSet(experiment)
-        let used = Set(experiment.faults.flatMap { $0.spec.hosts(in: hosts) })
+        let used = Set(experiment.faults.flatMap { $0.spec.hosts(in: hosts) } + experiment.proxies.map(\.host))
         var lease = AgentClient.Lease()
         lease.renewEvery = experiment.settings.leaseRenew
         lease.expiresIn = experiment.settings.leaseExpiry
@@ -67,6 +67,36 @@ extension Runner {
             if let problem = p.problem {
                 invalidReasons.append("fault '\(step.name)' cannot run, so nothing was injected: \(problem)")
                 emit(.preflightFailed(fault: step.name, problem: problem))
+                ok = false
+            }
+        }
+        return ok
+    }
+
+    /// The experiment's proxies, each in its host's agent, before the steady state (which may
+    /// already go through them); one that cannot listen makes the run invalid.
+    func startProxies() -> Bool {
+        var ok = true
+        for host in Set(experiment.proxies.map(\.host)).sorted() {
+            let decls = experiment.proxies.filter { $0.host == host }
+            guard let agent = agents[host] else {
+                invalidReasons.append("proxies on '\(host)': no agent runs there")
+                emit(.proxyFailed(host: host, problem: "no agent"))
+                ok = false
+                continue
+            }
+            do {
+                let r = try agent.call(.proxies(decls), timeout: 10_000_000_000)
+                if r.ok {
+                    emit(.proxyStarted(host: host, detail: (r.detail ?? "").replacingOccurrences(of: "\n", with: "; ")))
+                } else {
+                    invalidReasons.append("proxies on '\(host)' could not start, so nothing was injected: \(r.error ?? "")")
+                    emit(.proxyFailed(host: host, problem: r.error ?? ""))
+                    ok = false
+                }
+            } catch {
+                invalidReasons.append("proxies on '\(host)' could not start: \(error)")
+                emit(.proxyFailed(host: host, problem: "\(error)"))
                 ok = false
             }
         }

@@ -140,7 +140,7 @@ public final class Runner {
             releaseLab()
             return finish(verdict: .error, series: [])
         }
-        guard preflight(), steadyStateBefore() else {
+        guard preflight(), startProxies(), steadyStateBefore() else {
             closeAgents()
             releaseLab()
             return finish(verdict: aborted ? .aborted : .invalid, series: [])
