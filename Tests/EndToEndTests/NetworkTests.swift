@@ -91,7 +91,7 @@ struct NetworkTests {
         // The probe saw the delay only inside the fault's window.
         let series = try #require(j.probes.first)
         let inside = series.started.indices.filter {
-            series.started[$0] > f.confirmedAt ?? 0 && series.started[$0] < (f.revertedAt ?? 0) - 100_000_000
+            series.started[$0] > f.confirmedAt ?? 0 && series.started[$0] < (f.revertedAt ?? 0) - 300_000_000
         }
         #expect(
             !inside.isEmpty && inside.allSatisfy { !series.ok[$0] },

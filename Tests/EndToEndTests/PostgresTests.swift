@@ -13,6 +13,33 @@ import Testing
         "needs postgresql-15 (scripts/install-deps.sh)"))
 struct PostgresTests {
 
+    /// The checks of a slow-standby run: each passed, with the figures it measured.
+    func slowStandby(_ file: String) throws -> [String: CheckResult] {
+        let (out, j, dir) = try ShippedExperiment.run(file)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let f = try #require(j.faults.first)
+        #expect(f.confirmed && f.preflight?.hasPrefix("engine ") == true && f.measured?.contains("held median 50") == true, "\(f)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+        for c in j.checks { #expect(c.passed, "\(c.name): \(c.measured) (\(c.evidence ?? ""))") }
+        return Dictionary(j.checks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    @Test("a slow link to a synchronous standby: every commit waits the added 50 ms, and the standby's lag rises")
+    func synchronousSlowStandby() throws {
+        let c = try slowStandby("postgres-sync-slow-standby.yaml")
+        #expect(c["added_latency(workload, p50 during slow-standby)"]?.measured.hasPrefix("+50.") == true, "\(c.keys)")
+        #expect(c["added_value(lag, p50 during slow-standby)"] != nil && c["lost_writes"]?.measured == "0")
+    }
+
+    @Test("a slow link to an asynchronous standby: commits do not wait; the standby falls behind by the added delay")
+    func asynchronousSlowStandby() throws {
+        let c = try slowStandby("postgres-async-slow-standby.yaml")
+        let latency = try #require(c["added_latency(workload, p50 during slow-standby)"])
+        #expect(latency.expected == "added ≤ 10ms", "\(latency)")
+        #expect(c["added_value(lag, p50 during slow-standby)"]?.passed == true)
+    }
+
     @Test("synchronous standby: the primary dies, the standby is promoted, no committed row is lost")
     func synchronous() throws {
         let (out, j, dir) = try ShippedExperiment.run("postgres-sync-failover.yaml")

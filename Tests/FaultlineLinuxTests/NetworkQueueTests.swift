@@ -66,6 +66,8 @@ final class NamespacePair: @unchecked Sendable {
         echo = try udp(in: b, Self.addressB, 7)
         let fd = echo
         let t = Thread {
+            // Part of the measuring apparatus: as precise as the delay line it measures.
+            _ = promoteToRealtime()
             var buf = [UInt8](repeating: 0, count: 2048)
             var from = sockaddr_in()
             var len = socklen_t(16)
@@ -155,7 +157,6 @@ final class NamespacePair: @unchecked Sendable {
         to.sin_family = sa_family_t(AF_INET)
         to.sin_port = UInt16(7).bigEndian
         to.sin_addr.s_addr = inet_addr(Self.addressB)
-        var sent = [Int64](repeating: 0, count: count)
         var back = [Nanos?](repeating: nil, count: count)
         let results = Locked(back)
         let reader = Thread {
@@ -182,21 +183,28 @@ final class NamespacePair: @unchecked Sendable {
             }
         }
         reader.start()
-        var next = MonotonicClock.now()
-        for i in 0..<count {
-            MonotonicClock.sleep(until: next)
-            var payload = [UInt8](repeating: 0, count: 12)
-            payload[0] = UInt8(i & 0xff)
-            payload[1] = UInt8((i >> 8) & 0xff)
-            payload[2] = UInt8(i >> 16)
-            var t = MonotonicClock.now()
-            sent[i] = t
-            withUnsafeBytes(of: &t) { for k in 0..<8 { payload[4 + k] = $0[k] } }
-            _ = withUnsafePointer(to: &to) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, payload, 12, 0, $0, socklen_t(16)) }
+        // The sender too: a send preempted between its timestamp and sendto would count as delay.
+        let destination = to
+        let sender = Thread {
+            _ = promoteToRealtime()
+            var to = destination
+            var next = MonotonicClock.now()
+            for i in 0..<count {
+                MonotonicClock.sleep(until: next)
+                var payload = [UInt8](repeating: 0, count: 12)
+                payload[0] = UInt8(i & 0xff)
+                payload[1] = UInt8((i >> 8) & 0xff)
+                payload[2] = UInt8(i >> 16)
+                var t = MonotonicClock.now()
+                withUnsafeBytes(of: &t) { for k in 0..<8 { payload[4 + k] = $0[k] } }
+                _ = withUnsafePointer(to: &to) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, payload, 12, 0, $0, socklen_t(16)) }
+                }
+                next += gap
             }
-            next += gap
         }
+        sender.start()
+        while !sender.isFinished { usleep(1_000) }
         // Wait for the reader to see `wait` of silence after the last echo.
         while !reader.isFinished { usleep(10_000) }
         back = results.value

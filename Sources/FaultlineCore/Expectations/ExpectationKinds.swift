@@ -13,6 +13,8 @@ public enum ExpectationKinds {
         AvailabilityExpectation.self,
         RecoveryTimeExpectation.self,
         ErrorWindowExpectation.self,
+        AddedLatencyExpectation.self,
+        AddedValueExpectation.self,
         HealedExpectation.self,
         LostWritesExpectation.self,
         ConvergedExpectation.self,

@@ -20,3 +20,11 @@ extension ProbeSpec {
         return s
     }
 }
+
+extension ProbeSpec {
+    /// Whether each sample records a number (a command probe with `value: true`).
+    public var recordsValues: Bool {
+        if case .command(let c) = kind { return c.value }
+        return false
+    }
+}

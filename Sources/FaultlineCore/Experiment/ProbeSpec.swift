@@ -66,6 +66,9 @@ public struct ProbeSpec: Codable, Equatable, Sendable {
         public var exitCode: Int32 = 0
         public var stdoutContains: String?
         public var timeout: Nanos = 5_000_000_000
+        /// Record the number the command prints (replication lag, a queue's depth) with each
+        /// sample; a sample whose output is not a number fails.
+        public var value: Bool = false
         public init(command: CommandSpec) { self.command = command }
     }
 

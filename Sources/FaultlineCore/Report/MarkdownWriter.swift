@@ -38,6 +38,16 @@ public enum MarkdownWriter {
             out +=
                 "| \(cell(f.name)) | \(cell(f.kind)) | \(cell(f.host)) | \(cell(f.target)) | \(at(f.injectedAt)) | \(confirmed) | \(at(f.revertedAt)) | \(cell(f.error ?? f.detail ?? "")) |\n"
         }
+        // What was chosen, how the effect was confirmed, and what the host measured: asked against got.
+        let notes = j.faults.filter { $0.preflight != nil || $0.confirmation != nil || $0.measured != nil }
+        if !notes.isEmpty { out += "\n" }
+        for f in notes {
+            let parts = [
+                f.preflight.map { "chosen: \(text($0))" }, f.confirmation.map { "confirmed by: \(text($0))" },
+                f.measured.map { "measured: \(text($0))" },
+            ].compactMap { $0 }
+            out += "- **\(text(f.name))** — \(parts.joined(separator: "; "))\n"
+        }
         return out
     }
 
@@ -51,6 +61,12 @@ public enum MarkdownWriter {
             let failures = p.failures.prefix(3).map { "\($0.reason) ×\($0.count)" }.joined(separator: "; ")
             out +=
                 "| \(cell(p.probe)) | \(cell(p.kind)) | \(p.interval.map(DurationText.format) ?? "-") | \(p.count) | \(ok) | \(median) | \(cell(failures)) |\n"
+        }
+        for p in j.probes {
+            guard let values = p.values?.compactMap({ $0 }).sorted(), !values.isEmpty else { continue }
+            let g = { (v: Double) in String(format: "%.3g", v) }
+            out +=
+                "\n\(text(p.probe)) recorded \(values.count) values: median \(g(values[values.count / 2])), min \(g(values[0])), max \(g(values[values.count - 1]))\n"
         }
         return out
     }

@@ -11,6 +11,8 @@ public struct ProbeSeries: Codable, Equatable, Sendable {
     public var started: [Nanos] = []
     public var latency: [Nanos] = []
     public var ok: [Bool] = []
+    /// The number each sample recorded (probes with `value: true`; nil where it printed none).
+    public var values: [Double?]?
     /// The first few distinct failure reasons with how often each was seen.
     public var failures: [FailureCount] = []
 
@@ -29,11 +31,17 @@ public struct ProbeSeries: Codable, Equatable, Sendable {
     public var count: Int { ok.count }
 
     /// Appends one sample; failure reasons are folded to keep memory flat.
-    public mutating func append(scheduled s: Nanos, started t: Nanos, latency l: Nanos, ok success: Bool, reason: String?) {
+    public mutating func append(
+        scheduled s: Nanos, started t: Nanos, latency l: Nanos, ok success: Bool, reason: String?, value: Double? = nil
+    ) {
         scheduled.append(s)
         started.append(t)
         latency.append(l)
         ok.append(success)
+        if value != nil || values != nil {
+            if values == nil { values = [Double?](repeating: nil, count: ok.count - 1) }
+            values?.append(value)
+        }
         guard !success, let reason else { return }
         if let i = failures.firstIndex(where: { $0.reason == reason }) {
             failures[i].count += 1

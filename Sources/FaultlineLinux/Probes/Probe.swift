@@ -6,11 +6,14 @@ public struct ProbeSample: Sendable {
     public var ok: Bool
     public var latency: Int64
     public var reason: String?
+    /// The number a value probe recorded.
+    public var value: Double?
 
-    public init(ok: Bool, latency: Int64, reason: String?) {
+    public init(ok: Bool, latency: Int64, reason: String?, value: Double? = nil) {
         self.ok = ok
         self.latency = latency
         self.reason = reason
+        self.value = value
     }
 }
 
@@ -96,12 +99,22 @@ final class CommandProbe: Probe {
     init(_ spec: ProbeSpec.Command) { self.spec = spec }
 
     func sample() -> ProbeSample {
-        Probes.timed {
+        var value: Double?
+        var s = Probes.timed {
             let r = Spawner.run(spec.command, timeout: spec.timeout)
             if let e = r.error { return (false, e) }
             guard r.status == spec.exitCode else { return (false, "exit \(r.status ?? -1), expected \(spec.exitCode)") }
             if let want = spec.stdoutContains, !r.output.contains(want) { return (false, "output lacks '\(want)'") }
+            if spec.value {
+                let text = r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard let v = Double(text), v.isFinite else {
+                    return (false, "output is not a number: \(ShownText.escaped(text, limit: 40))")
+                }
+                value = v
+            }
             return (true, nil)
         }
+        s.value = value
+        return s
     }
 }

@@ -159,6 +159,7 @@ public final class ProxyServer: @unchecked Sendable {
         }
     }
 
+    /// Adds a toxic; it acts on every open connection of the proxy by the time this returns.
     func addToxic(_ proxy: String, _ body: JSONValue) throws(APIError) -> JSONValue {
         try locked { () throws(APIError) in
             var p = try get(proxy)
@@ -174,7 +175,7 @@ public final class ProxyServer: @unchecked Sendable {
                 toxic: try Self.makeToxic(type, body["attributes"]))
             p.toxics.append(spec)
             proxies[proxy] = p
-            loop.send(.toxics(proxy: proxy, p.toxics))
+            loop.sendAndWait(.toxics(proxy: proxy, p.toxics))
             return Self.json(spec)
         }
     }
@@ -206,7 +207,7 @@ public final class ProxyServer: @unchecked Sendable {
             }
             p.toxics[i] = spec
             proxies[proxy] = p
-            loop.send(.toxics(proxy: proxy, p.toxics))
+            loop.sendAndWait(.toxics(proxy: proxy, p.toxics))
             return Self.json(spec)
         }
     }
@@ -217,7 +218,7 @@ public final class ProxyServer: @unchecked Sendable {
             guard p.toxics.contains(where: { $0.name == name }) else { throw APIError(404, "toxic not found") }
             p.toxics.removeAll { $0.name == name }
             proxies[proxy] = p
-            loop.send(.toxics(proxy: proxy, p.toxics))
+            loop.sendAndWait(.toxics(proxy: proxy, p.toxics))
         }
     }
 

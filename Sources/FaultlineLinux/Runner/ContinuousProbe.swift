@@ -45,7 +45,8 @@ final class ContinuousProbe: @unchecked Sendable {
             let started = MonotonicClock.now()
             let s = probe?.sample() ?? ProbeSample(ok: false, latency: 0, reason: setupError)
             lock.lock()
-            series.append(scheduled: next - origin, started: started - origin, latency: s.latency, ok: s.ok, reason: s.reason)
+            series.append(
+                scheduled: next - origin, started: started - origin, latency: s.latency, ok: s.ok, reason: s.reason, value: s.value)
             lock.unlock()
             next += interval
             let now = MonotonicClock.now()
