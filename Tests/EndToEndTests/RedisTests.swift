@@ -42,6 +42,28 @@ struct RedisTests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/labs/redis"))
     }
 
+    @Test("two regions 40 ms apart, the primary's region dark: the other region takes over, the failover measured")
+    func regionOutage() throws {
+        let (out, j, dir) = try ShippedExperiment.run("redis-region-outage.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        // The regions' latency held the whole run, confirmed and measured on each host.
+        for name in ["east-to-west", "west-to-east-n2", "west-to-east-n3"] {
+            let f = try #require(j.faults.first { $0.name == name })
+            #expect(f.confirmed && f.confirmation?.contains("delay 20ms asked") == true, "\(f)")
+            #expect(f.measured?.contains("held median 20.") == true, "\(f.measured ?? "")")
+        }
+        let dark = try #require(j.faults.first { $0.name == "east-dark" })
+        #expect(dark.detail?.contains("n1: nft table") == true && dark.detail?.contains("drops every packet not from loopback") == true)
+        #expect(dark.confirmed && j.events.contains { $0.what == "healed east-dark" })
+        let failover = try measured(j, "recovery_time(workload")
+        #expect(failover > 1_000_000_000 && failover <= 10_000_000_000, "\(failover)")
+        // Writes ended at a west primary: during the outage no client could reach east.
+        let w = try #require(j.workload)
+        #expect(w.finalPrimary == "198.18.7.12:6379" || w.finalPrimary == "198.18.7.13:6379", "\(w)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
     @Test("isolating the primary: the majority fails over, the old primary rejoins as a replica")
     func isolatedPrimary() throws {
         let (out, j, dir) = try ShippedExperiment.run("redis-primary-isolated.yaml")

@@ -25,6 +25,21 @@ struct PartitionShapeTests {
         #expect(PartitionFault(shape: .oneWay(from: ["n1"], to: ["n2"])).grudges(among: ["n1", "n2"]) == ["n2": ["n1"]])
     }
 
+    @Test("region:NAME stands for the region's hosts; an outage cuts them off from every other host")
+    func regions() {
+        let regions = ["east": ["n1", "n2"], "west": ["n3", "n4", "n5"]]
+        let g = PartitionFault(shape: .groups([["region:east"], ["region:west"]])).grudges(among: five, regions: regions)
+        #expect(g["n1"] == ["n3", "n4", "n5"] && g["n4"] == ["n1", "n2"] && g.count == 5)
+        let outage = PartitionFault(shape: .outage(["region:east"]))
+        #expect(outage.grudges(among: five, regions: regions) == g)
+        #expect(outage.outageHosts(regions: regions) == ["n1", "n2"])
+        #expect(PartitionFault(shape: .isolate("region:east")).outageHosts(regions: regions).isEmpty, "isolate is not an outage")
+        let set = HostSet(all: five.map { HostSpec(name: $0, transport: .lab) }, regions: regions)
+        #expect(set.expand(["region:west", "n1", "n3"]) == ["n3", "n4", "n5", "n1"])
+        #expect(set.problem("region:north", path: "p") == "'p' names 'region:north', but the lab has no such region (valid: east, west)")
+        #expect(set.problem("n9", path: "p")?.hasPrefix("'p' names 'n9', which is not a lab host") == true)
+    }
+
     @Test("halves: a minority and a majority, the same for the same seed, different for another")
     func halves() {
         let a = PartitionFault(shape: .halves, seed: 7).grudges(among: five)

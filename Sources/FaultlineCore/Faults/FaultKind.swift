@@ -80,17 +80,49 @@ public struct HostSet: Sendable {
     public var addresses: [String: String]
     /// Proxy name → the host whose agent runs it.
     public var proxies: [String: String]
+    /// Region → its lab hosts (the lab file's `region` labels), in the lab's order.
+    public var regions: [String: [String]]
 
-    public init(all: [HostSpec], addresses: [String: String] = [:], proxies: [String: String] = [:]) {
+    public init(all: [HostSpec], addresses: [String: String] = [:], proxies: [String: String] = [:], regions: [String: [String]] = [:]) {
         self.all = all
         self.addresses = addresses
         self.proxies = proxies
+        self.regions = regions
     }
 
     public init(_ e: Experiment) {
+        var regions: [String: [String]] = [:]
+        for h in e.lab?.hosts ?? [] { if let r = h.region { regions[r, default: []].append(h.name) } }
         self.init(
             all: e.hosts, addresses: Dictionary(uniqueKeysWithValues: (e.lab?.hosts ?? []).map { ($0.name, $0.address.description) }),
-            proxies: Dictionary(e.proxies.map { ($0.name, $0.host) }, uniquingKeysWith: { a, _ in a }))
+            proxies: Dictionary(e.proxies.map { ($0.name, $0.host) }, uniquingKeysWith: { a, _ in a }), regions: regions)
+    }
+
+    /// `region:NAME` names every lab host of that region; any other name, itself. Nil for a
+    /// region the lab does not have.
+    public func members(_ name: String) -> [String]? {
+        guard name.hasPrefix(Self.regionPrefix) else { return [name] }
+        return regions[String(name.dropFirst(Self.regionPrefix.count))]
+    }
+
+    public static let regionPrefix = "region:"
+
+    /// The names with each `region:NAME` replaced by its hosts (unknown regions dropped).
+    public func expand(_ names: [String]) -> [String] {
+        var out: [String] = []
+        for n in names { for m in members(n) ?? [] where !out.contains(m) { out.append(m) } }
+        return out
+    }
+
+    /// The problem with a host name a fault gives: not a lab host, or a region the lab lacks.
+    public func problem(_ name: String, path: String) -> String? {
+        if name.hasPrefix(Self.regionPrefix) {
+            return members(name) == nil
+                ? "'\(path)' names \(shown: name), but the lab has no such region \(Suggest.hint(for: String(name.dropFirst(Self.regionPrefix.count)), in: regions.keys.sorted()))"
+                : nil
+        }
+        return labHosts.contains(name)
+            ? nil : "'\(path)' names \(shown: name), which is not a lab host \(Suggest.hint(for: name, in: labHosts))"
     }
 
     public var names: [String] { all.map(\.name) }

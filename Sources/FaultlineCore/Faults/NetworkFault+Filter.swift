@@ -78,6 +78,8 @@ public struct PacketFilter: Codable, Equatable, Sendable {
                     filter.peers.append(.network(subnet))
                 } else if IPv4Address(s.string) != nil, let host = IPv4Subnet("\(s.string)/32") {
                     filter.peers.append(.network(host))
+                } else if s.string.hasPrefix(HostSet.regionPrefix) {
+                    filter.peers.append(.host(s.string))
                 } else if s.string.contains(".") || s.string.contains("/") || s.string.contains(":") {
                     r.error(
                         item, "'\(f.child("to"))' holds \(shown: s.string), which is not an IPv4 address or network (like 198.18.4.0/24)")

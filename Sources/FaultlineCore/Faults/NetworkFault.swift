@@ -57,7 +57,10 @@ public struct NetworkFault: FaultKindReader, Equatable {
         } else if device == nil, !hosts.labHosts.contains(host) {
             v.error(at: path, "'\(path)' on host \(shown: host), which is not a lab host, needs 'device': the interface to degrade")
         }
-        for name in filter.hostNames where !hosts.labHosts.contains(name) {
+        for name in filter.hostNames where name.hasPrefix(HostSet.regionPrefix) {
+            if let problem = hosts.problem(name, path: "\(path).to") { v.error(at: "\(path).to", problem) }
+        }
+        for name in filter.hostNames where !name.hasPrefix(HostSet.regionPrefix) && !hosts.labHosts.contains(name) {
             v.error(
                 at: "\(path).to",
                 "'\(path).to' names \(shown: name), which is neither a lab host nor an address or network \(Suggest.hint(for: name, in: hosts.labHosts))"

@@ -16,25 +16,36 @@ extension PartitionFault {
         case majoritiesRing
         /// Two halves and one host in the middle that sees both.
         case bridge
+        /// Hosts (or `region:NAME`) cut off from everything — other hosts, the runner and every
+        /// client: each drops every packet that does not come from its own loopback.
+        case outage([String])
     }
 
     public static let shapeNames = ["halves", "majorities-ring", "bridge"]
 
     /// For each host, the sorted hosts it drops packets from (hosts with no grudge are left out).
-    public func grudges(among allHosts: [String]) -> [String: [String]] {
+    public func grudges(among allHosts: [String], regions: [String: [String]] = [:]) -> [String: [String]] {
+        let set = HostSet(all: [], regions: regions)
         var g: [String: Set<String>] = [:]
         func cut(_ a: [String], _ b: [String]) {
             for x in a { for y in b where x != y { g[x, default: []].insert(y) } }
         }
         switch shape {
         case .groups(let groups):
-            for (i, a) in groups.enumerated() { for (j, b) in groups.enumerated() where i != j { cut(a, b) } }
+            let gs = groups.map { set.expand($0) }
+            for (i, a) in gs.enumerated() { for (j, b) in gs.enumerated() where i != j { cut(a, b) } }
         case .isolate(let h):
-            let others = allHosts.filter { $0 != h }
-            cut([h], others)
-            cut(others, [h])
+            let cutOff = set.expand([h])
+            let others = allHosts.filter { !cutOff.contains($0) }
+            cut(cutOff, others)
+            cut(others, cutOff)
+        case .outage(let hs):
+            let cutOff = set.expand(hs)
+            let others = allHosts.filter { !cutOff.contains($0) }
+            cut(cutOff, others)
+            cut(others, cutOff)
         case .oneWay(let from, let to):
-            cut(to, from)
+            cut(set.expand(to), set.expand(from))
         case .halves:
             let s = shuffled(allHosts)
             let small = Array(s.prefix(s.count / 2))
@@ -93,8 +104,15 @@ extension PartitionFault {
         switch shape {
         case .groups(let g): return g.flatMap { $0 }
         case .isolate(let h): return [h]
+        case .outage(let hs): return hs
         case .oneWay(let f, let t): return f + t
         case .halves, .majoritiesRing, .bridge: return all
         }
+    }
+
+    /// The hosts an outage cuts off from everything (none for the other shapes).
+    public func outageHosts(regions: [String: [String]] = [:]) -> Set<String> {
+        guard case .outage(let hs) = shape else { return [] }
+        return Set(HostSet(all: [], regions: regions).expand(hs))
     }
 }

@@ -5,8 +5,8 @@ import Yams
 public struct PartitionFault: FaultKindReader, Equatable {
     public static let key = "partition"
     public static let summary =
-        "cut lab hosts apart (groups, isolate, from/to, shape: halves | majorities-ring | bridge) with nft tables in the hosts; confirmed and healed by TCP connects"
-    public static let fields = ["groups", "isolate", "from", "to", "shape", "seed"]
+        "cut lab hosts apart (groups, isolate, from/to, outage, shape: halves | majorities-ring | bridge; region:NAME for a region's hosts) with nft tables in the hosts; confirmed and healed by TCP connects"
+    public static let fields = ["groups", "isolate", "from", "to", "outage", "shape", "seed"]
     public static let holding = FaultHolding.held(durationRequired: false)
 
     public var shape: Shape
@@ -21,10 +21,13 @@ public struct PartitionFault: FaultKindReader, Equatable {
     public var target: String { "\(shape)" }
     /// Two partitions would combine into a cut nobody wrote.
     public var exclusion: FaultExclusion? { FaultExclusion(key: Self.key, what: "another partition") }
-    public func hosts(in hosts: HostSet) -> [String] { grudges(among: hosts.labHosts).keys.sorted() }
+    public func hosts(in hosts: HostSet) -> [String] { grudges(among: hosts.labHosts, regions: hosts.regions).keys.sorted() }
 
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
-        let g = grudges(among: hosts.labHosts).sorted { $0.key < $1.key }.map { "\($0.key) drops \($0.value.joined(separator: ","))" }
+        let outage = outageHosts(regions: hosts.regions)
+        let g = grudges(among: hosts.labHosts, regions: hosts.regions).sorted { $0.key < $1.key }.map {
+            outage.contains($0.key) ? "\($0.key) drops everything" : "\($0.key) drops \($0.value.joined(separator: ","))"
+        }
         return "partition [\(step.name)]: \(g.joined(separator: "; "))"
     }
 
@@ -38,8 +41,11 @@ public struct PartitionFault: FaultKindReader, Equatable {
             v.error(at: path, "a partition needs at least two lab hosts; name a lab with 'lab:'")
             return
         }
-        for h in Set(namedHosts(among: labHosts)).sorted() where !labHosts.contains(h) {
-            v.error(at: path, "'\(path)' names \(shown: h), which is not a lab host \(Suggest.hint(for: h, in: labHosts))")
+        for h in Set(namedHosts(among: labHosts)).sorted() {
+            if let problem = v.hosts.problem(h, path: path) { v.error(at: path, problem) }
+        }
+        if case .outage = shape, outageHosts(regions: v.hosts.regions).count >= labHosts.count {
+            v.error(at: path, "'\(path).outage' cuts off every lab host: leave some to take over")
         }
         switch shape {
         case .bridge, .majoritiesRing:
@@ -54,9 +60,9 @@ public struct PartitionFault: FaultKindReader, Equatable {
     /// One of `groups`, `isolate`, `from`+`to`, or a generated `shape` (with an optional `seed`).
     static func read(_ node: Node, path: String, reader r: NodeReader) -> PartitionFault? {
         guard let f = r.fields(node, path: path, allowed: fields) else { return nil }
-        let forms = [["groups"], ["isolate"], ["from", "to"], ["shape"]].filter { $0.contains { f.has($0) } }
+        let forms = [["groups"], ["isolate"], ["from", "to"], ["outage"], ["shape"]].filter { $0.contains { f.has($0) } }
         guard forms.count == 1, let form = forms.first else {
-            r.error(node, "'\(path)' takes one of: groups, isolate, from and to, shape (\(shapeNames.joined(separator: ", ")))")
+            r.error(node, "'\(path)' takes one of: groups, isolate, from and to, outage, shape (\(shapeNames.joined(separator: ", ")))")
             return nil
         }
         let seed = r.int(f, "seed", range: 0...Int.max).map { UInt64($0) } ?? 0
@@ -67,6 +73,8 @@ public struct PartitionFault: FaultKindReader, Equatable {
             shape = groups(f.values["groups"], path: f.child("groups"), reader: r).map { .groups($0) }
         case ["isolate"]:
             shape = r.string(f, "isolate").map { .isolate($0) }
+        case ["outage"]:
+            shape = hostList(f, "outage", reader: r).map { .outage($0) }
         case ["from", "to"]:
             let from = hostList(f, "from", reader: r)
             let to = hostList(f, "to", reader: r)

@@ -84,11 +84,14 @@ public struct NetworkDriver: FaultDriver {
         for p in spec.filter.peers {
             switch p {
             case .network(let n): peers.append(n)
-            case .host(let h):
-                guard let a = context.hosts.addresses[h], let n = IPv4Subnet("\(a)/32") else {
-                    throw FaultError.target("no address for host '\(h)'")
+            case .host(let name):
+                // A lab host, or `region:NAME`: every host of the region.
+                for h in context.hosts.members(name) ?? [] {
+                    guard let a = context.hosts.addresses[h], let n = IPv4Subnet("\(a)/32") else {
+                        throw FaultError.target("no address for host '\(h)'")
+                    }
+                    peers.append(n)
                 }
-                peers.append(n)
             }
         }
         var hash = SplitMix(OwnedNames.hash("\(context.runId)-\(context.faultIndex)"))

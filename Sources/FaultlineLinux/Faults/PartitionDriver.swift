@@ -13,12 +13,15 @@ public struct PartitionBlock: FaultWork {
     public var reachable: [String]
     /// The nft table (family inet), named after the run and the fault.
     public var table: String
+    /// An outage: drop every packet not from loopback (other hosts, the runner, clients).
+    public var everything: Bool?
 
-    public init(host: String, from: [String], reachable: [String], table: String) {
+    public init(host: String, from: [String], reachable: [String], table: String, everything: Bool? = nil) {
         self.host = host
         self.from = from
         self.reachable = reachable
         self.table = table
+        self.everything = everything
     }
 }
 
@@ -37,10 +40,12 @@ public struct PartitionDriver: FaultDriver {
         let hosts = context.hosts.labHosts
         let addresses = context.hosts.addresses
         let table = OwnedNames.table(runId: context.runId, faultIndex: context.faultIndex)
-        return spec.grudges(among: hosts).sorted { $0.key < $1.key }.map { host, peers in
+        let outage = spec.outageHosts(regions: context.hosts.regions)
+        return spec.grudges(among: hosts, regions: context.hosts.regions).sorted { $0.key < $1.key }.map { host, peers in
             let reachable = hosts.filter { $0 != host && !peers.contains($0) }
             return PartitionBlock(
-                host: host, from: peers.compactMap { addresses[$0] }, reachable: reachable.compactMap { addresses[$0] }, table: table)
+                host: host, from: peers.compactMap { addresses[$0] }, reachable: reachable.compactMap { addresses[$0] }, table: table,
+                everything: outage.contains(host) ? true : nil)
         }
     }
 
@@ -49,15 +54,16 @@ public struct PartitionDriver: FaultDriver {
             throw FaultError.refused("nft table name '\(b.table)' is not a faultline table")
         }
         for a in b.from + b.reachable where IPv4Address(a) == nil { throw FaultError.target("'\(a)' is not an IPv4 address") }
-        return Injection(
-            undo: [.nftDeleteTable(b.table)], summary: "nft table \(b.table) drops packets from \(b.from.joined(separator: ", "))")
+        let what = b.everything == true ? "every packet not from loopback (an outage)" : "packets from \(b.from.joined(separator: ", "))"
+        return Injection(undo: [.nftDeleteTable(b.table)], summary: "nft table \(b.table) drops \(what)")
     }
 
     public func apply(_ b: PartitionBlock, _ injection: Injection) throws(FaultError) {
+        let rule = b.everything == true ? "iifname != \"lo\" drop" : "ip saddr { \(b.from.joined(separator: ", ")) } drop"
         let script = """
             add table inet \(b.table); \
             add chain inet \(b.table) input { type filter hook input priority -10; policy accept; }; \
-            add rule inet \(b.table) input ip saddr { \(b.from.joined(separator: ", ")) } drop
+            add rule inet \(b.table) input \(rule)
             """
         let r = Spawner.run(.argv(["nft", script]), timeout: 10_000_000_000)
         guard r.status == 0 else { throw FaultError.system("nft: \(r.error ?? r.output.trimmingCharacters(in: .whitespacesAndNewlines))") }
