@@ -43,4 +43,25 @@ struct HAProxyTests {
         #expect(rejoin >= 400_000_000, "\(rejoin)")
         #expect(j.residue.isEmpty, "\(j.residue)")
     }
+
+    @Test("a slow backend: 150 ms is tolerated and felt by clients, 400 ms fails the health checks and is ejected")
+    func slowBackend() throws {
+        let (out, j, dir) = try ShippedExperiment.run("haproxy-slow-backend.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(j.faults.count == 2 && j.faults.allSatisfy { $0.confirmed == true }, "\(j.faults)")
+        // Kept in rotation at 150 ms: the p90 of all requests carries the whole delay.
+        let added = try #require(j.checks.first { $0.name.hasPrefix("added_latency") })
+        #expect(added.passed, "\(added)")
+        let p90 = try #require(DurationText.parse(String(added.measured.dropFirst().prefix { $0 != " " })))
+        #expect(p90 >= 140_000_000 && p90 <= 200_000_000, "\(added)")
+        for n in ["ejection", "evenness", "availability"] {
+            let c = try #require(j.checks.first { $0.name == "load_balancing(b1).\(n)" }, "\(n) missing")
+            #expect(c.passed, "\(c)")
+        }
+        // Ejected by timed-out checks (fall 2, inter 500 ms), which take at least two intervals.
+        let ejection = try #require(j.checks.first { $0.name == "load_balancing(b1).ejection" }.flatMap { DurationText.parse($0.measured) })
+        #expect(ejection >= 900_000_000, "\(ejection)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
 }

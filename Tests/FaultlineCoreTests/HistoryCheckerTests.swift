@@ -253,6 +253,20 @@ struct LoadBalancingTests {
         #expect(c.first { $0.name.hasSuffix(".sticky") }?.passed == false)
     }
 
+    @Test("a fault that holds for a duration: the backend is out only until the fault ends")
+    func outUntilFaultEnds() {
+        // b1 fails from 1000 ms, is ejected at 1500 ms, and (no rejoin action) comes back in
+        // rotation 300 ms after the fault's end at 2000 ms: requests it answers then are not
+        // counted against the ejection.
+        let ops = history(ejectAt: 1500, backAt: 2000)
+        let held = LoadBalancingChecker.check(ops, backend: "b1", faultAt: 1000 * ms, rejoinAt: nil, faultEnd: 2000 * ms, end: 3000 * ms)
+        #expect(held.ejection == 471 * ms, "\(String(describing: held.ejection))")
+        // Without the fault's end the window runs to the phase's end and b1's return looks
+        // like a backend never ejected.
+        let open = LoadBalancingChecker.check(ops, backend: "b1", faultAt: 1000 * ms, rejoinAt: nil, end: 3000 * ms)
+        #expect((open.ejection ?? 0) > 1900 * ms, "\(String(describing: open.ejection))")
+    }
+
     @Test("a fault that was never injected fails the expectation instead of passing it")
     func notInjected() {
         let x = LoadBalancingExpectation(backend: "b1", fault: "kill", ejectionWithin: ms)

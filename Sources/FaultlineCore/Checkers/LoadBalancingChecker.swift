@@ -26,13 +26,16 @@ public enum LoadBalancingChecker {
     }
 
     /// `ops` in any order; `faultAt` the fault's injection; `rejoinAt` the start of the action
-    /// that brings the backend back (nil: it stays out until `end`).
-    public static func check(_ ops: [History.Op], backend: String, faultAt: Nanos, rejoinAt: Nanos?, end: Nanos) -> Report {
+    /// that brings the backend back; `faultEnd` the end of a fault that holds for a duration.
+    /// The backend is out from `faultAt` until the first of `rejoinAt`, `faultEnd` and `end`.
+    public static func check(
+        _ ops: [History.Op], backend: String, faultAt: Nanos, rejoinAt: Nanos?, faultEnd: Nanos? = nil, end: Nanos
+    ) -> Report {
         let sorted = ops.sorted { $0.invokedAt < $1.invokedAt }
         var before: [String: Int] = [:]
         var ejectionEnd: Nanos?
         var lastAffected: Nanos?
-        let outUntil = rejoinAt ?? end
+        let outUntil = [rejoinAt, faultEnd, end].compactMap { $0 }.min() ?? end
         for op in sorted {
             if op.invokedAt < faultAt {
                 if op.outcome == .ok { before[op.endpoint, default: 0] += 1 }
@@ -77,7 +80,8 @@ public enum LoadBalancingChecker {
     }
 
     public static func checks(
-        _ x: LoadBalancingExpectation, ops: [History.Op], faultAt: Nanos?, rejoinAt: Nanos?, phase: Range<Nanos>
+        _ x: LoadBalancingExpectation, ops: [History.Op], faultAt: Nanos?, rejoinAt: Nanos?, faultEnd: Nanos? = nil,
+        phase: Range<Nanos>
     ) -> [CheckResult] {
         guard let faultAt else {
             return [
@@ -85,7 +89,7 @@ public enum LoadBalancingChecker {
                     name: x.name, passed: false, expected: "-", measured: "fault '\(x.fault)' was not injected")
             ]
         }
-        let r = check(ops, backend: x.backend, faultAt: faultAt, rejoinAt: rejoinAt, end: phase.upperBound)
+        let r = check(ops, backend: x.backend, faultAt: faultAt, rejoinAt: rejoinAt, faultEnd: faultEnd, end: phase.upperBound)
         let counts = { (d: [String: Int]) in d.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }
         var out: [CheckResult] = []
         let name = x.name

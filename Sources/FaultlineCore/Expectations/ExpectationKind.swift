@@ -62,6 +62,8 @@ public struct RunEvidence: Sendable {
     public var faultWindows: [Range<Nanos>]
     /// Fault name → when it was injected.
     public var faultStarts: [String: Nanos]
+    /// Fault name → when a fault that holds for a duration ended (its revert, or its planned end).
+    public var faultEnds: [String: Nanos]
     /// Action name → when it started.
     public var actionStarts: [String: Nanos]
     public var history: History?
@@ -71,7 +73,7 @@ public struct RunEvidence: Sendable {
 
     public init(
         phase: Range<Nanos>, series: [ProbeSeries] = [], faults: [FaultRecord] = [], faultWindows: [Range<Nanos>] = [],
-        faultStarts: [String: Nanos] = [:], actionStarts: [String: Nanos] = [:], history: History? = nil,
+        faultStarts: [String: Nanos] = [:], faultEnds: [String: Nanos] = [:], actionStarts: [String: Nanos] = [:], history: History? = nil,
         now: @escaping @Sendable () -> Nanos = { 0 }
     ) {
         self.phase = phase
@@ -79,6 +81,7 @@ public struct RunEvidence: Sendable {
         self.faults = faults
         self.faultWindows = faultWindows
         self.faultStarts = faultStarts
+        self.faultEnds = faultEnds
         self.actionStarts = actionStarts
         self.history = history
         self.now = now

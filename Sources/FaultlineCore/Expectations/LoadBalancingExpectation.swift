@@ -88,6 +88,7 @@ public struct LoadBalancingExpectation: ExpectationKindReader, Equatable {
     public func check(_ run: RunEvidence) -> [CheckResult] {
         guard let h = run.history else { return [] }
         return LoadBalancingChecker.checks(
-            self, ops: h.ops, faultAt: run.faultStarts[fault], rejoinAt: rejoin.flatMap { run.actionStarts[$0] }, phase: run.phase)
+            self, ops: h.ops, faultAt: run.faultStarts[fault], rejoinAt: rejoin.flatMap { run.actionStarts[$0] },
+            faultEnd: run.faultEnds[fault], phase: run.phase)
     }
 }

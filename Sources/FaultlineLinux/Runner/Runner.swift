@@ -207,17 +207,20 @@ public final class Runner {
         let phase = offset(start)..<offset(max(phaseEnd ?? start, start))
         var windows: [Range<Nanos>] = []
         var starts: [String: Nanos] = [:]
+        var ends: [String: Nanos] = [:]
         for f in journal.faults {
             guard let t = f.injectedAt, let step = experiment.faults.first(where: { $0.name == f.name }) else { continue }
-            starts[f.name] = t
+            starts[f.name] = min(starts[f.name] ?? t, t)
             let end = f.revertedAt ?? step.duration.map { t + $0 } ?? phase.upperBound
+            if step.duration != nil { ends[f.name] = max(ends[f.name] ?? end, end) }
             windows.append(t..<max(t, min(end, phase.upperBound)))
         }
         var actionStarts: [String: Nanos] = [:]
         for a in journal.actions { if let t = a.startedAt { actionStarts[a.name] = t } }
         let evidence = RunEvidence(
             phase: phase, series: series + (history.map { [ProbeSeries(workload: $0)] } ?? []), faults: journal.faults,
-            faultWindows: windows, faultStarts: starts, actionStarts: actionStarts, history: history, now: { MonotonicClock.now() })
+            faultWindows: windows, faultStarts: starts, faultEnds: ends, actionStarts: actionStarts, history: history,
+            now: { MonotonicClock.now() })
         journal.checks += ExpectationChecker.check(experiment.expectations, evidence)
         if let h = history { journal.workload = WorkloadRecord(h, origin: phase.lowerBound) }
     }
