@@ -3,12 +3,13 @@ import FaultlineTestSupport
 import Foundation
 
 /// Runs an experiment shipped in `experiments/` as a user would, with its ledgers, reports and
-/// lab in a scratch folder the caller removes.
+/// lab in a scratch folder the caller removes (under /var/tmp: a lab host may make /tmp
+/// private, and its data directory must then lie outside it).
 enum ShippedExperiment {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
 
     static func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) {
-        let dir = try temporaryDirectory()
+        let dir = try temporaryDirectory(under: "/var/tmp")
         let out = try FaultlineBinary.run(
             [
                 "run", "\(root)/experiments/\(experiment)", "--state-dir", "\(dir)/state", "--out", "\(dir)/reports", "--lab-dir",

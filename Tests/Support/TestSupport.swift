@@ -144,8 +144,10 @@ public struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// A fresh temporary directory, removed by the caller.
-public func temporaryDirectory() throws -> String {
-    let dir = NSTemporaryDirectory() + "faultline-test-\(UUID().uuidString.prefix(8))"
+/// A fresh directory under `base` (the system's temporary directory by default; a lab whose
+/// hosts make /tmp private needs one outside /tmp, such as /var/tmp).
+public func temporaryDirectory(under base: String = NSTemporaryDirectory()) throws -> String {
+    let dir = (base.hasSuffix("/") ? base : base + "/") + "faultline-test-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }

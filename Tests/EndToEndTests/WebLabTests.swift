@@ -1,0 +1,42 @@
+import FaultlineCore
+import FaultlineTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// The shipped experiments on the three-host web lab, run as a user would. They share the
+/// lab's name (fl-web3), so they run one after another.
+@Suite("web3 lab experiments", .serialized, .enabled(if: getuid() == 0, "needs root to create network namespaces"))
+struct WebLabTests {
+    func run(_ file: String) throws -> Journal {
+        let (out, j, dir) = try ShippedExperiment.run(file)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(!j.faults.isEmpty && j.faults.allSatisfy { $0.confirmed && $0.revertedAt != nil }, "\(j.faults)")
+        #expect(j.checks.allSatisfy { $0.passed }, "\(j.checks.filter { !$0.passed })")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+        return j
+    }
+
+    @Test("web3-pause-one-host: n1 frozen for 1 s, n2 answers throughout")
+    func pause() throws {
+        let j = try run("web3-pause-one-host.yaml")
+        let window = try #require(j.checks.first { $0.name.hasPrefix("error_window") })
+        // The probe saw the pause: an error window of about the pause, not zero.
+        let measured = try #require(DurationText.parse(window.measured))
+        #expect(measured >= 800_000_000, "\(window)")
+    }
+
+    @Test("web3-partition: n1 isolated and healed, both confirmed")
+    func partition() throws {
+        _ = try run("web3-partition.yaml")
+    }
+
+    @Test("web3-slow-link: 50 ms on n1 → n2:8000 only, confirmed by measuring it")
+    func slowLink() throws {
+        let j = try run("web3-slow-link.yaml")
+        let f = try #require(j.faults.first)
+        #expect(f.confirmation?.contains("added to the round trip") == true, "\(f)")
+        #expect(f.measured?.contains("held median") == true || f.detail?.contains("netem") == true, "\(f)")
+    }
+}
