@@ -55,6 +55,18 @@ struct CheckerTests {
         #expect(ProbeStatistics.recoveryTime(s, from: 1_000 * ms, streak: 1) == 501 * ms)
     }
 
+    @Test("recovery is bracketed by the last failed sample's start and the streak's first success's end")
+    func recoveryBracket() {
+        let s = series("..........xxxxx.x.....", latency: 30)
+        let r = ProbeStatistics.recovery(s, from: 1_000 * ms, streak: 3)
+        // The last failure (1600 ms) started 600 ms after the fault; the streak's first success
+        // (1700 ms, 30 ms long) ended 730 ms after it.
+        #expect(r?.earliest == 600 * ms && r?.latest == 730 * ms, "\(String(describing: r))")
+        let x = RecoveryTimeExpectation(probe: "web", max: 1_000 * ms, fault: "kill", streak: 3)
+        let c = x.check(RunEvidence(phase: 0..<(2_200 * ms), series: [s], faultStarts: ["kill": 1_000 * ms]))
+        #expect(c.first?.measured == "730ms" && c.first?.evidence?.contains("between +600ms") == true, "\(c)")
+    }
+
     @Test("a probe that never failed after the fault recovers in zero time")
     func recoveryNeverDown() {
         #expect(ProbeStatistics.recoveryTime(series("...................."), from: 500 * ms, streak: 3) == 0)

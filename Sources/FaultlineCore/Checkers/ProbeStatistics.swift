@@ -40,18 +40,28 @@ public enum ProbeStatistics {
     ///
     /// A probe that never failed after `from` recovers at once: the result is 0.
     public static func recoveryTime(_ s: ProbeSeries, from: Nanos, streak: Int) -> Nanos? {
+        recovery(s, from: from, streak: streak)?.latest
+    }
+
+    /// When the recovery happened, as far as the samples can tell: after `earliest` (the start
+    /// of the last failed sample before the streak, which still saw the fault) and by `latest`
+    /// (the completion of the streak's first success), both from `from`. Nil when the samples
+    /// never show a sustained recovery; (0, 0) when the probe never failed after `from`.
+    public static func recovery(_ s: ProbeSeries, from: Nanos, streak: Int) -> (earliest: Nanos, latest: Nanos)? {
         guard let first = s.started.firstIndex(where: { $0 >= from }) else { return nil }
-        guard s.ok[first...].contains(false) else { return 0 }
+        guard s.ok[first...].contains(false) else { return (0, 0) }
         var runStart: Int?
         var run = 0
-        var sawFailure = false
+        var lastFailure: Int?
         for i in first..<s.count {
             if s.ok[i] {
                 if run == 0 { runStart = i }
                 run += 1
-                if sawFailure, run >= streak, let r = runStart { return end(s, r) - from }
+                if let f = lastFailure, run >= streak, let r = runStart {
+                    return (max(0, s.started[f] - from), end(s, r) - from)
+                }
             } else {
-                sawFailure = true
+                lastFailure = i
                 run = 0
             }
         }

@@ -42,14 +42,19 @@ public struct RecoveryTimeExpectation: ExpectationKindReader, Equatable {
         guard let start = run.faultStarts[fault] else {
             return [CheckResult(name: name, passed: false, expected: expected, measured: "fault \(shown: fault) was not injected")]
         }
-        guard let rto = ProbeStatistics.recoveryTime(s, from: start, streak: streak) else {
+        guard let (earliest, rto) = ProbeStatistics.recovery(s, from: start, streak: streak) else {
             return [
                 CheckResult(
                     name: name, passed: false, expected: expected, measured: "not recovered",
                     evidence: "no run of \(streak) successful samples after the first failure")
             ]
         }
-        let evidence = rto == 0 ? "the probe never failed after the fault" : "first of \(streak) successes in a row"
+        // The samples bracket the instant: the last failed sample started before it, the first
+        // success of the streak ended after it. The bound judged is the later one.
+        let evidence =
+            rto == 0
+            ? "the probe never failed after the fault"
+            : "recovered between +\(DurationText.format(earliest)) (the last failed sample started) and +\(DurationText.format(rto)) (the first of \(streak) successes in a row ended) after the fault"
         return [CheckResult(name: name, passed: rto <= max, expected: expected, measured: DurationText.format(rto), evidence: evidence)]
     }
 }
