@@ -68,6 +68,20 @@ struct LinearizabilityTests {
         #expect(lin([w("x", "a", 0, 1), r("y", "a", 2, 3)]) != .linearizable)
     }
 
+    @Test("unknown writes nobody read are left out: the verdict stands and the search stays small")
+    func unseenUnknownWrites() {
+        // 40 concurrent unknown writes nobody read, beside a history that is not linearizable
+        // (a read of a value after a later write replaced it): still caught, within no budget.
+        var ops = [w("k", "a", 0, 1), w("k", "b", 2, 3), r("k", "a", 4, 5)]
+        for i in 0..<40 { ops.append(w("k", "u\(i)", 0, 100, .unknown)) }
+        guard case .notLinearizable = lin(ops, budget: 1_000_000_000) else {
+            Issue.record("expected not linearizable")
+            return
+        }
+        // An unknown write somebody read still counts: here it explains the read.
+        #expect(lin([w("k", "a", 0, 1), w("k", "b", 2, 3, .unknown), r("k", "b", 4, 5)] + ops[3...]) == .linearizable)
+    }
+
     @Test("over budget the verdict is unknown, never linearizable")
     func budget() {
         // 40 concurrent writes and reads that force backtracking, and a budget of zero.
