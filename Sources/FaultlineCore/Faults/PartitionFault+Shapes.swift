@@ -19,6 +19,19 @@ extension PartitionFault {
         /// Hosts (or `region:NAME`) cut off from everything — other hosts, the runner and every
         /// client: each drops every packet that does not come from its own loopback.
         case outage([String])
+
+        /// As the journal's `target` and messages show it: `isolate e3`, `groups n1 | n2,n3`.
+        public var summary: String {
+            switch self {
+            case .groups(let g): return "groups " + g.map { $0.joined(separator: ",") }.joined(separator: " | ")
+            case .isolate(let h): return "isolate \(h)"
+            case .oneWay(let from, let to): return "from \(from.joined(separator: ",")) to \(to.joined(separator: ","))"
+            case .halves: return "halves"
+            case .majoritiesRing: return "majorities-ring"
+            case .bridge: return "bridge"
+            case .outage(let hs): return "outage \(hs.joined(separator: ","))"
+            }
+        }
     }
 
     public static let shapeNames = ["halves", "majorities-ring", "bridge"]

@@ -12,18 +12,37 @@ public struct PartitionFault: FaultKindReader, Equatable {
     public var shape: Shape
     /// Seeds the generated shapes, so a run can be repeated exactly.
     public var seed: UInt64
+    /// `isolate: {role, resolve}`: the host to isolate is found when the fault fires (a Raft
+    /// leader, a primary), and `shape` is bound to it then.
+    public var isolateRole: RoleTarget?
 
-    public init(shape: Shape, seed: UInt64 = 0) {
+    public init(shape: Shape, seed: UInt64 = 0, isolateRole: RoleTarget? = nil) {
         self.shape = shape
         self.seed = seed
+        self.isolateRole = isolateRole
     }
 
-    public var target: String { "\(shape)" }
+    public var target: String {
+        if let r = isolateRole { return "isolate role '\(r.role)'" }
+        switch shape {
+        case .halves, .majoritiesRing, .bridge: return "\(shape.summary) (seed \(seed))"
+        default: return shape.summary
+        }
+    }
+    public var role: RoleTarget? { isolateRole }
+    public func onHost(_ host: String) -> PartitionFault { PartitionFault(shape: .isolate(host), seed: seed) }
     /// Two partitions would combine into a cut nobody wrote.
     public var exclusion: FaultExclusion? { FaultExclusion(key: Self.key, what: "another partition") }
-    public func hosts(in hosts: HostSet) -> [String] { grudges(among: hosts.labHosts, regions: hosts.regions).keys.sorted() }
+    /// Any lab host may turn out to hold the role, and every other one then drops it.
+    public func hosts(in hosts: HostSet) -> [String] {
+        isolateRole == nil ? grudges(among: hosts.labHosts, regions: hosts.regions).keys.sorted() : hosts.labHosts
+    }
 
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
+        if let r = isolateRole {
+            return
+                "partition [\(step.name)]: isolate the host of role '\(r.role)' (found by '\(r.resolve)' when the fault fires) from the other lab hosts"
+        }
         let outage = outageHosts(regions: hosts.regions)
         let g = grudges(among: hosts.labHosts, regions: hosts.regions).sorted { $0.key < $1.key }.map {
             outage.contains($0.key) ? "\($0.key) drops everything" : "\($0.key) drops \($0.value.joined(separator: ","))"
@@ -41,7 +60,7 @@ public struct PartitionFault: FaultKindReader, Equatable {
             v.error(at: path, "a partition needs at least two lab hosts; name a lab with 'lab:'")
             return
         }
-        for h in Set(namedHosts(among: labHosts)).sorted() {
+        for h in Set(namedHosts(among: labHosts)).sorted() where isolateRole == nil {
             if let problem = v.hosts.problem(h, path: path) { v.error(at: path, problem) }
         }
         if case .outage = shape, outageHosts(regions: v.hosts.regions).count >= labHosts.count {
@@ -72,6 +91,10 @@ public struct PartitionFault: FaultKindReader, Equatable {
         case ["groups"]:
             shape = groups(f.values["groups"], path: f.child("groups"), reader: r).map { .groups($0) }
         case ["isolate"]:
+            if let n = f.values["isolate"], case .mapping = n {
+                guard let role = RoleTarget.read(n, path: f.child("isolate"), reader: r) else { return nil }
+                return PartitionFault(shape: .isolate(""), isolateRole: role)
+            }
             shape = r.string(f, "isolate").map { .isolate($0) }
         case ["outage"]:
             shape = hostList(f, "outage", reader: r).map { .outage($0) }

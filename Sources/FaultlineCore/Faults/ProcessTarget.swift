@@ -46,15 +46,8 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
         }
         var t = ProcessTarget(selector: selector ?? .pid(0))
         if let hn = f.values["host"], case .mapping = hn {
-            guard let hf = r.fields(hn, path: f.child("host"), allowed: ["role", "resolve"], what: "a host name or {role, resolve}") else {
-                return nil
-            }
-            let role = r.string(hf, "role", required: true)
-            let resolve = hf.value("resolve", required: true, reader: r).flatMap {
-                StepReader(reader: r).commandSpec($0, path: hf.child("resolve"), extra: []).0
-            }
-            guard let role, let resolve else { return nil }
-            t.role = RoleTarget(role: role, resolve: resolve)
+            guard let role = RoleTarget.read(hn, path: f.child("host"), reader: r) else { return nil }
+            t.role = role
             t.host = ""
         } else {
             t.host = r.string(f, "host") ?? "local"
@@ -190,5 +183,18 @@ public struct RoleTarget: Codable, Equatable, Sendable {
         self.role = role
         self.resolve = resolve
         self.on = on
+    }
+
+    /// `{role: NAME, resolve: COMMAND}`, written where a host name may stand.
+    static func read(_ node: Node, path: String, reader r: NodeReader) -> RoleTarget? {
+        guard let f = r.fields(node, path: path, allowed: ["role", "resolve"], what: "a host name or {role, resolve}") else {
+            return nil
+        }
+        let role = r.string(f, "role", required: true)
+        let resolve = f.value("resolve", required: true, reader: r).flatMap {
+            StepReader(reader: r).commandSpec($0, path: f.child("resolve"), extra: []).0
+        }
+        guard let role, let resolve else { return nil }
+        return RoleTarget(role: role, resolve: resolve)
     }
 }
