@@ -166,6 +166,7 @@ public enum ExperimentLoader {
         case "redis": client = readRedisWorkload(kn, r)
         case "postgres": client = readPostgresWorkload(kn, r)
         case "command": client = readCommandWorkload(kn, r)
+        case "etcd": client = readEtcdWorkload(kn, r)
         default: client = readHTTPWorkload(kn, r)
         }
         var rate: Rate?
@@ -240,6 +241,34 @@ public enum ExperimentLoader {
             r.error(node, "'workload.postgres' reads only in register mode: add 'registers' (how many keys)")
         }
         return .postgres(w)
+    }
+
+    static func readEtcdWorkload(_ node: Node, _ r: NodeReader) -> WorkloadClient? {
+        guard let f = r.fields(node, path: "workload.etcd", allowed: ["endpoints", "key", "keys", "read_share", "serializable"]) else {
+            return nil
+        }
+        let endpoints = f.value("endpoints", required: true, reader: r).flatMap { r.stringList($0, path: f.child("endpoints")) } ?? []
+        var bad = false
+        for e in endpoints where ProbeReader.splitHostPort(e) == nil {
+            r.error(f.values["endpoints"], "\(shown: e) in 'workload.etcd.endpoints' must be a client address like '198.18.8.11:2379'")
+            bad = true
+        }
+        if endpoints.isEmpty, f.has("endpoints") {
+            r.error(f.values["endpoints"], "'workload.etcd.endpoints' must list at least one member")
+        }
+        let key = r.string(f, "key") ?? "faultline/register/"
+        if key.isEmpty || key.unicodeScalars.contains(where: ShownText.isControl) {
+            r.error(f.values["key"], "'workload.etcd.key' must be a non-empty key prefix without control characters, got \(shown: key)")
+            bad = true
+        }
+        let keys = r.int(f, "keys", range: 1...100_000)
+        let readShare = r.percent(f, "read_share")
+        let serializable = r.bool(f, "serializable")
+        guard !endpoints.isEmpty, !bad else { return nil }
+        var w = EtcdWorkload(endpoints: endpoints, key: key, serializable: serializable ?? false)
+        if let keys { w.keys = keys }
+        if let readShare { w.readShare = readShare }
+        return .etcd(w)
     }
 
     static func readCommandWorkload(_ node: Node, _ r: NodeReader) -> WorkloadClient? {

@@ -27,6 +27,7 @@ public struct WorkloadSpec: Codable, Equatable, Sendable {
         case .postgres(let p): return p.replicas
         case .http(let h): return h.replicas
         case .command(let c): return c.replicas.map(\.name)
+        case .etcd(let e): return e.endpoints
         }
     }
 
@@ -36,12 +37,13 @@ public struct WorkloadSpec: Codable, Equatable, Sendable {
         switch client {
         case .redis(let r): return r.mode == .register
         case .postgres(let p): return p.registers != nil
+        case .etcd: return true
         default: return false
         }
     }
 
     /// The kinds an experiment may name under `workload:`.
-    public static let kinds = ["redis", "postgres", "http", "command"]
+    public static let kinds = ["redis", "postgres", "http", "command", "etcd"]
 }
 
 public enum WorkloadClient: Codable, Equatable, Sendable {
@@ -49,6 +51,7 @@ public enum WorkloadClient: Codable, Equatable, Sendable {
     case postgres(PostgresWorkload)
     case http(HTTPWorkload)
     case command(CommandWorkload)
+    case etcd(EtcdWorkload)
 
     public var kind: String {
         switch self {
@@ -56,6 +59,7 @@ public enum WorkloadClient: Codable, Equatable, Sendable {
         case .postgres: return "postgres"
         case .http: return "http"
         case .command: return "command"
+        case .etcd: return "etcd"
         }
     }
 }
@@ -161,6 +165,33 @@ public struct CommandWorkload: Codable, Equatable, Sendable {
     public init(write: CommandSpec, replicas: [Replica]) {
         self.write = write
         self.replicas = replicas
+    }
+}
+
+/// etcd's key-value API (v3, through its JSON gateway on the client port): registers as `put`
+/// and linearizable `range` of a few keys. Each client sends its requests to the endpoints in
+/// turn, as etcd's Go client does. A write that errs or times out is unknown:
+/// etcd may have committed it (a timed-out proposal, a leader change). At the end each member
+/// is read locally (a serializable range), so replicas compare.
+public struct EtcdWorkload: Codable, Equatable, Sendable {
+    /// Client URLs' host:port, e.g. `198.18.8.11:2379`.
+    public var endpoints: [String]
+    /// Keys are `<key><0..<keys>`.
+    public var key: String
+    public var keys: Int
+    public var readShare: Double
+    /// `serializable: true`: reads answered from the member's own copy without asking the
+    /// leader — faster, and, as etcd documents, possibly stale.
+    public var serializable: Bool
+
+    public init(
+        endpoints: [String], key: String = "faultline/register/", keys: Int = 5, readShare: Double = 0.5, serializable: Bool = false
+    ) {
+        self.endpoints = endpoints
+        self.key = key
+        self.keys = keys
+        self.readShare = readShare
+        self.serializable = serializable
     }
 }
 

@@ -82,6 +82,9 @@ public struct Plan: Sendable {
         case .postgres(let p): return "postgres INSERT INTO \(p.table) via '\(p.connection)'"
         case .http(let h): return "http \(h.method) \(h.url)" + (h.backendHeader.map { ", backend from header \($0)" } ?? "")
         case .command(let c): return "command '\(c.write)'"
+        case .etcd(let e):
+            return
+                "etcd put/range on \(e.keys) keys \(e.key)0… (\(Int(e.readShare * 100))% reads, \(e.serializable ? "serializable: from the member's copy" : "confirmed with the leader")) via \(e.endpoints.joined(separator: ", "))"
         }
     }
 

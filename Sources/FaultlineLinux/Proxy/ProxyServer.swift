@@ -296,7 +296,9 @@ public final class ProxyServer: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         var host = [CChar](repeating: 0, count: 16)
         inet_ntop(AF_INET, &a.sin_addr, &host, 16)
-        return (fd, "\(String(cString: host)):\(UInt16(bigEndian: a.sin_port))")
+        return (
+            fd, "\(String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: a.sin_port))"
+        )
     }
 
     /// `host:port` of the upstream, resolved now (IPv4).

@@ -45,6 +45,7 @@ public final class WorkloadRunner: @unchecked Sendable {
         case .postgres(let p): driver = PostgresDriver(spec: p, timeout: spec.timeout)
         case .http(let h): driver = HTTPDriver(spec: h, timeout: spec.timeout)
         case .command(let c): driver = CommandDriver(spec: c, timeout: spec.timeout)
+        case .etcd(let e): driver = EtcdDriver(spec: e, timeout: spec.timeout)
         }
     }
 
