@@ -25,7 +25,10 @@ struct HostileInputTests {
         return (usage, err.split(separator: "\n").map(String.init))
     }
 
-    func checkRefused(_ usage: Usage, _ lines: [String], _ what: String) {
+    /// `cpu`: seconds of CPU the debug binary may spend. 1 s for a corpus file; the generated
+    /// 10,000-fault file costs 0.8–1.1 s in a debug build (linear, ~80 µs a fault) and gets 3 s:
+    /// still far below what one quadratic pass over its faults would cost.
+    func checkRefused(_ usage: Usage, _ lines: [String], _ what: String, cpu: Double = 1) {
         #expect(usage.status == ExitCode.badInput, "\(what): exit \(usage.status)")
         #expect(!lines.isEmpty, "\(what): no diagnostic")
         for line in lines {
@@ -33,7 +36,7 @@ struct HostileInputTests {
             let positioned = parts.count == 4 && Int(parts[1]) != nil && Int(parts[2]) != nil
             #expect(positioned, "\(what): not FILE:LINE:COL: \(line.prefix(200))")
         }
-        #expect(usage.cpuSeconds < 1, "\(what): \(usage.cpuSeconds) s of CPU")
+        #expect(usage.cpuSeconds < cpu, "\(what): \(usage.cpuSeconds) s of CPU")
         #expect(usage.maxRSSKiB < 100 * 1024, "\(what): \(usage.maxRSSKiB) KiB")
     }
 
@@ -74,7 +77,7 @@ struct HostileInputTests {
         checkRefused(u1, l1, "3,000 identical faults")
         #expect(l1.count == 2_999, "one message per overlapping fault, not one per pair")
         let (u2, l2) = try validate(["distinct.yaml"], in: dir)
-        checkRefused(u2, l2, "10,000 distinct faults")
+        checkRefused(u2, l2, "10,000 distinct faults", cpu: 3)
         #expect(l2 == ["distinct.yaml:10005:22: 'faults[10000].at' 27h46m41s is not before the experiment's 'duration' 27h46m40s"])
         let (u3, l3) = try validate(["big.yaml"], in: dir)
         checkRefused(u3, l3, "over 1 MiB")

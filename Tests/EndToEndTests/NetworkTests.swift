@@ -102,6 +102,22 @@ struct NetworkTests {
         #expect(s.leftovers().isEmpty, "\(s.leftovers())")
     }
 
+    @Test("20 % loss toward a peer: confirmed by counting the connects it leaves unanswered")
+    func lossConfirmed() throws {
+        let s = try LabTests.Scratch()
+        _ = try s.lab(octet: 239, hosts: 2)
+        let file = try experiment(
+            s, octet: 239, fault: "at: 500ms, duration: 1500ms, network: {host: n1, to: n2, loss: 20%}", duration: "2500ms")
+        let out = FaultlineBinary.collect(try start(s, file), in: s.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let f = try #require(try journal(s).faults.first)
+        #expect(f.confirmed, "\(f)")
+        // 200 connects at once toward n2's port 9, about 40 unanswered.
+        let lost = f.confirmation?.firstMatch(of: /([0-9]+) of 200 connects toward 198\.18\.239\.12:9 unanswered/).flatMap { Int($0.1) }
+        #expect(lost.map { (16...72).contains($0) } == true, "\(f.confirmation ?? "")")
+        #expect(s.leftovers().isEmpty, "\(s.leftovers())")
+    }
+
     @Test(
         "engine netem where the kernel has no sch_netem: invalid before anything is injected, the module and the option named",
         .enabled(if: !KernelFeatures.netem.available, "this kernel has sch_netem; the netem engine runs here instead"))

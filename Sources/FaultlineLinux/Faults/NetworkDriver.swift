@@ -145,7 +145,22 @@ public struct NetworkDriver: FaultDriver {
             undo: undo,
             summary: "\(w.engine.rawValue) engine: \(w.shaping.summary) for \(w.filter.summary); \(what.joined(separator: ", "))")
         if w.shaping.delay > 0, let probe = NetworkProbe(w) { injection.baseline["rtt"] = probe.medianRoundTrip(5) }
+        if w.shaping.loss != nil, let probe = NetworkProbe(w), let wait = Self.lossWait(w) {
+            injection.baseline["unanswered"] = Double(probe.unanswered(Self.lossBaseline, timeout: wait))
+        }
         return injection
+    }
+
+    /// Connects in a loss sample, and before the fault.
+    static let lossSample = 200
+    static let lossBaseline = 20
+
+    /// How long a loss sample waits for answers: the round trip with the fault's delay and
+    /// jitter, and room; nil when that comes near the kernel's 1 s SYN retransmission, after
+    /// which a lost connect would be answered after all.
+    static func lossWait(_ w: NetworkWork) -> Int64? {
+        let wait = w.shaping.delay + 4 * w.shaping.jitter + 250_000_000
+        return wait <= 900_000_000 ? wait : nil
     }
 
     /// Refuses a device whose root qdisc or ingress qdisc someone else added.
@@ -167,30 +182,67 @@ public struct NetworkDriver: FaultDriver {
         }
     }
 
-    /// The delay measured end to end (TCP connects toward the first peer, as the fault sees
-    /// them), against the baseline taken before; other effects by their mechanism being in place.
+    /// What the fault claims, measured end to end from the faulted host toward its first peer
+    /// (TCP connects, as the fault's filter sees them): the delay against the baseline taken
+    /// before, the loss as the share of connects left unanswered. Other effects are confirmed
+    /// by their mechanism being in place.
     public func confirm(_ w: NetworkWork, _ injection: Injection, deadline: Int64) -> Confirmation {
-        let now = MonotonicClock.now()
-        guard w.shaping.delay > 0, let base = injection.baseline["rtt"], let probe = NetworkProbe(w) else {
-            return Confirmation(ok: true, detail: "in place: \(injection.summary)", at: now)
+        var details: [String] = []
+        if w.shaping.delay > 0, let base = injection.baseline["rtt"], let probe = NetworkProbe(w) {
+            switch confirmDelay(w, base: base, probe: probe, deadline: deadline) {
+            case .success(let d): details.append(d)
+            case .failure(let d): return Confirmation(ok: false, detail: d.text, at: nil)
+            }
         }
+        if let loss = w.shaping.loss, let probe = NetworkProbe(w) {
+            switch confirmLoss(w, loss, injection: injection, probe: probe, deadline: deadline) {
+            case .success(let d): details.append(d)
+            case .failure(let d): return Confirmation(ok: false, detail: d.text, at: nil)
+            }
+        }
+        if details.isEmpty { details.append("in place: \(injection.summary)") }
+        return Confirmation(ok: true, detail: details.joined(separator: "; "), at: MonotonicClock.now())
+    }
+
+    struct Unconfirmed: Error { var text: String }
+
+    func confirmDelay(_ w: NetworkWork, base: Double, probe: NetworkProbe, deadline: Int64) -> Result<String, Unconfirmed> {
         while true {
             let rtt = probe.medianRoundTrip(5)
             let added = rtt - base
-            let at = MonotonicClock.now()
             if added >= 0.5 * Double(w.shaping.delay) {
-                return Confirmation(
-                    ok: true,
-                    detail:
-                        "delay \(DurationText.format(w.shaping.delay)) asked, \(DurationText.format(Nanos(added))) added to the round trip measured toward \(probe.target)",
-                    at: at)
+                return .success(
+                    "delay \(DurationText.format(w.shaping.delay)) asked, \(DurationText.format(Nanos(added))) added to the round trip measured toward \(probe.target)"
+                )
             }
-            if at > deadline {
-                return Confirmation(
-                    ok: false,
-                    detail:
-                        "delay \(DurationText.format(w.shaping.delay)) asked, but only \(DurationText.format(Nanos(max(0, added)))) added to the round trip toward \(probe.target)",
-                    at: nil)
+            if MonotonicClock.now() > deadline {
+                return .failure(
+                    Unconfirmed(
+                        text:
+                            "delay \(DurationText.format(w.shaping.delay)) asked, but only \(DurationText.format(Nanos(max(0, added)))) added to the round trip toward \(probe.target)"
+                    ))
+            }
+        }
+    }
+
+    /// A sample of connects at once; one more if the first looks absent and time remains.
+    func confirmLoss(
+        _ w: NetworkWork, _ loss: Shaping.Loss, injection: Injection, probe: NetworkProbe, deadline: Int64
+    ) -> Result<String, Unconfirmed> {
+        guard let wait = Self.lossWait(w) else {
+            return .success("loss in place (the delay leaves no time to count unanswered connects before a retransmission)")
+        }
+        if let before = injection.baseline["unanswered"], before > 0 {
+            return .success(
+                "loss in place (\(Int(before)) of \(Self.lossBaseline) connects toward \(probe.target) went unanswered before the fault, so it cannot be counted)"
+            )
+        }
+        while true {
+            let lost = probe.unanswered(Self.lossSample, timeout: wait)
+            switch LossSample.judge(loss, sent: Self.lossSample, lost: lost, toward: probe.target) {
+            case .seen(let t), .tooSmall(let t): return .success(t)
+            case .absent(let t):
+                if MonotonicClock.now() + wait > deadline { return .failure(Unconfirmed(text: t)) }
             }
         }
     }

@@ -6,6 +6,8 @@ import Glibc
 /// the first packet to the answer. Only where the fault's filter lets TCP be measured.
 struct NetworkProbe {
     let target: String
+    private let host: String
+    private let port: Int
     private let address: sockaddr_storage
     private let length: socklen_t
 
@@ -16,7 +18,13 @@ struct NetworkProbe {
         let port = w.filter.port ?? 9
         guard let resolved = TCPProbe.resolve(host.description, port) else { return nil }
         target = "\(host):\(port)"
+        (self.host, self.port) = (host.description, port)
         (address, length) = (resolved.0, resolved.1)
+    }
+
+    /// How many of `n` connects, started at once, got no answer within `timeout`.
+    func unanswered(_ n: Int, timeout: Int64) -> Int {
+        TCPProbe.answers([String](repeating: host, count: n), port: port, timeout: timeout).filter { !$0 }.count
     }
 
     /// The median of `n` connects' round trips, nanoseconds (a connect that times out counts as

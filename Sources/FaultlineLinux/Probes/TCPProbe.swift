@@ -41,10 +41,17 @@ final class TCPProbe: Probe {
     /// `timeout`: every connect starts at once and one `poll` waits for all of them, so the
     /// cost is one timeout however many addresses there are.
     static func answering(_ addresses: [String], port: Int, timeout: Int64) -> Set<String> {
-        var answered = Set<String>()
-        var pending: [(fd: Int32, address: String)] = []
+        let answered = answers(addresses, port: port, timeout: timeout)
+        return Set(addresses.indices.filter { answered[$0] }.map { addresses[$0] })
+    }
+
+    /// For each of `addresses` (the same one may repeat: one connect each), whether its connect
+    /// was answered (accepted or refused) within `timeout`; all at once, one `poll` for all.
+    static func answers(_ addresses: [String], port: Int, timeout: Int64) -> [Bool] {
+        var answered = [Bool](repeating: false, count: addresses.count)
+        var pending: [(fd: Int32, index: Int)] = []
         defer { for p in pending { close(p.fd) } }
-        for a in addresses {
+        for (i, a) in addresses.enumerated() {
             guard var target = resolve(a, port) else { continue }
             let fd = socket(target.2, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { continue }
@@ -52,10 +59,10 @@ final class TCPProbe: Probe {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, target.1) }
             }
             if rc == 0 || errno == ECONNREFUSED {
-                answered.insert(a)
+                answered[i] = true
                 close(fd)
             } else if errno == EINPROGRESS {
-                pending.append((fd, a))
+                pending.append((fd, i))
             } else {
                 close(fd)
             }
@@ -68,7 +75,7 @@ final class TCPProbe: Probe {
             let ready = poll(&fds, nfds_t(fds.count), Int32(max(1, remaining / 1_000_000)))
             if ready < 0, errno == EINTR { continue }
             if ready <= 0 { break }
-            var still: [(fd: Int32, address: String)] = []
+            var still: [(fd: Int32, index: Int)] = []
             for (i, p) in pending.enumerated() {
                 guard fds[i].revents != 0 else {
                     still.append(p)
@@ -77,7 +84,7 @@ final class TCPProbe: Probe {
                 var err: Int32 = 0
                 var len = socklen_t(MemoryLayout<Int32>.size)
                 getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len)
-                if err == 0 || err == ECONNREFUSED { answered.insert(p.address) }
+                if err == 0 || err == ECONNREFUSED { answered[p.index] = true }
                 close(p.fd)
             }
             pending = still
