@@ -15,6 +15,7 @@ packages=(
   haproxy nginx-light curl                          # the load-balancing lab (nginx also serves bench/)
   socat                                             # the proxy benchmark's peer
   etcd-server                                       # the Raft lab (etcd 3.4)
+  openssh-client openssh-server                     # ssh hosts, and the sshd the SSH tests run in lab hosts
 )
 
 # A Toxiproxy client from PyPI, which the proxy's tests use to drive it as Toxiproxy users do.
@@ -46,13 +47,14 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Package scripts may start a system-wide supervisord, haproxy, nginx, PostgreSQL, Redis or etcd
+# Package scripts may start a system-wide supervisord, haproxy, nginx, PostgreSQL, Redis, etcd or sshd
 # where an init system runs them. faultline never uses those (every lab starts its own
 # instances inside its namespaces), so the ones just installed are stopped again.
 for p in "${missing[@]}"; do
   case "$p" in
     supervisor | haproxy | redis-server) service "$p" stop >/dev/null 2>&1 || true ;;
     etcd-server) service etcd stop >/dev/null 2>&1 || true ;;
+    openssh-server) service ssh stop >/dev/null 2>&1 || true ;;
     nginx-light) service nginx stop >/dev/null 2>&1 || true ;;
     postgresql-15) service postgresql stop >/dev/null 2>&1 || true ;;
   esac

@@ -66,13 +66,17 @@ public struct HostSpec: Codable, Equatable, Sendable {
     public enum Transport: String, Codable, Sendable {
         case local
         case lab
+        case ssh
     }
     public var name: String
     public var transport: Transport
+    /// How an `ssh` host is reached.
+    public var ssh: SSHTarget?
     public static let local = HostSpec(name: "local", transport: .local)
-    public init(name: String, transport: Transport) {
+    public init(name: String, transport: Transport, ssh: SSHTarget? = nil) {
         self.name = name
         self.transport = transport
+        self.ssh = ssh
     }
 }
 

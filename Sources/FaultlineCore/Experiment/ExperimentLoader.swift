@@ -349,15 +349,31 @@ public enum ExperimentLoader {
                 r.error(k, "host name \(shown: name) must start with a letter and use letters, digits, '-' or '_' (at most 32)")
                 continue
             }
-            guard let hf = r.fields(v, path: path, allowed: ["local", "netns", "ssh"], what: "a mapping with one transport: local") else {
+            guard
+                let hf = r.fields(v, path: path, allowed: ["local", "netns", "ssh"], what: "a mapping with one transport: local or ssh")
+            else {
                 continue
             }
-            if let t = hf.keys["netns"] ?? hf.keys["ssh"] {
-                r.error(t, "host transport '\(t.string ?? "")' in '\(path)' is not supported by format version 1 yet (valid: local)")
+            if let t = hf.keys["netns"] {
+                r.error(t, "host transport '\(t.string ?? "")' in '\(path)' is not supported by format version 1 yet (valid: local, ssh)")
+                continue
+            }
+            if hf.has("local"), hf.has("ssh") {
+                r.error(v, "'\(path)' takes one transport, local or ssh")
+                continue
+            }
+            if let sn = hf.values["ssh"] {
+                if name == "local" {
+                    r.error(k, "host name 'local' means this machine; name an ssh host otherwise")
+                    continue
+                }
+                if let t = SSHTarget.read(sn, path: "\(path).ssh", file: r.file, reader: r) {
+                    hosts.append(HostSpec(name: name, transport: .ssh, ssh: t))
+                }
                 continue
             }
             guard hf.has("local") else {
-                r.error(v, "'\(path)' needs a transport (valid: local)")
+                r.error(v, "'\(path)' needs a transport (valid: local, ssh)")
                 continue
             }
             if name != "local" { hosts.append(HostSpec(name: name, transport: .local)) }

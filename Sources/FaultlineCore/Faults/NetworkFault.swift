@@ -57,6 +57,14 @@ public struct NetworkFault: FaultKindReader, Equatable {
         } else if device == nil, !hosts.labHosts.contains(host) {
             v.error(at: path, "'\(path)' on host \(shown: host), which is not a lab host, needs 'device': the interface to degrade")
         }
+        // On a host reached over SSH, an unfiltered fault would degrade faultline's own path to
+        // it (and a heavy loss cut it, ending the run's control of the host): refused.
+        if v.experiment.hosts.first(where: { $0.name == host })?.transport == .ssh, filter.peers.isEmpty {
+            v.error(
+                at: path,
+                "'\(path)' on ssh host \(shown: host) names no 'to': it would degrade faultline's own SSH path to the host; name the peers to degrade with 'to'"
+            )
+        }
         for name in filter.hostNames where name.hasPrefix(HostSet.regionPrefix) {
             if let problem = hosts.problem(name, path: "\(path).to") { v.error(at: "\(path).to", problem) }
         }

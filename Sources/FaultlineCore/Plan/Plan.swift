@@ -42,7 +42,7 @@ public struct Plan: Sendable {
         let e = experiment
         let safe = ShownText.controlsEscaped
         var out = "plan for '\(safe(e.title))' (\(safe(e.source)))\n"
-        out += "  hosts: \(e.hosts.map { "\($0.name) (\($0.transport.rawValue))" }.joined(separator: ", "))\n"
+        out += "  hosts: \(e.hosts.map { "\($0.name) (\($0.ssh?.summary ?? $0.transport.rawValue))" }.joined(separator: ", "))\n"
         if !e.proxies.isEmpty {
             out += "  proxies (started before the steady state, stopped at the end):\n"
             for p in e.proxies { out += "    - \(p.name): \(safe(p.listen)) → \(safe(p.upstream)) (on \(p.host))\n" }

@@ -16,11 +16,28 @@ public struct SpawnedAgentTransport: AgentTransport {
     func stateDirectory(for entry: HostEntry) -> String { entry == .local ? stateDirectory : "/run/faultline" }
 
     public func open(_ host: HostSpec, entry: HostEntry, runId: String) throws(AgentError) -> any AgentChannel {
+        if case .ssh(let link) = entry {
+            // The same binary on the host, copied there if needed and checked by hash; its
+            // ledger on the host. The lease runs over this SSH session: when it ends, the agent
+            // reverts; when it stalls, the lease expires.
+            let install = try SSHAgentInstall(localPath: binary.executable)
+            _ = try install.ensure(link, host: host.name)
+            let remote = SelfCommand(executable: install.remotePath(link.target))
+            let argv = remote.agent(runId: runId, stateDirectory: install.stateDirectory(link.target), ownPIDNamespace: false)
+            return try ProcessAgentChannel(host: host.name, argv: link.command(install.checked(link.target, argv)))
+        }
         let argv = binary.agent(runId: runId, stateDirectory: stateDirectory(for: entry), ownPIDNamespace: entry.ownPIDNamespace)
         return try ProcessAgentChannel(host: host.name, argv: entry.command(argv))
     }
 
     public func recover(_ host: HostSpec, entry: HostEntry, runId: String) -> (ok: Bool, lines: [String]) {
+        if case .ssh(let link) = entry {
+            guard let install = try? SSHAgentInstall(localPath: binary.executable) else { return (false, ["sha256 of the agent failed"]) }
+            let remote = SelfCommand(executable: install.remotePath(link.target))
+            let argv = remote.recover(runId: runId, stateDirectory: install.stateDirectory(link.target), force: false)
+            let r = link.run(install.checked(link.target, argv), timeout: 60_000_000_000)
+            return (r.status == 0, (r.stdout + r.stderr).split(separator: "\n").map(String.init))
+        }
         let argv = binary.recover(runId: runId, stateDirectory: stateDirectory(for: entry), force: false)
         let r = Spawner.run(.argv(entry.command(argv)), timeout: 60_000_000_000)
         return (r.status == 0, r.output.split(separator: "\n").map(String.init))

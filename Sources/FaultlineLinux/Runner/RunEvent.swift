@@ -19,6 +19,8 @@ public struct RunEvent: Sendable {
         /// A fault made ready for its hosts before anything is injected (the engine chosen).
         case preflight(fault: String, note: String)
         case preflightFailed(fault: String, problem: String)
+        case hostConnected(host: String, detail: String)
+        case hostUnreachable(host: String, problem: String)
         case proxyStarted(host: String, detail: String)
         case proxyFailed(host: String, problem: String)
         case steadyState(before: Bool, ok: Bool, detail: String?)
@@ -67,6 +69,8 @@ public struct RunEvent: Sendable {
             return ("\(ok ? "recovered" : "RECOVERY FAILED") on \(host)", lines.isEmpty ? nil : lines.joined(separator: "; "))
         case .preflight(let f, let note): return ("prepared \(f)", note)
         case .preflightFailed(let f, let problem): return ("CANNOT RUN \(f)", problem)
+        case .hostConnected(let host, let detail): return ("connected to \(host)", detail)
+        case .hostUnreachable(let host, let problem): return ("HOST UNREACHABLE \(host)", problem)
         case .proxyStarted(let host, let detail): return ("proxies on \(host)", detail)
         case .proxyFailed(let host, let problem): return ("PROXIES FAILED on \(host)", problem)
         case .steadyState(let before, let ok, let detail):

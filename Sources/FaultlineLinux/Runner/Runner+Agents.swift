@@ -9,6 +9,54 @@ extension Runner {
         case .local: return .local
         case .lab:
             return labState.flatMap { environment.labs.entry($0, host: host) }
+        case .ssh:
+            return sshLinks.value[host].map { .ssh($0) }
+        }
+    }
+
+    /// One SSH master connection per ssh host, opened at once (at most 16 at a time), before
+    /// anything is checked or injected. False (the run is invalid, nothing was injected, every
+    /// host that did connect is closed again) when one host cannot be reached, naming it.
+    func connectHosts() -> Bool {
+        let hosts = experiment.hosts.filter { $0.transport == .ssh }
+        guard !hosts.isEmpty else { return true }
+        // Under the state directory (a killed runner's sockets stay with its ledgers); in /tmp
+        // when that path would make a socket path too long for a Unix socket (108 bytes).
+        let longest = hosts.map(\.name.utf8.count).max() ?? 0
+        let base = options.stateDirectory.utf8.count + 12 + longest < 100 ? options.stateDirectory : "/tmp"
+        try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        var template = Array("\(base)/ssh-XXXXXX".utf8CString)
+        guard let dir = mkdtemp(&template).map({ String(cString: $0) }) else {
+            invalidReasons.append("ssh: cannot make a private directory for the control sockets: \(errnoText())")
+            return false
+        }
+        sshDirectory = dir
+        let results = Parallel.map(hosts, limit: 16) { h -> (String, Result<SSHLink, SSHFailure>) in
+            (h.name, SSHLink.open(h.ssh ?? SSHTarget(host: h.name), host: h.name, directory: dir))
+        }
+        var ok = true
+        for (name, r) in results {
+            switch r {
+            case .success(let link):
+                sshLinks.mutate { $0[name] = link }
+                emit(.hostConnected(host: name, detail: link.target.summary))
+            case .failure(let f):
+                invalidReasons.append("host '\(name)' cannot be reached, so nothing was injected: \(f.text)")
+                emit(.hostUnreachable(host: name, problem: f.text))
+                ok = false
+            }
+        }
+        return ok
+    }
+
+    /// Closes every SSH master connection and its private directory.
+    func closeHosts() {
+        let links = sshLinks.value
+        sshLinks.mutate { $0 = [:] }
+        Parallel.run(links.count) { i in Array(links.values)[i].close() }
+        if let dir = sshDirectory {
+            try? FileManager.default.removeItem(atPath: dir)
+            sshDirectory = nil
         }
     }
 
@@ -135,5 +183,6 @@ extension Runner {
     func closeAgents() {
         for (_, agent) in agents { agent.close() }
         agents = [:]
+        closeHosts()
     }
 }

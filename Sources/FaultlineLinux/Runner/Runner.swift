@@ -71,6 +71,9 @@ public final class Runner {
     var before: HostSnapshot?
     /// The lab's state while the run uses it; `ownsLab` when this run brought it up.
     var labState: LabState?
+    /// SSH master connections by host, and the private directory of their sockets.
+    let sshLinks = Locked([String: SSHLink]())
+    var sshDirectory: String?
     var ownsLab = false
     /// The workload's operations and final reads.
     var history: History?
@@ -133,6 +136,11 @@ public final class Runner {
         emit(.started(runId: options.runId, title: experiment.title))
         do {
             try prepareLab()
+            guard connectHosts() else {
+                closeAgents()
+                releaseLab()
+                return finish(verdict: .invalid, series: [])
+            }
             try startAgents()
         } catch {
             journal.reasons.append("\(error)")

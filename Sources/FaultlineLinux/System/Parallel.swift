@@ -16,6 +16,13 @@ enum Parallel {
         group.wait()
     }
 
+    /// `body` for each element, at most `limit` at a time; the results in the elements' order.
+    static func map<T: Sendable, R: Sendable>(_ items: [T], limit: Int, _ body: @escaping @Sendable (T) -> R) -> [R] {
+        stride(from: 0, to: items.count, by: max(1, limit)).flatMap { start in
+            map(Array(items[start..<min(items.count, start + max(1, limit))]), body)
+        }
+    }
+
     /// `body` for each element, at once; the results in the elements' order.
     static func map<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) -> R) -> [R] {
         let results = Locked([R?](repeating: nil, count: items.count))

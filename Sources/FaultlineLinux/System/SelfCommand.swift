@@ -36,12 +36,15 @@ public enum HostEntry: Sendable, Equatable {
     case local
     /// A lab host: its init (PID 1 of its PID namespace), as the root namespace sees it.
     case namespaces(initPid: Int32)
+    /// A host reached over its SSH master connection.
+    case ssh(SSHLink)
 
     /// `argv` as run on the host.
     public func command(_ argv: [String]) -> [String] {
         switch self {
         case .local: return argv
         case .namespaces(let pid): return ["nsenter", "--target", String(pid), "--net", "--pid", "--mount", "--"] + argv
+        case .ssh(let link): return link.command(argv)
         }
     }
 
@@ -55,5 +58,8 @@ public enum HostEntry: Sendable, Equatable {
     }
 
     /// Inside a lab host, /proc shows only the host's processes and its /run is private.
-    public var ownPIDNamespace: Bool { self != .local }
+    public var ownPIDNamespace: Bool {
+        if case .namespaces = self { return true }
+        return false
+    }
 }

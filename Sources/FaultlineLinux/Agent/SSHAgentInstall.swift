@@ -1,0 +1,53 @@
+import FaultlineCore
+import Foundation
+
+/// The agent on an SSH host is this very binary: copied to a path named by its version and
+/// sha256 when it is absent there or its hash differs, and checked by hash again each time it
+/// is started, so a binary changed on the host is never run.
+public struct SSHAgentInstall: Sendable {
+    public let localPath: String
+    public let sha256: String
+
+    /// The hash of the binary at `localPath` (sha256sum), or why not.
+    public init(localPath: String) throws(AgentError) {
+        let r = Spawner.run(.argv(["sha256sum", localPath]), timeout: 30_000_000_000)
+        guard r.status == 0, let hash = r.output.split(separator: " ").first, hash.count == 64 else {
+            throw AgentError.failed("local", "sha256sum \(localPath): \(r.error ?? r.output)")
+        }
+        self.localPath = localPath
+        sha256 = String(hash)
+    }
+
+    /// Where the binary lives on the host.
+    public func remotePath(_ t: SSHTarget) -> String { "\(t.directory)/agent/faultline-\(FaultlineVersion.text)-\(sha256.prefix(16))" }
+    public func stateDirectory(_ t: SSHTarget) -> String { "\(t.directory)/state" }
+
+    /// Copies the binary unless the host has it with this hash; what was done.
+    public func ensure(_ link: SSHLink, host: String) throws(AgentError) -> String {
+        let path = remotePath(link.target)
+        if present(link, path) { return "agent \(path) present (sha256 \(sha256.prefix(16))…)" }
+        let dir = (path as NSString).deletingLastPathComponent
+        let script = "umask 077 && mkdir -p \"$1\" && cat > \"$2.part\" && chmod 700 \"$2.part\" && mv -f \"$2.part\" \"$2\""
+        let r = link.run(["/bin/sh", "-c", script, "sh", dir, path], input: localPath, timeout: 120_000_000_000)
+        guard r.status == 0 else {
+            throw AgentError.failed(host, "copying the agent to \(link.target.summary):\(path): \(r.stderr.prefix(300))")
+        }
+        guard present(link, path) else { throw AgentError.failed(host, "the agent copied to \(path) does not have sha256 \(sha256)") }
+        return "agent copied to \(path) (sha256 \(sha256.prefix(16))…)"
+    }
+
+    func present(_ link: SSHLink, _ path: String) -> Bool {
+        let r = link.run(["sha256sum", path], timeout: 30_000_000_000)
+        return r.status == 0 && r.stdout.hasPrefix(sha256 + " ")
+    }
+
+    /// `argv` of the installed binary, run only if its hash is still the one copied.
+    public func checked(_ t: SSHTarget, _ argv: [String]) -> [String] {
+        let path = remotePath(t)
+        return [
+            "/bin/sh", "-c",
+            "echo \"$1  $2\" | sha256sum -c --status || { echo \"faultline agent $2: sha256 differs\" >&2; exit 97; }; shift 2; exec \"$@\"",
+            "sh", sha256, path,
+        ] + argv
+    }
+}

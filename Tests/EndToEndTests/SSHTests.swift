@@ -1,0 +1,230 @@
+import FaultlineCore
+import FaultlineLinux
+import FaultlineTestSupport
+import Foundation
+import Glibc
+import Testing
+
+/// Hosts reached over real OpenSSH: lab hosts that run Debian's sshd on their own addresses,
+/// with host and user keys generated for the test, targeted as `ssh` hosts (not as lab
+/// namespaces). The agent is copied to each host's private /run and runs there over the SSH
+/// session; its lease runs over that session.
+@Suite(
+    "ssh hosts against real sshd", .serialized,
+    .enabled(if: getuid() == 0, "needs root to create network namespaces"),
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd"), "needs openssh-server (scripts/install-deps.sh)"))
+struct SSHTests {
+    /// A lab of two hosts, each running sshd (a fresh host key, root login by the test's key)
+    /// and a web server on :8000; known_hosts written from the keys the hosts generated.
+    final class SSHLab {
+        let lab: LabTests.Scratch
+        let octet: Int
+        var dir: String { lab.dir }
+
+        init(octet: Int) throws {
+            lab = try LabTests.Scratch()
+            self.octet = octet
+            let keygen = Spawner.run(
+                .argv(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "\(lab.dir)/id"]), timeout: 10_000_000_000)
+            #expect(keygen.status == 0)
+            let pub = try String(contentsOfFile: "\(lab.dir)/id.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            var text = "lab: \(lab.name)\nsubnet: 198.18.\(octet).0/24\nhosts:\n"
+            for i in 1...2 {
+                text += """
+                      s\(i):
+                        address: 198.18.\(octet).\(10 + i)
+                        private: [/run]
+                        files:
+                          authorized_keys: "\(pub)\\n"
+                          sshd_config: |
+                            ListenAddress {address}
+                            HostKey {dir}/host_key
+                            AuthorizedKeysFile {dir}/authorized_keys
+                            PermitRootLogin prohibit-password
+                            PasswordAuthentication no
+                            KbdInteractiveAuthentication no
+                            UsePAM no
+                            StrictModes no
+                            PidFile none
+                        services:
+                          - name: sshd
+                            argv: [/bin/sh, -c, "mkdir -p /run/sshd && rm -f {dir}/host_key {dir}/host_key.pub && ssh-keygen -q -t ed25519 -N '' -f {dir}/host_key && exec /usr/sbin/sshd -D -e -f {dir}/sshd_config"]
+                            ready: {tcp: "{address}:22"}
+                          - name: web
+                            argv: [python3, -m, http.server, "8000", --bind, "{address}", --directory, "{dir}"]
+                            ready: {tcp: "{address}:8000"}
+
+                    """
+            }
+            try text.write(toFile: "\(lab.dir)/\(lab.name).yaml", atomically: true, encoding: .utf8)
+            let up = try lab.faultline(["lab", "up", "\(lab.name).yaml"])
+            #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
+            var known = ""
+            for i in 1...2 {
+                let key = try String(contentsOfFile: "\(lab.dir)/labs/\(lab.name)/s\(i)/host_key.pub", encoding: .utf8)
+                known += "\(address(i)) \(key.split(separator: " ").prefix(2).joined(separator: " "))\n"
+            }
+            try known.write(toFile: "\(lab.dir)/known_hosts", atomically: true, encoding: .utf8)
+        }
+
+        func address(_ i: Int) -> String { "198.18.\(octet).\(10 + i)" }
+
+        /// A `hosts:` entry for host `i` as an ssh host (the agent in its private /run).
+        func host(_ i: Int, address: String? = nil, knownHosts: String = "known_hosts") -> String {
+            "s\(i): {ssh: {address: \"root@\(address ?? self.address(i))\", identity: id, known_hosts: \(knownHosts), dir: /run/fl}}"
+        }
+
+        func write(_ name: String, _ text: String) throws -> String {
+            try text.write(toFile: "\(dir)/\(name)", atomically: true, encoding: .utf8)
+            return name
+        }
+
+        func run(_ file: String) throws -> Spawned {
+            try FaultlineBinary.start(["run", file, "--state-dir", "state", "--out", "reports"], in: dir)
+        }
+
+        func journal() throws -> Journal {
+            try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        }
+
+        /// Whether host `i`'s web server answers within 300 ms (not while it is paused).
+        func answers(_ i: Int) -> Bool {
+            let r = Spawner.run(
+                .argv(["curl", "-s", "-o", "/dev/null", "-m", "0.3", "-w", "%{http_code}", "http://\(address(i)):8000/"]),
+                timeout: 2_000_000_000)
+            return r.output == "200"
+        }
+
+        /// Seconds until `answers(i)`, polling every 20 ms, up to `limit`.
+        func untilAnswers(_ i: Int, limit: Double) -> Double? {
+            let start = MonotonicClock.now()
+            while Double(MonotonicClock.now() - start) / 1e9 < limit {
+                if answers(i) { return Double(MonotonicClock.now() - start) / 1e9 }
+                usleep(20_000)
+            }
+            return nil
+        }
+    }
+
+    /// An experiment that pauses the web server on s1 for `duration`.
+    func pause(_ l: SSHLab, hosts: String, duration: String = "1s", length: String = "3s", settings: String = "") throws -> String {
+        try l.write(
+            "e.yaml",
+            """
+            version: 1
+            title: pause a server on a host reached over SSH
+            hosts: {\(hosts)}
+            duration: \(length)
+            probes:
+              - {name: web, interval: 20ms, http: {url: "http://\(l.address(1)):8000/", timeout: 200ms}}
+            faults:
+              - {name: freeze, at: 500ms, duration: \(duration), pause: {host: s1, process: python3}}
+            expect:
+              error_window: {probe: web, max: 1500ms}
+            \(settings)
+            """)
+    }
+
+    @Test("a run end to end: the agent copied by hash, the pause injected, confirmed and reverted over SSH")
+    func endToEnd() throws {
+        let l = try SSHLab(octet: 221)
+        let file = try pause(l, hosts: l.host(1))
+        let out = FaultlineBinary.collect(try l.run(file), in: l.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.stdout.contains("connected to s1"), "\(out.stdout)")
+        let j = try l.journal()
+        let f = try #require(j.faults.first)
+        #expect(f.host == "s1" && f.confirmed && f.revertedAt != nil, "\(f)")
+        let window = try #require(j.checks.first { $0.name == "error_window(web)" }.flatMap { DurationText.parse($0.measured) })
+        #expect(window >= 800_000_000, "the probe saw the pause: \(window)")
+        // The agent is on the host at a versioned path named by its hash, readable by root only.
+        let target = SSHTarget(
+            user: "root", host: l.address(1), identity: "\(l.dir)/id", knownHosts: "\(l.dir)/known_hosts", directory: "/run/fl")
+        let ls = SSHLink(target: target, controlPath: "\(l.dir)/no-master").run(
+            ["stat", "-c", "%a %n", "/run/fl/agent"], timeout: 10_000_000_000)
+        #expect(ls.status == 0, "\(ls)")
+        let listing = SSHLink(target: target, controlPath: "\(l.dir)/no-master").run(["ls", "/run/fl/agent"], timeout: 10_000_000_000)
+        #expect(listing.stdout.firstMatch(of: /^faultline-[0-9.]+-[0-9a-f]{16}\n$/) != nil, "\(listing)")
+        #expect(ls.stdout.hasPrefix("700 "), "\(ls)")
+        #expect(l.answers(1))
+    }
+
+    @Test("SIGKILL of the runner mid-fault: the remote agent sees its session end and reverts")
+    func runnerKilled() throws {
+        let l = try SSHLab(octet: 222)
+        let file = try pause(l, hosts: l.host(1), duration: "20s", length: "30s")
+        let runner = try l.run(file)
+        // Wait until the pause holds (the server stops answering), then kill the runner outright.
+        let start = MonotonicClock.now()
+        while l.answers(1), MonotonicClock.now() - start < 15_000_000_000 { usleep(20_000) }
+        #expect(!l.answers(1), "the pause never took")
+        kill(runner.pid, SIGKILL)
+        _ = runner.wait()
+        let back = l.untilAnswers(1, limit: 5)
+        // The session's end reaches the agent at once; the lease (1 s) bounds it otherwise.
+        #expect(back.map { $0 < 2 } == true, "answering again after \(back.map { "\($0) s" } ?? "more than 5 s")")
+        // The killed runner's master connection stays up to 60 s (ControlPersist); end it now.
+        let sockets = try FileManager.default.contentsOfDirectory(atPath: "\(l.dir)/state").filter { $0.hasPrefix("ssh-") }
+        #expect(sockets.count == 1, "\(sockets)")
+        for d in sockets {
+            _ = Spawner.run(.argv(["ssh", "-O", "exit", "-o", "ControlPath=\(l.dir)/state/\(d)/s1", "s1"]), timeout: 5_000_000_000)
+        }
+    }
+
+    @Test("the SSH path to the host cut: its agent's lease expires and it reverts on its own")
+    func pathCut() throws {
+        let l = try SSHLab(octet: 223)
+        let file = try pause(l, hosts: l.host(1), duration: "20s", length: "30s")
+        let runner = try l.run(file)
+        let start = MonotonicClock.now()
+        while l.answers(1), MonotonicClock.now() - start < 15_000_000_000 { usleep(20_000) }
+        #expect(!l.answers(1), "the pause never took")
+        // This test's own table in the root namespace: packets to s1's sshd are dropped.
+        let table = "fltest_\(l.lab.name)"
+        let add = Spawner.run(
+            .argv([
+                "nft",
+                "add table ip \(table); add chain ip \(table) out { type filter hook output priority 0; }; add rule ip \(table) out ip daddr \(l.address(1)) tcp dport 22 drop",
+            ]),
+            timeout: 5_000_000_000)
+        defer { _ = Spawner.run(.argv(["nft", "delete", "table", "ip", table]), timeout: 5_000_000_000) }
+        #expect(add.status == 0, "\(add.output)")
+        let back = l.untilAnswers(1, limit: 6)
+        // Lease expiry 1 s (the default), renewals every 200 ms.
+        #expect(back.map { $0 < 2.5 } == true, "answering again after \(back.map { "\($0) s" } ?? "more than 6 s")")
+        kill(runner.pid, SIGTERM)
+        _ = runner.wait()
+    }
+
+    @Test("a host key that does not match: refused before anything is injected")
+    func hostKeyMismatch() throws {
+        let l = try SSHLab(octet: 224)
+        // s2's key written down for s1's address.
+        let keys = try String(contentsOfFile: "\(l.dir)/known_hosts", encoding: .utf8).split(separator: "\n")
+        let wrong = "\(l.address(1)) \(keys[1].split(separator: " ").dropFirst().joined(separator: " "))\n"
+        try wrong.write(toFile: "\(l.dir)/wrong_known_hosts", atomically: true, encoding: .utf8)
+        let file = try pause(l, hosts: l.host(1, knownHosts: "wrong_known_hosts"))
+        let out = FaultlineBinary.collect(try l.run(file), in: l.dir)
+        #expect(out.status == ExitCode.invalid, "\(out.stdout)\(out.stderr)")
+        let j = try l.journal()
+        #expect(j.faults.allSatisfy { $0.injectedAt == nil }, "\(j.faults)")
+        #expect(
+            j.reasons.contains { $0.contains("host 's1' cannot be reached") && $0.contains("Host key verification failed") },
+            "\(j.reasons) \(out.stdout)")
+    }
+
+    @Test("one of two hosts unreachable: invalid before any injection, nothing injected anywhere")
+    func unreachable() throws {
+        let l = try SSHLab(octet: 225)
+        // s2's address with a port nobody listens on: refused at once.
+        let hosts = l.host(1) + ", s2: {ssh: {address: \"root@\(l.address(2)):2\", identity: id, known_hosts: known_hosts, dir: /run/fl}}"
+        let file = try pause(l, hosts: hosts)
+        let out = FaultlineBinary.collect(try l.run(file), in: l.dir)
+        #expect(out.status == ExitCode.invalid, "\(out.stdout)\(out.stderr)")
+        let j = try l.journal()
+        #expect(j.faults.allSatisfy { $0.injectedAt == nil }, "\(j.faults)")
+        #expect(j.reasons.contains { $0.contains("host 's2' cannot be reached") }, "\(j.reasons)")
+        #expect(!j.reasons.contains { $0.contains("host 's1'") }, "\(j.reasons)")
+        #expect(l.answers(1))
+    }
+}
