@@ -33,7 +33,8 @@ public struct FaultlineCommand: ParsableCommand {
         discussion: "Exit codes: \(ExitCode.help)",
         version: version,
         subcommands: [
-            Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, ListFaults.self, ProxyCommand.self,
+            Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, HostsCommand.self, ListFaults.self,
+            ProxyCommand.self,
             Agent.self,
         ]
     )

@@ -149,6 +149,64 @@ struct SSHTests {
         #expect(l.answers(1))
     }
 
+    @Test("a partition between two ssh hosts: each drops the other's address, confirmed and healed, the runner's path kept")
+    func partition() throws {
+        let l = try SSHLab(octet: 226)
+        let file = try l.write(
+            "p.yaml",
+            """
+            version: 1
+            title: split two hosts reached over SSH
+            hosts: {\(l.host(1)), \(l.host(2))}
+            duration: 2500ms
+            probes:
+              - {name: s1, interval: 50ms, http: {url: "http://\(l.address(1)):8000/", timeout: 200ms}}
+            faults:
+              - {name: split, at: 500ms, duration: 1500ms, partition: {groups: [[s1], [s2]]}}
+            expect:
+              availability: {probe: s1, min: 100%}
+            """)
+        let out = FaultlineBinary.collect(try l.run(file), in: l.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let j = try l.journal()
+        let f = try #require(j.faults.first)
+        #expect(f.confirmed && f.revertedAt != nil, "\(f)")
+        #expect(f.confirmation?.contains("s1: cut from \(l.address(2))") == true, "\(f.confirmation ?? "")")
+        #expect(f.confirmation?.contains("s2: cut from \(l.address(1))") == true, "\(f.confirmation ?? "")")
+        #expect(out.stdout.contains("healed split"), "\(out.stdout)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
+    @Test("hosts check: one row per host; a changed host key named; with --install the agent copied and each fault's preflight run")
+    func hostsCheck() throws {
+        let l = try SSHLab(octet: 227)
+        let keys = try String(contentsOfFile: "\(l.dir)/known_hosts", encoding: .utf8).split(separator: "\n")
+        try "\(l.address(2)) \(keys[0].split(separator: " ").dropFirst().joined(separator: " "))\n"
+            .write(toFile: "\(l.dir)/wrong_known_hosts", atomically: true, encoding: .utf8)
+        let file = try l.write(
+            "c.yaml",
+            """
+            version: 1
+            title: check
+            hosts: {\(l.host(1)), \(l.host(2, knownHosts: "wrong_known_hosts"))}
+            duration: 3s
+            faults:
+              - {name: freeze, at: 1s, duration: 1s, pause: {host: s1, process: python3}}
+              - {name: slow, at: 1s, duration: 1s, network: {host: s1, device: eth0, to: \(l.address(2)), delay: 10ms, engine: netem}}
+            """)
+        let plain = try FaultlineBinary.run(["hosts", "check", file, "--state-dir", "state"], in: l.dir)
+        #expect(plain.status == ExitCode.invalid, "\(plain.stdout)\(plain.stderr)")
+        let s1 = plain.stdout.split(separator: "\n").first { $0.hasPrefix("s1 ") }.map(String.init) ?? ""
+        let s2 = plain.stdout.split(separator: "\n").first { $0.hasPrefix("s2 ") }.map(String.init) ?? ""
+        #expect(s1.contains("root") && s1.contains("absent") && s1.contains("not checked"), "\(plain.stdout)")
+        #expect(s2.contains("NO: ") && s2.contains("Host key verification failed"), "\(plain.stdout)")
+        let installed = try FaultlineBinary.run(["hosts", "check", file, "--install", "--state-dir", "state"], in: l.dir)
+        let row = installed.stdout.split(separator: "\n").first { $0.hasPrefix("s1 ") }.map(String.init) ?? ""
+        #expect(row.contains("copied now") && row.contains("nftables yes") && row.contains("freeze: ok"), "\(installed.stdout)")
+        let netem = KernelFeatures.netem.available
+        #expect(row.contains(netem ? "slow: ok" : "slow: CANNOT RUN: engine netem"), "\(installed.stdout)")
+    }
+
     @Test("SIGKILL of the runner mid-fault: the remote agent sees its session end and reverts")
     func runnerKilled() throws {
         let l = try SSHLab(octet: 222)

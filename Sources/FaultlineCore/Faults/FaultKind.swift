@@ -93,8 +93,13 @@ public struct HostSet: Sendable {
     public init(_ e: Experiment) {
         var regions: [String: [String]] = [:]
         for h in e.lab?.hosts ?? [] { if let r = h.region { regions[r, default: []].append(h.name) } }
+        // Lab hosts by their lab address; ssh hosts by theirs when it is an IPv4 address.
+        var addresses = Dictionary(uniqueKeysWithValues: (e.lab?.hosts ?? []).map { ($0.name, $0.address.description) })
+        for h in e.hosts where h.transport == .ssh {
+            if let a = h.ssh?.host, IPv4Address(a) != nil { addresses[h.name] = a }
+        }
         self.init(
-            all: e.hosts, addresses: Dictionary(uniqueKeysWithValues: (e.lab?.hosts ?? []).map { ($0.name, $0.address.description) }),
+            all: e.hosts, addresses: addresses,
             proxies: Dictionary(e.proxies.map { ($0.name, $0.host) }, uniquingKeysWith: { a, _ in a }), regions: regions)
     }
 
@@ -121,12 +126,18 @@ public struct HostSet: Sendable {
                 ? "'\(path)' names \(shown: name), but the lab has no such region \(Suggest.hint(for: String(name.dropFirst(Self.regionPrefix.count)), in: regions.keys.sorted()))"
                 : nil
         }
-        return labHosts.contains(name)
-            ? nil : "'\(path)' names \(shown: name), which is not a lab host \(Suggest.hint(for: name, in: labHosts))"
+        return peerHosts.contains(name)
+            ? nil
+            : "'\(path)' names \(shown: name), which is not a lab host or an ssh host with an IPv4 address \(Suggest.hint(for: name, in: peerHosts))"
     }
 
     public var names: [String] { all.map(\.name) }
     public var labHosts: [String] { all.filter { $0.transport == .lab }.map(\.name) }
+    /// Hosts with an address other hosts reach them at, so faults can cut or slow the traffic
+    /// between them: lab hosts, and ssh hosts whose address is an IPv4 address.
+    public var peerHosts: [String] {
+        all.filter { $0.transport == .lab || ($0.transport == .ssh && addresses[$0.name] != nil) }.map(\.name)
+    }
 }
 
 /// What a fault kind's `validate` reports problems to: key paths, hints, and the experiment.

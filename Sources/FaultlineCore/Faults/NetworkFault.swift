@@ -68,10 +68,10 @@ public struct NetworkFault: FaultKindReader, Equatable {
         for name in filter.hostNames where name.hasPrefix(HostSet.regionPrefix) {
             if let problem = hosts.problem(name, path: "\(path).to") { v.error(at: "\(path).to", problem) }
         }
-        for name in filter.hostNames where !name.hasPrefix(HostSet.regionPrefix) && !hosts.labHosts.contains(name) {
+        for name in filter.hostNames where !name.hasPrefix(HostSet.regionPrefix) && !hosts.peerHosts.contains(name) {
             v.error(
                 at: "\(path).to",
-                "'\(path).to' names \(shown: name), which is neither a lab host nor an address or network \(Suggest.hint(for: name, in: hosts.labHosts))"
+                "'\(path).to' names \(shown: name), which is neither a lab host, an ssh host with an IPv4 address, nor an address or network \(Suggest.hint(for: name, in: hosts.peerHosts))"
             )
         }
     }

@@ -35,7 +35,7 @@ public struct PartitionFault: FaultKindReader, Equatable {
     public var exclusion: FaultExclusion? { FaultExclusion(key: Self.key, what: "another partition") }
     /// Any lab host may turn out to hold the role, and every other one then drops it.
     public func hosts(in hosts: HostSet) -> [String] {
-        isolateRole == nil ? grudges(among: hosts.labHosts, regions: hosts.regions).keys.sorted() : hosts.labHosts
+        isolateRole == nil ? grudges(among: hosts.peerHosts, regions: hosts.regions).keys.sorted() : hosts.peerHosts
     }
 
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
@@ -44,7 +44,7 @@ public struct PartitionFault: FaultKindReader, Equatable {
                 "partition [\(step.name)]: isolate the host of role '\(r.role)' (found by '\(r.resolve)' when the fault fires) from the other lab hosts"
         }
         let outage = outageHosts(regions: hosts.regions)
-        let g = grudges(among: hosts.labHosts, regions: hosts.regions).sorted { $0.key < $1.key }.map {
+        let g = grudges(among: hosts.peerHosts, regions: hosts.regions).sorted { $0.key < $1.key }.map {
             outage.contains($0.key) ? "\($0.key) drops everything" : "\($0.key) drops \($0.value.joined(separator: ","))"
         }
         return "partition [\(step.name)]: \(g.joined(separator: "; "))"
@@ -52,12 +52,14 @@ public struct PartitionFault: FaultKindReader, Equatable {
 
     public func describeRevert(_ step: FaultStep) -> String { "heal '\(step.name)' (remove its nft tables)" }
 
-    /// Partitions act among lab hosts only: cutting this machine would cut the runner.
+    /// Partitions act among lab hosts and ssh hosts with IPv4 addresses, never on this machine
+    /// (cutting it would cut the runner); each host drops only its peers' addresses, so the
+    /// runner's own path to every host stays up.
     public func validate(_ step: FaultStep, _ v: FaultValidation) {
-        let labHosts = v.hosts.labHosts
+        let labHosts = v.hosts.peerHosts
         let path = "\(v.path).\(Self.key)"
         if labHosts.count < 2 {
-            v.error(at: path, "a partition needs at least two lab hosts; name a lab with 'lab:'")
+            v.error(at: path, "a partition needs at least two lab hosts (name a lab with 'lab:') or ssh hosts with IPv4 addresses")
             return
         }
         for h in Set(namedHosts(among: labHosts)).sorted() where isolateRole == nil {

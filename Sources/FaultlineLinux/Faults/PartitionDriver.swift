@@ -37,7 +37,7 @@ public struct PartitionDriver: FaultDriver {
     static let confirmConnectTimeout: Int64 = 150_000_000
 
     public func expand(_ spec: PartitionFault, _ context: ExpansionContext) throws(FaultError) -> [PartitionBlock] {
-        let hosts = context.hosts.labHosts
+        let hosts = context.hosts.peerHosts
         let addresses = context.hosts.addresses
         let table = OwnedNames.table(runId: context.runId, faultIndex: context.faultIndex)
         let outage = spec.outageHosts(regions: context.hosts.regions)

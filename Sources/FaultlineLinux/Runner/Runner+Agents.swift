@@ -41,6 +41,7 @@ extension Runner {
                 sshLinks.mutate { $0[name] = link }
                 emit(.hostConnected(host: name, detail: link.target.summary))
             case .failure(let f):
+                sshFailures.mutate { $0[name] = f.text }
                 invalidReasons.append("host '\(name)' cannot be reached, so nothing was injected: \(f.text)")
                 emit(.hostUnreachable(host: name, problem: f.text))
                 ok = false
@@ -82,9 +83,10 @@ extension Runner {
     }
 
     /// Starts one agent per host a fault may touch, before anything is checked or injected.
-    func startAgents() throws(AgentError) {
+    func startAgents(only: Set<String>? = nil) throws(AgentError) {
         let hosts = HostSet(experiment)
-        let used = Set(experiment.faults.flatMap { $0.spec.hosts(in: hosts) } + experiment.proxies.map(\.host))
+        var used = Set(experiment.faults.flatMap { $0.spec.hosts(in: hosts) } + experiment.proxies.map(\.host))
+        if let only { used = only }
         var lease = AgentClient.Lease()
         lease.renewEvery = experiment.settings.leaseRenew
         lease.expiresIn = experiment.settings.leaseExpiry

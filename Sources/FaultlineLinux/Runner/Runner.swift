@@ -73,6 +73,8 @@ public final class Runner {
     var labState: LabState?
     /// SSH master connections by host, and the private directory of their sockets.
     let sshLinks = Locked([String: SSHLink]())
+    /// Why an ssh host could not be connected to.
+    let sshFailures = Locked([String: String]())
     var sshDirectory: String?
     var ownsLab = false
     /// The workload's operations and final reads.

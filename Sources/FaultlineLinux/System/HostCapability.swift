@@ -5,14 +5,26 @@ import Foundation
 /// take a fault: a kernel feature, or the state of a device a fault would shape. Each answer is
 /// "yes: why" or "no: why", the why naming what was found.
 enum HostCapability {
-    /// The names an agent answers: `netem`, `device D` (it exists), `root D` (its root qdisc is
-    /// the kernel's own, so faultline may add one), `ingress D` (no ingress qdisc yet).
+    /// The names an agent answers: `netem`, `ifb`, `nfqueue`, `nftables`, `cgroup2`, `device D`
+    /// (it exists), `root D` (its root qdisc is the kernel's own, so faultline may add one),
+    /// `ingress D` (no ingress qdisc yet).
     static func answer(_ name: String) -> String? {
         let words = name.split(separator: " ").map(String.init)
         switch (words.first, words.count) {
         case ("netem", 1):
             let a = KernelFeatures.netem
             return "\(a.available ? "yes" : "no"): \(a.why)"
+        case ("ifb", 1):
+            let a = KernelFeatures.module("ifb", option: "CONFIG_IFB")
+            return "\(a.available ? "yes" : "no"): \(a.why)"
+        case ("nfqueue", 1):
+            let a = KernelFeatures.module("nfnetlink_queue", option: "CONFIG_NETFILTER_NETLINK_QUEUE")
+            return "\(a.available ? "yes" : "no"): \(a.why)"
+        case ("nftables", 1):
+            return NetfilterTables.list() != nil ? "yes: nf_tables answers over netlink" : "no: nf_tables does not answer over netlink"
+        case ("cgroup2", 1):
+            return FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+                ? "yes: cgroup v2 at /sys/fs/cgroup" : "no: no cgroup v2 hierarchy at /sys/fs/cgroup"
         case ("device", 2):
             return TrafficControl.index(words[1]) != nil ? "yes: \(words[1]) exists" : "no: this host has no device '\(words[1])'"
         case ("root", 2):
