@@ -123,6 +123,9 @@ struct Recover: ParsableCommand {
 
     @OptionGroup var labOptions: LabOptions
 
+    @Option(help: "An experiment file: also recover on its ssh hosts, whose ledgers live on each host.")
+    var hosts: String?
+
     func validate() throws {
         guard all != (runId != nil) else { throw ValidationError("give exactly one of --all or --run ID") }
     }
@@ -134,6 +137,12 @@ struct Recover: ParsableCommand {
             let labs = Recovery.recoverLabs(labDataRoot: labOptions.labDir, executable: Runner.selfPath, force: force)
             outcome.lines += labs.lines
             outcome.failures += labs.failures
+        }
+        if let hosts {
+            let e = try loadOrExit(hosts, labDataRoot: labOptions.labDir)
+            let remote = RemoteRecovery.recover(e.hosts, executable: Runner.selfPath, runId: runId, force: force)
+            outcome.lines += remote.lines
+            outcome.failures += remote.failures
         }
         for line in outcome.lines { print(line) }
         if outcome.failures > 0 { throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.residue) }

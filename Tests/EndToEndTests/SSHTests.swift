@@ -229,6 +229,36 @@ struct SSHTests {
         }
     }
 
+    @Test("runner and remote agent both SIGKILLed: recover --hosts replays the ledger on the host")
+    func recoverRemote() throws {
+        let l = try SSHLab(octet: 228)
+        let file = try pause(l, hosts: l.host(1), duration: "30s", length: "40s")
+        let runner = try l.run(file)
+        let start = MonotonicClock.now()
+        while l.answers(1), MonotonicClock.now() - start < 15_000_000_000 { usleep(20_000) }
+        #expect(!l.answers(1), "the pause never took")
+        // Freeze the runner (so it cannot recover by itself), kill the agent on the host, then
+        // the runner: the pause is left with only the host's ledger to undo it.
+        kill(runner.pid, SIGSTOP)
+        let target = SSHTarget(
+            user: "root", host: l.address(1), identity: "\(l.dir)/id", knownHosts: "\(l.dir)/known_hosts", directory: "/run/fl")
+        let pkill = SSHLink(target: target, controlPath: "\(l.dir)/no-master").run(
+            ["pkill", "-KILL", "-f", "faultline-.* agent"], timeout: 10_000_000_000)
+        #expect(pkill.status == 0, "\(pkill)")
+        kill(runner.pid, SIGKILL)
+        _ = runner.wait()
+        usleep(1_500_000)
+        #expect(!l.answers(1), "nothing but the ledger can undo the pause now")
+        let out = try FaultlineBinary.run(
+            ["recover", "--all", "--hosts", file, "--state-dir", "state", "--lab-dir", "\(l.dir)/labs"], in: l.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.stdout.contains("s1: "), "\(out.stdout)")
+        #expect(l.untilAnswers(1, limit: 3) != nil, "still paused after recover: \(out.stdout)")
+        for d in (try? FileManager.default.contentsOfDirectory(atPath: "\(l.dir)/state"))?.filter({ $0.hasPrefix("ssh-") }) ?? [] {
+            _ = Spawner.run(.argv(["ssh", "-O", "exit", "-o", "ControlPath=\(l.dir)/state/\(d)/s1", "s1"]), timeout: 5_000_000_000)
+        }
+    }
+
     @Test("the SSH path to the host cut: its agent's lease expires and it reverts on its own")
     func pathCut() throws {
         let l = try SSHLab(octet: 223)
