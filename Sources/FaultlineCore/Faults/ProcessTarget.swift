@@ -5,6 +5,9 @@ import Yams
 /// fault fires, a selector, and how many of the matches it takes.
 public struct ProcessTarget: Codable, Equatable, Sendable {
     public var host: String
+    /// `host: [a, b, …]`: the same processes on each of these hosts, all at once (one fault,
+    /// one instant); `host` is then the first of them.
+    public var fanOut: [String]?
     /// When set, `host` is filled in at the instant the fault fires.
     public var role: RoleTarget?
     public var selector: ProcessSelector
@@ -49,6 +52,14 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
             guard let role = RoleTarget.read(hn, path: f.child("host"), reader: r) else { return nil }
             t.role = role
             t.host = ""
+        } else if let hn = f.values["host"], case .sequence = hn {
+            guard let list = r.stringList(hn, path: f.child("host")), !list.isEmpty else {
+                r.error(hn, "'\(f.child("host"))' must list at least one host")
+                return nil
+            }
+            if Set(list).count != list.count { r.error(hn, "'\(f.child("host"))' names a host twice") }
+            t.host = list[0]
+            t.fanOut = list.count > 1 ? list : nil
         } else {
             t.host = r.string(f, "host") ?? "local"
         }
@@ -145,9 +156,9 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
     /// The host must be declared (unless a role picks it); a role resolved `on` a host needs a lab host.
     func validate(_ v: FaultValidation, key: String) {
         let declared = v.hosts.names
-        if role == nil, !declared.contains(host) {
+        for h in fanOut ?? [host] where role == nil && !declared.contains(h) {
             let path = "\(v.path).\(key).host"
-            v.error(at: path, "unknown host \(shown: host) in '\(path)' \(Suggest.hint(for: host, in: declared))")
+            v.error(at: path, "unknown host \(shown: h) in '\(path)' \(Suggest.hint(for: h, in: declared))")
         }
         let labHosts = v.hosts.labHosts
         if let on = role?.on, !labHosts.contains(on) {
@@ -157,15 +168,28 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
     }
 
     /// A role target may resolve to any lab host: each needs its agent before the fault fires.
-    func hosts(in hosts: HostSet) -> [String] { role == nil ? [host] : hosts.labHosts }
+    func hosts(in hosts: HostSet) -> [String] { role == nil ? fanOut ?? [host] : hosts.labHosts }
 
     /// Two faults on the same processes of one host may not hold at once.
     var exclusion: FaultExclusion {
-        FaultExclusion(key: "process \(host) \(selector)", what: "the same processes (\(selector)) of host \(shown: host)")
+        let on = (fanOut ?? [host]).joined(separator: ",")
+        return FaultExclusion(key: "process \(on) \(selector)", what: "the same processes (\(selector)) of host \(shown: on)")
+    }
+
+    /// The same target on each of its hosts, one per host.
+    public var perHost: [ProcessTarget] {
+        guard let many = fanOut else { return [self] }
+        return many.map { h in
+            var t = self
+            t.host = h
+            t.fanOut = nil
+            return t
+        }
     }
 
     /// `web1`, or how the host will be found.
     var whereText: String {
+        if let many = fanOut { return many.joined(separator: ", ") }
         guard let r = role else { return host }
         return "the host with role \(shown: r.role) (resolved when the fault fires by: \(r.resolve))"
     }

@@ -8,6 +8,16 @@ public struct SSHAgentInstall: Sendable {
     public let localPath: String
     public let sha256: String
 
+    /// The hash of the binary at `localPath`, computed once per process and path.
+    public static func cached(_ localPath: String) throws(AgentError) -> SSHAgentInstall {
+        if let hit = cache.value[localPath] { return hit }
+        let made = try SSHAgentInstall(localPath: localPath)
+        cache.mutate { $0[localPath] = made }
+        return made
+    }
+
+    private static let cache = Locked([String: SSHAgentInstall]())
+
     /// The hash of the binary at `localPath` (sha256sum), or why not.
     public init(localPath: String) throws(AgentError) {
         let r = Spawner.run(.argv(["sha256sum", localPath]), timeout: 30_000_000_000)

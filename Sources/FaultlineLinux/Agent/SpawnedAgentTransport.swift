@@ -20,7 +20,7 @@ public struct SpawnedAgentTransport: AgentTransport {
             // The same binary on the host, copied there if needed and checked by hash; its
             // ledger on the host. The lease runs over this SSH session: when it ends, the agent
             // reverts; when it stalls, the lease expires.
-            let install = try SSHAgentInstall(localPath: binary.executable)
+            let install = try SSHAgentInstall.cached(binary.executable)
             _ = try install.ensure(link, host: host.name)
             let remote = SelfCommand(executable: install.remotePath(link.target))
             let argv = remote.agent(runId: runId, stateDirectory: install.stateDirectory(link.target), ownPIDNamespace: false)
@@ -32,7 +32,7 @@ public struct SpawnedAgentTransport: AgentTransport {
 
     public func recover(_ host: HostSpec, entry: HostEntry, runId: String) -> (ok: Bool, lines: [String]) {
         if case .ssh(let link) = entry {
-            guard let install = try? SSHAgentInstall(localPath: binary.executable) else { return (false, ["sha256 of the agent failed"]) }
+            guard let install = try? SSHAgentInstall.cached(binary.executable) else { return (false, ["sha256 of the agent failed"]) }
             let remote = SelfCommand(executable: install.remotePath(link.target))
             let argv = remote.recover(runId: runId, stateDirectory: install.stateDirectory(link.target), force: false)
             let r = link.run(install.checked(link.target, argv), timeout: 60_000_000_000)

@@ -10,7 +10,14 @@ extension KillFault: FaultWork {
 public struct KillDriver: FaultDriver {
     public init() {}
 
-    public func expand(_ spec: KillFault, _ context: ExpansionContext) throws(FaultError) -> [KillFault] { [spec] }
+    /// One per host of its target: a list of hosts is one fault, injected on all at once.
+    public func expand(_ spec: KillFault, _ context: ExpansionContext) throws(FaultError) -> [KillFault] {
+        spec.process.perHost.map { t in
+            var one = spec
+            one.process = t
+            return one
+        }
+    }
 
     public func prepare(_ work: KillFault) throws(FaultError) -> Injection {
         let targets = try ProcessResolver.targets(work.process)

@@ -9,7 +9,14 @@ extension PauseFault: FaultWork {
 public struct PauseDriver: FaultDriver {
     public init() {}
 
-    public func expand(_ spec: PauseFault, _ context: ExpansionContext) throws(FaultError) -> [PauseFault] { [spec] }
+    /// One per host of its target: a list of hosts is one fault, injected on all at once.
+    public func expand(_ spec: PauseFault, _ context: ExpansionContext) throws(FaultError) -> [PauseFault] {
+        spec.process.perHost.map { t in
+            var one = spec
+            one.process = t
+            return one
+        }
+    }
 
     public func prepare(_ work: PauseFault) throws(FaultError) -> Injection {
         let targets = try ProcessResolver.targets(work.process)

@@ -90,17 +90,37 @@ extension Runner {
         var lease = AgentClient.Lease()
         lease.renewEvery = experiment.settings.leaseRenew
         lease.expiresIn = experiment.settings.leaseExpiry
-        for host in experiment.hosts where used.contains(host.name) {
-            guard let entry = entry(for: host.name) else { throw AgentError.failed(host.name, "the lab host is not running") }
-            let channel = try environment.transport.open(host, entry: entry, runId: options.runId)
-            let name = host.name
-            let client = try AgentClient(host: name, channel: channel, lease: lease) { [lost, interrupts] why in
-                lost.mutate { $0[name] = why }
-                interrupts.wake()
-            }
-            agents[name] = client
-            emit(.agentReady(host: name, pid: client.pid))
+        // One thread per host (at most 16 at a time): an agent over SSH takes a few round trips
+        // to check its binary and start, and a fleet must not pay them one host after another.
+        let targets = try experiment.hosts.filter { used.contains($0.name) }.map { host throws(AgentError) -> (HostSpec, HostEntry) in
+            guard let e = entry(for: host.name) else { throw AgentError.failed(host.name, "the lab host is not running") }
+            return (host, e)
         }
+        let transport = environment.transport
+        let runId = options.runId
+        let started = Parallel.map(targets, limit: 16) { [lost, interrupts, lease] pair -> (String, Result<AgentClient, AgentError>) in
+            let (host, entry) = pair
+            let name = host.name
+            let r = Result { () throws(AgentError) -> AgentClient in
+                let channel = try transport.open(host, entry: entry, runId: runId)
+                return try AgentClient(host: name, channel: channel, lease: lease) { why in
+                    lost.mutate { $0[name] = why }
+                    interrupts.wake()
+                }
+            }
+            return (name, r)
+        }
+        var failure: AgentError?
+        for (name, r) in started {
+            switch r {
+            case .success(let client):
+                agents[name] = client
+                emit(.agentReady(host: name, pid: client.pid))
+            case .failure(let e):
+                failure = failure ?? e
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// Every fault made ready for its hosts before anything is checked or injected; false (the
