@@ -41,6 +41,7 @@ bench: release
 	@if [ "$$(id -u)" -eq 0 ]; then bench/activation.sh; else echo "bench: activation figures need root (namespaces)"; fi
 	bench/proxy.sh
 	bench/queue-engine.sh
+	@if [ "$$(id -u)" -eq 0 ]; then bench/ssh-fanout.sh; else echo "bench: the SSH fan-out needs root (lab hosts)"; fi
 	python3 bench/collect.py
 
 # About a minute: every figure once, fewer repetitions; CI runs it to keep the harness working.
