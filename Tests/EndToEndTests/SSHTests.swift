@@ -207,6 +207,47 @@ struct SSHTests {
         #expect(row.contains(netem ? "slow: ok" : "slow: CANNOT RUN: engine netem"), "\(installed.stdout)")
     }
 
+    @Test("hosts from an Ansible inventory: its groups as a partition's sides and as a pause's host list")
+    func inventory() throws {
+        let l = try SSHLab(octet: 229)
+        try """
+        [front]
+        s1 ansible_host=\(l.address(1)) ansible_user=root
+
+        [back]
+        s2 ansible_host=\(l.address(2)) ansible_user=root
+
+        [site:children]
+        front
+        back
+        """.write(toFile: "\(l.dir)/inventory.ini", atomically: true, encoding: .utf8)
+        let file = try l.write(
+            "inv.yaml",
+            """
+            version: 1
+            title: hosts from an inventory
+            hosts: {from: inventory.ini, group: site, ssh: {identity: id, known_hosts: known_hosts, dir: /run/fl}}
+            duration: 3s
+            probes:
+              - {name: s1, interval: 20ms, http: {url: "http://\(l.address(1)):8000/", timeout: 200ms}}
+            faults:
+              - {name: split, at: 300ms, duration: 1s, partition: {groups: [[group:front], [group:back]]}}
+              - {name: freeze, at: 1800ms, duration: 500ms, pause: {host: group:front, process: python3}}
+            expect:
+              error_window: {probe: s1, max: 1s}
+            """)
+        let plan = try FaultlineBinary.run(["plan", file], in: l.dir)
+        #expect(
+            plan.stdout.contains("s1 (ssh root@\(l.address(1)))") && plan.stdout.contains("s2 (ssh root@\(l.address(2)))"), "\(plan.stdout)"
+        )
+        let out = FaultlineBinary.collect(try l.run(file), in: l.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let j = try l.journal()
+        #expect(j.faults.count == 2 && j.faults.allSatisfy { $0.confirmed && $0.revertedAt != nil }, "\(j.faults)")
+        #expect(j.faults.first { $0.name == "freeze" }?.host == "s1", "\(j.faults)")
+        #expect(j.faults.first { $0.name == "split" }?.confirmation?.contains("s2: cut from \(l.address(1))") == true, "\(j.faults)")
+    }
+
     @Test("SIGKILL of the runner mid-fault: the remote agent sees its session end and reverts")
     func runnerKilled() throws {
         let l = try SSHLab(octet: 222)
@@ -267,15 +308,15 @@ struct SSHTests {
         let start = MonotonicClock.now()
         while l.answers(1), MonotonicClock.now() - start < 15_000_000_000 { usleep(20_000) }
         #expect(!l.answers(1), "the pause never took")
-        // This test's own table in the root namespace: packets to s1's sshd are dropped.
+        // This test's own table inside s1's network namespace (the root namespace is other
+        // runs' to watch for residue): s1 drops every packet to and from its sshd.
         let table = "fltest_\(l.lab.name)"
-        let add = Spawner.run(
-            .argv([
-                "nft",
-                "add table ip \(table); add chain ip \(table) out { type filter hook output priority 0; }; add rule ip \(table) out ip daddr \(l.address(1)) tcp dport 22 drop",
-            ]),
-            timeout: 5_000_000_000)
-        defer { _ = Spawner.run(.argv(["nft", "delete", "table", "ip", table]), timeout: 5_000_000_000) }
+        let ns = ["ip", "netns", "exec", "fl-\(l.lab.name)-s1"]
+        let rules =
+            "add table ip \(table); add chain ip \(table) in { type filter hook input priority 0; }; add rule ip \(table) in tcp dport 22 drop; "
+            + "add chain ip \(table) out { type filter hook output priority 0; }; add rule ip \(table) out tcp sport 22 drop"
+        let add = Spawner.run(.argv(ns + ["nft", rules]), timeout: 5_000_000_000)
+        defer { _ = Spawner.run(.argv(ns + ["nft", "delete", "table", "ip", table]), timeout: 5_000_000_000) }
         #expect(add.status == 0, "\(add.output)")
         let back = l.untilAnswers(1, limit: 6)
         // Lease expiry 1 s (the default), renewals every 200 ms.

@@ -17,6 +17,8 @@ public struct Experiment: Equatable, Sendable {
     public var settings: Settings
     /// The lab the experiment runs in, brought up around the run if it is not up yet.
     public var lab: LabSpec?
+    /// Groups of the inventory `hosts: {from: …}` named (only the hosts the experiment took).
+    public var groups: [String: [String]] = [:]
     public var workload: WorkloadSpec?
     /// Fault proxies started before the steady state (`proxy` faults add toxics to them).
     public var proxies: [ProxyDecl] = []

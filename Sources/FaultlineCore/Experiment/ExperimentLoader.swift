@@ -90,7 +90,7 @@ public enum ExperimentLoader {
         e.version = version ?? 1
         e.description = r.string(f, "description")
         e.tags = r.strings(f, "tags") ?? []
-        e.hosts = readHosts(f, r)
+        e.hosts = readHosts(f, r, groups: &e.groups)
         r.labNode = f.values["lab"]
         if let node = f.values["proxies"] { e.proxies = ProxyDecl.readAll(node, reader: r) }
         let probes = ProbeReader(reader: r)
@@ -333,7 +333,57 @@ public enum ExperimentLoader {
         }
     }
 
-    static func readHosts(_ f: Fields, _ r: NodeReader) -> [HostSpec] {
+    /// `hosts: {from: INVENTORY, group: NAME, ssh: {…defaults}}`: every host of the group (all by
+    /// default) as an ssh host, the inventory's groups (those hosts only) as `group:NAME`.
+    static func readInventory(_ node: Node, _ r: NodeReader, groups: inout [String: [String]]) -> [HostSpec] {
+        guard let f = r.fields(node, path: "hosts", allowed: ["from", "group", "ssh"], what: "an inventory: from, group, ssh") else {
+            return []
+        }
+        guard let rel = r.string(f, "from", required: true) else { return [] }
+        let base = (r.file as NSString).deletingLastPathComponent
+        let path = rel.hasPrefix("/") || base.isEmpty ? rel : "\(base)/\(rel)"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            r.error(f.values["from"], "'hosts.from': cannot read the inventory '\(path)'")
+            return []
+        }
+        let inventory: Inventory
+        switch Inventory.parse(text, file: path) {
+        case .success(let i): inventory = i
+        case .failure(let p):
+            r.error(f.values["from"], "'hosts.from': inventory '\(path)'\(p.line.map { " line \($0)" } ?? ""): \(p.message)")
+            return []
+        }
+        // Defaults for every host; the inventory's own variables win.
+        let shared = f.values["ssh"].flatMap { SSHTarget.read($0, path: "hosts.ssh", file: r.file, reader: r, defaults: true) }
+        let group = r.string(f, "group") ?? "all"
+        guard let members = inventory.groups[group] else {
+            r.error(
+                f.values["group"],
+                "'hosts.group': the inventory has no group \(shown: group) \(Suggest.hint(for: group, in: inventory.groups.keys.sorted()))")
+            return []
+        }
+        if members.isEmpty { r.error(f.values["group"] ?? node, "'hosts.group': group \(shown: group) of the inventory has no host") }
+        var out: [HostSpec] = []
+        for h in members where h != "local" {
+            guard var t = inventory.hosts[h] else { continue }
+            // A key file the inventory names is relative to the inventory's folder.
+            let invDir = (path as NSString).deletingLastPathComponent
+            if let id = t.identity, !id.hasPrefix("/"), !invDir.isEmpty { t.identity = "\(invDir)/\(id)" }
+            if let s = shared {
+                if t.identity == nil { t.identity = s.identity }
+                t.knownHosts = s.knownHosts
+                t.hostKeys = s.hostKeys
+                if t.become == .none { t.become = s.become }
+                t.directory = s.directory
+            }
+            out.append(HostSpec(name: h, transport: .ssh, ssh: t))
+        }
+        let taken = Set(out.map(\.name))
+        for (g, list) in inventory.groups { groups[g] = list.filter(taken.contains) }
+        return out
+    }
+
+    static func readHosts(_ f: Fields, _ r: NodeReader, groups: inout [String: [String]]) -> [HostSpec] {
         var hosts = [HostSpec.local]
         guard let node = f.values["hosts"], case .mapping(let m) = node else {
             if let node = f.values["hosts"] {
@@ -341,6 +391,7 @@ public enum ExperimentLoader {
             }
             return hosts
         }
+        if let from = m["from"], case .scalar = from { return hosts + readInventory(node, r, groups: &groups) }
         for (k, v) in m {
             let name = k.string ?? ""
             let path = "hosts.\(name)"

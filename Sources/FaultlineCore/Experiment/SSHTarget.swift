@@ -72,8 +72,18 @@ public struct SSHTarget: Codable, Equatable, Sendable {
     }
 
     /// The value of a host's `ssh` key; problems go to `r`.
-    static func read(_ node: Node, path: String, file: String, reader r: NodeReader) -> SSHTarget? {
+    /// `defaults`: the options alone (no address), applied to every host of an inventory.
+    static func read(_ node: Node, path: String, file: String, reader r: NodeReader, defaults: Bool = false) -> SSHTarget? {
         let usage = "an address like 'admin@db1.example.com:22'"
+        if defaults {
+            guard case .mapping = node,
+                let f = r.fields(node, path: path, allowed: Array(keys.dropFirst()), what: "ssh options for every inventory host")
+            else {
+                r.error(node, "'\(path)' must be a mapping of ssh options (\(keys.dropFirst().joined(separator: ", ")))")
+                return nil
+            }
+            return options(f, SSHTarget(host: ""), path: path, file: file, reader: r)
+        }
         if case .scalar(let s) = node {
             guard let t = parse(s.string) else {
                 r.error(node, "'\(path)' must be \(usage), got \(shown: s.string)")
@@ -85,7 +95,12 @@ public struct SSHTarget: Codable, Equatable, Sendable {
         let text = r.string(f, "address", required: true)
         let parsed = text.flatMap(parse)
         if let text, parsed == nil { r.error(f.values["address"], "'\(path).address' must be \(usage), got \(shown: text)") }
-        var t = parsed ?? SSHTarget(host: "")
+        let t = options(f, parsed ?? SSHTarget(host: ""), path: path, file: file, reader: r)
+        return parsed == nil ? nil : t
+    }
+
+    static func options(_ f: Fields, _ start: SSHTarget, path: String, file: String, reader r: NodeReader) -> SSHTarget {
+        var t = start
         let base = (file as NSString).deletingLastPathComponent
         let absolute = { (p: String) in p.hasPrefix("/") || base.isEmpty ? p : "\(base)/\(p)" }
         t.identity = r.string(f, "identity").map(absolute)
@@ -111,6 +126,6 @@ public struct SSHTarget: Codable, Equatable, Sendable {
                 r.error(f.values["dir"], "'\(path).dir' must be an absolute path without '..', spaces or quotes, got \(shown: d)")
             }
         }
-        return parsed == nil ? nil : t
+        return t
     }
 }

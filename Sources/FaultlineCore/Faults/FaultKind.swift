@@ -82,6 +82,8 @@ public struct HostSet: Sendable {
     public var proxies: [String: String]
     /// Region → its lab hosts (the lab file's `region` labels), in the lab's order.
     public var regions: [String: [String]]
+    /// Inventory group → its hosts (`group:NAME`).
+    public var groups: [String: [String]] = [:]
 
     public init(all: [HostSpec], addresses: [String: String] = [:], proxies: [String: String] = [:], regions: [String: [String]] = [:]) {
         self.all = all
@@ -101,16 +103,22 @@ public struct HostSet: Sendable {
         self.init(
             all: e.hosts, addresses: addresses,
             proxies: Dictionary(e.proxies.map { ($0.name, $0.host) }, uniquingKeysWith: { a, _ in a }), regions: regions)
+        groups = e.groups
     }
 
     /// `region:NAME` names every lab host of that region; any other name, itself. Nil for a
     /// region the lab does not have.
     public func members(_ name: String) -> [String]? {
+        if name.hasPrefix(Self.groupPrefix) { return groups[String(name.dropFirst(Self.groupPrefix.count))] }
         guard name.hasPrefix(Self.regionPrefix) else { return [name] }
         return regions[String(name.dropFirst(Self.regionPrefix.count))]
     }
 
     public static let regionPrefix = "region:"
+    public static let groupPrefix = "group:"
+
+    /// Whether a name stands for several hosts (`region:NAME`, `group:NAME`).
+    public static func isSet(_ name: String) -> Bool { name.hasPrefix(regionPrefix) || name.hasPrefix(groupPrefix) }
 
     /// The names with each `region:NAME` replaced by its hosts (unknown regions dropped).
     public func expand(_ names: [String]) -> [String] {
@@ -121,6 +129,12 @@ public struct HostSet: Sendable {
 
     /// The problem with a host name a fault gives: not a lab host, or a region the lab lacks.
     public func problem(_ name: String, path: String) -> String? {
+        if name.hasPrefix(Self.groupPrefix) {
+            let g = String(name.dropFirst(Self.groupPrefix.count))
+            return groups[g] == nil
+                ? "'\(path)' names \(shown: name), but no inventory group of that name was taken \(Suggest.hint(for: g, in: groups.keys.sorted()))"
+                : nil
+        }
         if name.hasPrefix(Self.regionPrefix) {
             return members(name) == nil
                 ? "'\(path)' names \(shown: name), but the lab has no such region \(Suggest.hint(for: String(name.dropFirst(Self.regionPrefix.count)), in: regions.keys.sorted()))"

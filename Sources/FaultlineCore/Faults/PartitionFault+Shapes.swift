@@ -37,8 +37,10 @@ extension PartitionFault {
     public static let shapeNames = ["halves", "majorities-ring", "bridge"]
 
     /// For each host, the sorted hosts it drops packets from (hosts with no grudge are left out).
-    public func grudges(among allHosts: [String], regions: [String: [String]] = [:]) -> [String: [String]] {
-        let set = HostSet(all: [], regions: regions)
+    public func grudges(among allHosts: [String], regions: [String: [String]] = [:], groups: [String: [String]] = [:]) -> [String: [String]]
+    {
+        var set = HostSet(all: [], regions: regions)
+        set.groups = groups
         var g: [String: Set<String>] = [:]
         func cut(_ a: [String], _ b: [String]) {
             for x in a { for y in b where x != y { g[x, default: []].insert(y) } }
@@ -124,8 +126,10 @@ extension PartitionFault {
     }
 
     /// The hosts an outage cuts off from everything (none for the other shapes).
-    public func outageHosts(regions: [String: [String]] = [:]) -> Set<String> {
+    public func outageHosts(regions: [String: [String]] = [:], groups: [String: [String]] = [:]) -> Set<String> {
         guard case .outage(let hs) = shape else { return [] }
-        return Set(HostSet(all: [], regions: regions).expand(hs))
+        var set = HostSet(all: [], regions: regions)
+        set.groups = groups
+        return Set(set.expand(hs))
     }
 }

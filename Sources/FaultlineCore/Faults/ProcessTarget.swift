@@ -59,9 +59,10 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
             }
             if Set(list).count != list.count { r.error(hn, "'\(f.child("host"))' names a host twice") }
             t.host = list[0]
-            t.fanOut = list.count > 1 ? list : nil
+            t.fanOut = list.count > 1 || HostSet.isSet(list[0]) ? list : nil
         } else {
             t.host = r.string(f, "host") ?? "local"
+            if HostSet.isSet(t.host) { t.fanOut = [t.host] }
         }
         let count = r.int(f, "count", range: 1...10_000)
         let all = r.bool(f, "all")
@@ -158,6 +159,10 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
         let declared = v.hosts.names
         for h in fanOut ?? [host] where role == nil && !declared.contains(h) {
             let path = "\(v.path).\(key).host"
+            if HostSet.isSet(h) {
+                if let p = v.hosts.problem(h, path: path) { v.error(at: path, p) }
+                continue
+            }
             v.error(at: path, "unknown host \(shown: h) in '\(path)' \(Suggest.hint(for: h, in: declared))")
         }
         let labHosts = v.hosts.labHosts
@@ -168,7 +173,7 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
     }
 
     /// A role target may resolve to any lab host: each needs its agent before the fault fires.
-    func hosts(in hosts: HostSet) -> [String] { role == nil ? fanOut ?? [host] : hosts.labHosts }
+    func hosts(in hosts: HostSet) -> [String] { role == nil ? fanOut.map(hosts.expand) ?? [host] : hosts.labHosts }
 
     /// Two faults on the same processes of one host may not hold at once.
     var exclusion: FaultExclusion {
@@ -176,10 +181,10 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
         return FaultExclusion(key: "process \(on) \(selector)", what: "the same processes (\(selector)) of host \(shown: on)")
     }
 
-    /// The same target on each of its hosts, one per host.
-    public var perHost: [ProcessTarget] {
+    /// The same target on each of its hosts (groups and regions expanded), one per host.
+    public func perHost(_ hosts: HostSet) -> [ProcessTarget] {
         guard let many = fanOut else { return [self] }
-        return many.map { h in
+        return hosts.expand(many).map { h in
             var t = self
             t.host = h
             t.fanOut = nil
