@@ -5,9 +5,9 @@ import Foundation
 import Glibc
 import Testing
 
-/// Hosts reached over real OpenSSH: lab hosts that run Debian's sshd on their own addresses,
-/// with host and user keys generated for the test, targeted as `ssh` hosts (not as lab
-/// namespaces). The agent is copied to each host's private /run and runs there over the SSH
+/// Hosts reached over real OpenSSH: lab hosts that run Debian's sshd on their own addresses
+/// (MaxSessions 2, below the default 10), with host and user keys generated for the test,
+/// targeted as `ssh` hosts (not as lab namespaces). The agent is copied to each host's private /run and runs there over the SSH
 /// session; its lease runs over that session.
 @Suite(
     "ssh hosts against real sshd", .serialized,
@@ -46,6 +46,9 @@ struct SSHTests {
                             UsePAM no
                             StrictModes no
                             PidFile none
+                            # A run holds one session per host (its agent) and opens at most one
+                            # short one beside it: the tests hold it to that.
+                            MaxSessions 2
                         services:
                           - name: sshd
                             argv: [/bin/sh, -c, "mkdir -p /run/sshd && rm -f {dir}/host_key {dir}/host_key.pub && ssh-keygen -q -t ed25519 -N '' -f {dir}/host_key && exec /usr/sbin/sshd -D -e -f {dir}/sshd_config"]
