@@ -128,7 +128,7 @@ ssh_opts="-i $scratch/id -o UserKnownHostsFile=$scratch/known_hosts -o StrictHos
   echo "ansible_ssh_common_args='-o UserKnownHostsFile=$scratch/known_hosts -o StrictHostKeyChecking=yes'"
   echo "ansible_python_interpreter=/usr/bin/python3"
 } > "$scratch/inventory.ini"
-export ANSIBLE_SSH_CONTROL_PATH_DIR="$scratch/ansible-cp" ANSIBLE_LOCAL_TEMP="$scratch/ansible-tmp" ANSIBLE_REMOTE_TEMP=/run/ansible-tmp
+export ANSIBLE_HOME="$scratch/ansible-home" ANSIBLE_SSH_CONTROL_PATH_DIR="$scratch/ansible-cp" ANSIBLE_LOCAL_TEMP="$scratch/ansible-tmp" ANSIBLE_REMOTE_TEMP=/run/ansible-tmp
 export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_GATHERING=explicit ANSIBLE_NOCOLOR=1 ANSIBLE_LOAD_CALLBACK_PLUGINS=0 ANSIBLE_DEPRECATION_WARNINGS=0
 timed() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
 ans() { ansible all -i "$scratch/inventory.ini" -m shell -a 'pkill -9 -x sleep' -f "$n"; }
