@@ -98,6 +98,33 @@ struct SSHTests {
             return r.output == "200"
         }
 
+        /// Starts `file` and returns once the pause on s1 holds (its server stops answering).
+        func runUntilPaused(_ file: String) throws -> Spawned {
+            let runner = try run(file)
+            let start = MonotonicClock.now()
+            while answers(1), MonotonicClock.now() - start < 15_000_000_000 { usleep(20_000) }
+            #expect(!answers(1), "the pause never took")
+            return runner
+        }
+
+        /// A command on host `i` over a connection of its own (no master).
+        func direct(_ i: Int, _ argv: [String]) -> (status: Int32, stdout: String, stderr: String) {
+            let target = SSHTarget(
+                user: "root", host: address(i), identity: "\(dir)/id", knownHosts: "\(dir)/known_hosts", directory: "/run/fl")
+            return SSHLink(target: target, controlPath: "\(dir)/no-master").run(argv, timeout: 10_000_000_000)
+        }
+
+        /// Ends the master connections a killed runner left (they stay up to 60 s,
+        /// ControlPersist); how many there were.
+        @discardableResult
+        func endLeftMasters() -> Int {
+            let dirs = ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/state")) ?? []).filter { $0.hasPrefix("ssh-") }
+            for d in dirs {
+                _ = Spawner.run(.argv(["ssh", "-O", "exit", "-o", "ControlPath=\(dir)/state/\(d)/s1", "s1"]), timeout: 5_000_000_000)
+            }
+            return dirs.count
+        }
+
         /// Seconds until `answers(i)`, polling every 20 ms, up to `limit`.
         func untilAnswers(_ i: Int, limit: Double) -> Double? {
             let start = MonotonicClock.now()
@@ -141,12 +168,9 @@ struct SSHTests {
         let window = try #require(j.checks.first { $0.name == "error_window(web)" }.flatMap { DurationText.parse($0.measured) })
         #expect(window >= 800_000_000, "the probe saw the pause: \(window)")
         // The agent is on the host at a versioned path named by its hash, readable by root only.
-        let target = SSHTarget(
-            user: "root", host: l.address(1), identity: "\(l.dir)/id", knownHosts: "\(l.dir)/known_hosts", directory: "/run/fl")
-        let ls = SSHLink(target: target, controlPath: "\(l.dir)/no-master").run(
-            ["stat", "-c", "%a %n", "/run/fl/agent"], timeout: 10_000_000_000)
+        let ls = l.direct(1, ["stat", "-c", "%a %n", "/run/fl/agent"])
         #expect(ls.status == 0, "\(ls)")
-        let listing = SSHLink(target: target, controlPath: "\(l.dir)/no-master").run(["ls", "/run/fl/agent"], timeout: 10_000_000_000)
+        let listing = l.direct(1, ["ls", "/run/fl/agent"])
         #expect(listing.stdout.firstMatch(of: /^faultline-[0-9.]+-[0-9a-f]{16}\n$/) != nil, "\(listing)")
         #expect(ls.stdout.hasPrefix("700 "), "\(ls)")
         #expect(l.answers(1))
@@ -255,39 +279,26 @@ struct SSHTests {
     func runnerKilled() throws {
         let l = try SSHLab(octet: 222)
         let file = try pause(l, hosts: l.host(1), duration: "20s", length: "30s")
-        let runner = try l.run(file)
-        // Wait until the pause holds (the server stops answering), then kill the runner outright.
-        let start = MonotonicClock.now()
-        while l.answers(1), MonotonicClock.now() - start < 15_000_000_000 { usleep(20_000) }
-        #expect(!l.answers(1), "the pause never took")
+        // Once the pause holds, the runner is killed outright.
+        let runner = try l.runUntilPaused(file)
         kill(runner.pid, SIGKILL)
         _ = runner.wait()
         let back = l.untilAnswers(1, limit: 5)
         // The session's end reaches the agent at once; the lease (1 s) bounds it otherwise.
         #expect(back.map { $0 < 2 } == true, "answering again after \(back.map { "\($0) s" } ?? "more than 5 s")")
-        // The killed runner's master connection stays up to 60 s (ControlPersist); end it now.
-        let sockets = try FileManager.default.contentsOfDirectory(atPath: "\(l.dir)/state").filter { $0.hasPrefix("ssh-") }
-        #expect(sockets.count == 1, "\(sockets)")
-        for d in sockets {
-            _ = Spawner.run(.argv(["ssh", "-O", "exit", "-o", "ControlPath=\(l.dir)/state/\(d)/s1", "s1"]), timeout: 5_000_000_000)
-        }
+        // The killed runner's master connection, in its socket directory under the state dir.
+        #expect(l.endLeftMasters() == 1)
     }
 
     @Test("runner and remote agent both SIGKILLed: recover --hosts replays the ledger on the host")
     func recoverRemote() throws {
         let l = try SSHLab(octet: 228)
         let file = try pause(l, hosts: l.host(1), duration: "30s", length: "40s")
-        let runner = try l.run(file)
-        let start = MonotonicClock.now()
-        while l.answers(1), MonotonicClock.now() - start < 15_000_000_000 { usleep(20_000) }
-        #expect(!l.answers(1), "the pause never took")
+        let runner = try l.runUntilPaused(file)
         // Freeze the runner (so it cannot recover by itself), kill the agent on the host, then
         // the runner: the pause is left with only the host's ledger to undo it.
         kill(runner.pid, SIGSTOP)
-        let target = SSHTarget(
-            user: "root", host: l.address(1), identity: "\(l.dir)/id", knownHosts: "\(l.dir)/known_hosts", directory: "/run/fl")
-        let pkill = SSHLink(target: target, controlPath: "\(l.dir)/no-master").run(
-            ["pkill", "-KILL", "-f", "faultline-.* agent"], timeout: 10_000_000_000)
+        let pkill = l.direct(1, ["pkill", "-KILL", "-f", "faultline-.* agent"])
         #expect(pkill.status == 0, "\(pkill)")
         kill(runner.pid, SIGKILL)
         _ = runner.wait()
@@ -298,19 +309,14 @@ struct SSHTests {
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         #expect(out.stdout.contains("s1: "), "\(out.stdout)")
         #expect(l.untilAnswers(1, limit: 3) != nil, "still paused after recover: \(out.stdout)")
-        for d in (try? FileManager.default.contentsOfDirectory(atPath: "\(l.dir)/state"))?.filter({ $0.hasPrefix("ssh-") }) ?? [] {
-            _ = Spawner.run(.argv(["ssh", "-O", "exit", "-o", "ControlPath=\(l.dir)/state/\(d)/s1", "s1"]), timeout: 5_000_000_000)
-        }
+        l.endLeftMasters()
     }
 
     @Test("the SSH path to the host cut: its agent's lease expires and it reverts on its own")
     func pathCut() throws {
         let l = try SSHLab(octet: 223)
         let file = try pause(l, hosts: l.host(1), duration: "20s", length: "30s")
-        let runner = try l.run(file)
-        let start = MonotonicClock.now()
-        while l.answers(1), MonotonicClock.now() - start < 15_000_000_000 { usleep(20_000) }
-        #expect(!l.answers(1), "the pause never took")
+        let runner = try l.runUntilPaused(file)
         // This test's own table inside s1's network namespace (the root namespace is other
         // runs' to watch for residue): s1 drops every packet to and from its sshd.
         let table = "fltest_\(l.lab.name)"

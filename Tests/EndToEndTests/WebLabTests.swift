@@ -29,7 +29,9 @@ struct WebLabTests {
 
     @Test("web3-partition: n1 isolated and healed, both confirmed")
     func partition() throws {
-        _ = try run("web3-partition.yaml")
+        let j = try run("web3-partition.yaml")
+        #expect(j.faults.first?.confirmation?.contains("n1: cut from") == true, "\(j.faults)")
+        #expect(j.events.contains { $0.what == "healed isolate-n1" }, "\(j.events.map(\.what))")
     }
 
     @Test("web3-slow-link: 50 ms on n1 → n2:8000 only, confirmed by measuring it")

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("process faults over a list of hosts")
 struct FanOutTests {
-    @Test("host: [a, b, c] is one fault whose work is one part per host, injected at once; plan and exclusion name all")
+    @Test("host: [a, b, c] is one fault whose work is one part per host; plan and exclusion name all")
     func expands() throws {
         let e = try ExperimentLoader.load(
             text: """
@@ -25,5 +25,8 @@ struct FanOutTests {
         let pause = try #require(e.faults[1].spec as? PauseFault)
         #expect(try PauseDriver().expand(pause, ExpansionContext(runId: "r", faultIndex: 1, hosts: HostSet(e))).map(\.host) == ["b", "c"])
         #expect(Plan(e).render().contains("kill name 'sleep' on a, b, c with SIGKILL [k]"))
+        // One exclusion for the whole list: another fault on the same processes of these hosts
+        // may not hold at the same time.
+        #expect(kill.exclusion?.key == "process a,b,c name 'sleep'", "\(String(describing: kill.exclusion))")
     }
 }

@@ -103,7 +103,8 @@ public struct JSONText {
 
     // MARK: - Writing
 
-    static func quoted(_ s: String) -> String {
+    /// `s` as a JSON string literal (every control character escaped).
+    public static func quoted(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

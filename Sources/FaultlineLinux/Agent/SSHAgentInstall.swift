@@ -38,7 +38,7 @@ public struct SSHAgentInstall: Sendable {
     /// and hashing 60-90 MB once per start is enough.
     public func ensure(_ link: SSHLink, host: String) throws(AgentError) -> String {
         let path = remotePath(link.target)
-        if link.run(["test", "-x", path], timeout: 15_000_000_000).status == 0 { return "agent \(path) present" }
+        if installed(link, path) { return "agent \(path) present" }
         let dir = (path as NSString).deletingLastPathComponent
         let script = "umask 077 && mkdir -p \"$1\" && cat > \"$2.part\" && chmod 700 \"$2.part\" && mv -f \"$2.part\" \"$2\""
         let r = link.run(["/bin/sh", "-c", script, "sh", dir, path], input: localPath, timeout: 120_000_000_000)
@@ -49,6 +49,12 @@ public struct SSHAgentInstall: Sendable {
         return "agent copied to \(path) (sha256 \(sha256.prefix(16))…)"
     }
 
+    /// Whether the host has a file at the binary's hash-named path (its hash is checked at start).
+    func installed(_ link: SSHLink, _ path: String) -> Bool {
+        link.run(["test", "-x", path], timeout: 15_000_000_000).status == 0
+    }
+
+    /// Whether the file at `path` on the host has this hash (hashes it there: 60-90 MB).
     func present(_ link: SSHLink, _ path: String) -> Bool {
         let r = link.run(["sha256sum", path], timeout: 30_000_000_000)
         return r.status == 0 && r.stdout.hasPrefix(sha256 + " ")

@@ -3,7 +3,8 @@ import Glibc
 
 /// An rtnetlink socket (`nl_socket_alloc` + `nl_connect(NETLINK_ROUTE)`), freed with `nl_socket_free`.
 final class NetlinkRoute {
-    private let socket: OpaquePointer
+    /// The connected socket, for the other rtnetlink users of this module (TrafficControl).
+    let socket: OpaquePointer
 
     init() throws(NetlinkError) {
         guard let s = nl_socket_alloc() else { throw NetlinkError.call("nl_socket_alloc", "out of memory") }

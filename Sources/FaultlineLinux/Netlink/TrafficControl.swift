@@ -14,19 +14,10 @@ final class TrafficControl {
     static let ingressParent: UInt32 = 0xFFFF_FFF1  // TC_H_INGRESS
     static let ingressHandle: UInt32 = 0xFFFF_0000
 
-    private let socket: OpaquePointer
+    private let route: NetlinkRoute
+    private var socket: OpaquePointer { route.socket }
 
-    init() throws(NetlinkError) {
-        guard let s = nl_socket_alloc() else { throw NetlinkError.call("nl_socket_alloc", "out of memory") }
-        let rc = nl_connect(s, NETLINK_ROUTE)
-        guard rc == 0 else {
-            nl_socket_free(s)
-            throw NetlinkError.call("nl_connect", String(cString: nl_geterror(rc)))
-        }
-        socket = s
-    }
-
-    deinit { nl_socket_free(socket) }
+    init() throws(NetlinkError) { route = try NetlinkRoute() }
 
     static func handle(_ major: UInt32, _ minor: UInt32) -> UInt32 { major << 16 | minor }
 

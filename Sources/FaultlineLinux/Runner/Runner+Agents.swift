@@ -54,7 +54,7 @@ extension Runner {
     func closeHosts() {
         let links = sshLinks.value
         sshLinks.mutate { $0 = [:] }
-        Parallel.run(links.count) { i in Array(links.values)[i].close() }
+        _ = Parallel.map(Array(links.values)) { $0.close() }
         if let dir = sshDirectory {
             try? FileManager.default.removeItem(atPath: dir)
             sshDirectory = nil
@@ -85,8 +85,7 @@ extension Runner {
     /// Starts one agent per host a fault may touch, before anything is checked or injected.
     func startAgents(only: Set<String>? = nil) throws(AgentError) {
         let hosts = HostSet(experiment)
-        var used = Set(experiment.faults.flatMap { $0.spec.hosts(in: hosts) } + experiment.proxies.map(\.host))
-        if let only { used = only }
+        let used = only ?? Set(experiment.faults.flatMap { $0.spec.hosts(in: hosts) } + experiment.proxies.map(\.host))
         var lease = AgentClient.Lease()
         lease.renewEvery = experiment.settings.leaseRenew
         lease.expiresIn = experiment.settings.leaseExpiry

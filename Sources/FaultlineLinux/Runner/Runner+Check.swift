@@ -29,7 +29,8 @@ extension Runner {
         }
         _ = connectHosts()
         let hostSet = HostSet(experiment)
-        let used = Set(experiment.faults.flatMap { $0.spec.hosts(in: hostSet) } + experiment.proxies.map(\.host))
+        // Hashed once: the binary is the same for every host.
+        let installer = try? SSHAgentInstall.cached(options.executable)
         var rows: [String: HostCheck] = [:]
         var startable: [String] = []
         for h in experiment.hosts where h.transport != .lab {
@@ -48,7 +49,7 @@ extension Runner {
                     id.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0"
                     ? "root\(sudo)" : "NOT root\(sudo): \(id.stderr.prefix(200))"
                 if !row.login.hasPrefix("root") { row.ok = false }
-                if let installer = try? SSHAgentInstall(localPath: options.executable) {
+                if let installer {
                     if installer.present(link, installer.remotePath(link.target)) {
                         row.agent = "current (sha256 \(installer.sha256.prefix(12))…)"
                         startable.append(h.name)

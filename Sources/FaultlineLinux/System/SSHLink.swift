@@ -53,7 +53,7 @@ public struct SSHLink: Sendable, Equatable {
     public static func open(_ target: SSHTarget, host: String, directory: String) -> Result<SSHLink, SSHFailure> {
         let link = SSHLink(target: target, controlPath: "\(directory)/\(host)")
         let argv = ["ssh", "-M", "-N", "-f", "-o", "ControlPersist=60"] + link.options + [target.destination]
-        let r = run(argv, directory: directory, timeout: 15_000_000_000)
+        let r = run(argv, timeout: 15_000_000_000)
         guard r.status == 0 else {
             // ssh ends with what decided it ("Host key for … has changed and you have requested
             // strict checking.", "Host key verification failed."); a banner may come first.
@@ -66,35 +66,34 @@ public struct SSHLink: Sendable, Equatable {
 
     /// Ends the master connection (its sessions end with it).
     public func close() {
-        _ = Self.run(["ssh", "-O", "exit"] + options + [target.destination], directory: nil, timeout: 5_000_000_000)
+        _ = Self.run(["ssh", "-O", "exit"] + options + [target.destination], timeout: 5_000_000_000)
     }
 
     /// Runs `argv` on the host, stdin from `input` (a file) or nothing.
     public func run(_ argv: [String], input: String? = nil, timeout: Int64) -> (status: Int32, stdout: String, stderr: String) {
-        Self.run(command(argv), input: input, directory: nil, timeout: timeout)
+        Self.run(command(argv), input: input, timeout: timeout)
     }
 
     /// Runs an ssh command line with stdout and stderr in files (a master that goes into the
     /// background keeps them open, so pipes would not end), and waits for it.
-    static func run(_ argv: [String], input: String? = nil, directory: String?, timeout: Int64) -> (
+    static func run(_ argv: [String], input: String? = nil, timeout: Int64) -> (
         status: Int32, stdout: String, stderr: String
     ) {
         var template = Array("/tmp/fl-ssh-out-XXXXXX".utf8CString)
         guard let scratch = mkdtemp(&template).map({ String(cString: $0) }) else { return (-1, "", "mkdtemp: \(errnoText())") }
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         var o = Launcher.Options()
-        o.stdin = input.map { .file($0) } ?? .null
         o.stdout = .file("\(scratch)/out")
         o.stderr = .file("\(scratch)/err")
         o.newGroup = true
+        // Launcher's .file opens for writing: the input is read through a descriptor.
+        var fd: Int32 = -1
         if let input {
-            // .file opens for writing: read the input through a descriptor instead.
-            let fd = Glibc.open(input, O_RDONLY | O_CLOEXEC)
+            fd = Glibc.open(input, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return (-1, "", "\(input): \(errnoText())") }
             o.stdin = .descriptor(fd)
-            defer { Glibc.close(fd) }
-            return wait(Launcher.spawn(argv, o), scratch: scratch, timeout: timeout)
         }
+        defer { if fd >= 0 { Glibc.close(fd) } }
         return wait(Launcher.spawn(argv, o), scratch: scratch, timeout: timeout)
     }
 
