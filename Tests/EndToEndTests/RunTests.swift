@@ -275,6 +275,9 @@ struct RunTests {
         // This runner's agent only (other suites run experiments at the same time).
         let agents = descendants(of: p.pid).filter { commandLine($0).contains(" agent --run ") }
         #expect(agents.count == 1)
+        // Frozen first: a runner that outlives its agent by a moment recovers the ledger itself
+        // (the release binary did, once in CI), and this test is about nobody being left to.
+        kill(p.pid, SIGSTOP)
         for a in agents { kill(a, SIGKILL) }
         kill(p.pid, SIGKILL)
         p.wait()
