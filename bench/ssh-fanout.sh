@@ -2,10 +2,10 @@
 # SIGKILL on N hosts reached over SSH (warm connections), side by side in one run:
 #   faultline    one kill fault over N ssh hosts (host: [s1, …]): from its scheduled instant to
 #                the kill confirmed on every host (the journal's scheduled_at → confirmed_at)
-#   ansible      `ansible all -m shell -a 'pkill -9 -x sleep' -f N`, ControlPersist warm
-#   parallel-ssh `parallel-ssh -p N … 'pkill -9 -x sleep'`, over warm ControlMaster sockets
-# The hosts are lab hosts (198.18.10.0/24), each running Debian's sshd and a loop that starts a
-# new `sleep` as soon as the last one dies (each host's own PID namespace: pkill sees only it).
+#   ansible      `ansible all -m shell -a 'kill -9 $(cat /run/vK.pid)' -f N`, ControlPersist warm
+#   parallel-ssh `parallel-ssh -p N … 'kill -9 $(cat /run/vK.pid)'`, over warm ControlMaster sockets
+# The hosts are lab hosts (198.18.10.0/24), each running Debian's sshd and one `sleep` per kill
+# to come (each host's own PID namespace and /run).
 # Also: faultline's connection set-up for N hosts, and its memory per host.
 # Goal (issue 14): ≤ 25 ms median for faultline, ≥ 50× faster than ansible's ad-hoc run.
 # Needs root, openssh-server, ansible and pssh (Debian packages; installed here if missing).
@@ -29,6 +29,13 @@ trap cleanup EXIT
 mkdir -p bench/results "$scratch/cp" "$scratch/ansible-cp"
 ssh-keygen -q -t ed25519 -N '' -f "$scratch/id"
 pub=$(cat "$scratch/id.pub")
+# The victims: one `sleep` per kill on every host, the k-th with its pid in /run/vk.pid (the
+# host's own /run), started at once by a shell that then becomes `sleep infinity`. Each round
+# of each tool kills the next one through its pid file, and nothing restarts it: on a fleet a
+# restart would run on the host's own CPU, here 32 at once would share the two cores with the
+# kill's confirmation. Their parent ignores SIGCHLD, so a kill wakes no one else.
+victims=$(( 2 * rounds + 2 + 2 * peer_rounds + 2 ))
+victim="for i in \$(seq 1 $victims); do sleep \$((100000 + i)) & echo \$! > /run/v\$i.pid; done; exec sleep infinity"
 {
   echo "lab: $lab"; echo "subnet: 198.18.10.0/24"; echo "hosts:"
   for i in $(seq 1 "$n"); do cat <<HOST
@@ -51,8 +58,8 @@ pub=$(cat "$scratch/id.pub")
       - name: sshd
         argv: [/bin/sh, -c, "mkdir -p /run/sshd && rm -f {dir}/host_key* && ssh-keygen -q -t ed25519 -N '' -f {dir}/host_key && exec /usr/sbin/sshd -D -e -f {dir}/sshd_config"]
         ready: {tcp: "{address}:22"}
-      - name: victim
-        argv: [/bin/sh, -c, "while :; do sleep 100000 & wait; done"]
+      - name: victims
+        argv: [/bin/sh, -c, "$victim"]
 HOST
   done
 } > "$scratch/lab.yaml"
@@ -64,20 +71,25 @@ for i in $(seq 1 "$n"); do
 done
 hostlist=$(seq -s, 1 "$n" | sed 's/\([0-9]*\)/s\1/g; s/,/, /g')
 
+# Victim k is the k-th kill's: faultline's first run takes 1 to R, its second R+1 to 2R, the
+# one-host run 2R+1, the peers the ones after.
 # faultline: one experiment, `rounds` kills a second apart, each on every host at once.
-{
+experiment() {
+  local base=$1
   echo "version: 1"; echo "title: SIGKILL on $n ssh hosts"; echo "duration: $((rounds + 1))s"; echo "hosts:"
   for i in $(seq 1 "$n"); do
     echo "  s$i: {ssh: {address: \"root@198.18.10.$((10 + i))\", identity: id, known_hosts: known_hosts, dir: /run/fl}}"
   done
   echo "faults:"
   for r in $(seq 1 "$rounds"); do
-    echo "  - {name: k$r, at: ${r}s, duration: 500ms, kill: {host: [$hostlist], process: sleep, signal: KILL}}"
+    echo "  - {name: k$r, at: ${r}s, duration: 500ms, kill: {host: [$hostlist], process: {pidfile: /run/v$((base + r)).pid}, signal: KILL}}"
   done
-} > "$scratch/kill.yaml"
+}
+experiment 0 > "$scratch/kill-first.yaml"
+experiment "$rounds" > "$scratch/kill.yaml"
 # The first run copies the agent to every host; the second finds it there (hash checked at
 # start). The kill figures and the memory are the second run's.
-"$fl" run "$scratch/kill.yaml" --state-dir "$scratch/state" --out "$scratch/reports" --quiet > "$scratch/run.out" 2>&1 ||
+"$fl" run "$scratch/kill-first.yaml" --state-dir "$scratch/state" --out "$scratch/reports" --quiet > "$scratch/run.out" 2>&1 ||
   { grep -v "reverted by its TTL" "$scratch/run.out" | tail -20; exit 1; }
 first_agents=$(python3 -c "
 import json, sys
@@ -102,7 +114,7 @@ cp "$scratch/reports/latest/journal.json" "$scratch/journal-n.json"
 {
   echo "version: 1"; echo "title: SIGKILL on 1 ssh host"; echo "duration: 2s"; echo "hosts:"
   echo "  s1: {ssh: {address: \"root@198.18.10.11\", identity: id, known_hosts: known_hosts, dir: /run/fl}}"
-  echo "faults: [{name: k1, at: 1s, duration: 500ms, kill: {host: [s1], process: sleep, signal: KILL}}]"
+  echo "faults: [{name: k1, at: 1s, duration: 500ms, kill: {host: [s1], process: {pidfile: /run/v$((2 * rounds + 1)).pid}, signal: KILL}}]"
 } > "$scratch/kill1.yaml"
 /usr/bin/time -f "%M" -o "$scratch/rss.1" "$fl" run "$scratch/kill1.yaml" --state-dir "$scratch/state" --out "$scratch/reports" --quiet >/dev/null
 
@@ -131,8 +143,10 @@ ssh_opts="-i $scratch/id -o UserKnownHostsFile=$scratch/known_hosts -o StrictHos
 export ANSIBLE_HOME="$scratch/ansible-home" ANSIBLE_SSH_CONTROL_PATH_DIR="$scratch/ansible-cp" ANSIBLE_LOCAL_TEMP="$scratch/ansible-tmp" ANSIBLE_REMOTE_TEMP=/run/ansible-tmp
 export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_GATHERING=explicit ANSIBLE_NOCOLOR=1 ANSIBLE_LOAD_CALLBACK_PLUGINS=0 ANSIBLE_DEPRECATION_WARNINGS=0
 timed() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-ans() { ansible all -i "$scratch/inventory.ini" -m shell -a 'pkill -9 -x sleep' -f "$n"; }
-pss() { parallel-ssh -h "$scratch/hosts.txt" -l root -p "$n" -t 30 -x "$ssh_opts" 'pkill -9 -x sleep'; }
+next=$((2 * rounds + 1))
+# Each run kills the next victim through its pid file, as faultline does.
+ans() { next=$((next + 1)); ansible all -i "$scratch/inventory.ini" -m shell -a "kill -9 \$(cat /run/v$next.pid)" -f "$n"; }
+pss() { next=$((next + 1)); parallel-ssh -h "$scratch/hosts.txt" -l root -p "$n" -t 30 -x "$ssh_opts" "kill -9 \$(cat /run/v$next.pid)"; }
 ans >/dev/null 2>&1 || true
 pss >/dev/null 2>&1 || true
 : > "$scratch/ans.txt"; : > "$scratch/pss.txt"
@@ -140,6 +154,11 @@ for _ in $(seq 1 "$peer_rounds"); do
   timed ans >> "$scratch/ans.txt"
   timed pss >> "$scratch/pss.txt"
 done
+# Every victim the peers were to kill is gone on every host (their exit status is not read).
+peer_first=$((next - 2 * peer_rounds - 1))
+gone=$(seq -s'|' $((100000 + peer_first)) $((100000 + next)))
+parallel-ssh -h "$scratch/hosts.txt" -l root -p "$n" -t 30 -x "$ssh_opts" "! pgrep -f -x 'sleep ($gone)'" >/dev/null ||
+  { echo "ssh-fanout: a peer left a victim alive on some host" >&2; exit 1; }
 med() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
 read -r fl_med fl_min fl_max setup kills agents < "$scratch/fl.txt"
 ans_med=$(med "$scratch/ans.txt"); pss_med=$(med "$scratch/pss.txt")

@@ -23,6 +23,10 @@ static inline int faultline_timerfd_at(int fd, long long ns) {
 /// Moves the calling thread into the namespace `fd` refers to (setns(2), by syscall number).
 static inline int faultline_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }
 
+/// A close-on-exec pidfd for `pid` (pidfd_open(2), Linux 5.3, by syscall number): readable once
+/// the process has exited.
+static inline int faultline_pidfd_open(int pid) { return (int)syscall(434 /* SYS_pidfd_open */, pid, 0); }
+
 /// A close-on-exec epoll instance.
 static inline int faultline_epoll(void) { return epoll_create1(EPOLL_CLOEXEC); }
 

@@ -165,6 +165,15 @@ struct SSHTests {
         let j = try l.journal()
         let f = try #require(j.faults.first)
         #expect(f.host == "s1" && f.confirmed && f.revertedAt != nil, "\(f)")
+        // The agent's clock is treated as another machine's and mapped over the session: its
+        // instants carry the half round trip (the lab host shares this kernel, so the mapped
+        // instants must also be right: inside the run, in order, the pause held about 1 s).
+        let u = try #require(f.clockUncertainty)
+        #expect(u > 0 && u < 50_000_000, "\(u)")
+        let injected = try #require(f.injectedAt)
+        let reverted = try #require(f.revertedAt)
+        #expect(injected >= f.scheduledAt - u && injected < f.scheduledAt + 500_000_000, "\(f)")
+        #expect(reverted - injected > 900_000_000 && reverted < j.durationNs, "\(f)")
         let window = try #require(j.checks.first { $0.name == "error_window(web)" }.flatMap { DurationText.parse($0.measured) })
         #expect(window >= 800_000_000, "the probe saw the pause: \(window)")
         // The agent is on the host at a versioned path named by its hash, readable by root only.

@@ -35,6 +35,22 @@ struct JSONTextTests {
         #expect(try Journal.decode(JSONText().encode(j)) == j)
     }
 
+    @Test("compact: one line, as JSONEncoder writes it without pretty printing; a part at depth reads as in the whole")
+    func compact() throws {
+        var j = ReportTests.sample()
+        j.reasons = ["line one\nline two", "quote \" and /slash"]
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let line = String(decoding: try JSONText(compact: true).encode(j), as: UTF8.self)
+        #expect(line == String(decoding: try e.encode(j), as: UTF8.self))
+        #expect(!line.contains("\n"))
+        // The faults array of the whole file is, item by item, each fault encoded at depth 2.
+        #expect(!j.faults.isEmpty)
+        let whole = try Self.ours(j)
+        for f in j.faults { #expect(whole.contains(try JSONText().text(f, indent: 2))) }
+    }
+
     @Test("an empty journal: empty arrays and objects keep Foundation's layout")
     func empty() throws {
         let j = Journal(runId: "r", experiment: ReportTests.sample().experiment, startedAt: "t")

@@ -26,6 +26,9 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
     var silentAfterInject: Set<String> = []
     /// What `capability` answers, by name: "yes: …" or "no: …" (names not listed: "yes: fake").
     var capabilities: [String: String] = ["netem": "no: sch_netem is not in this kernel (fake)"]
+    /// Agents on "another machine": their clock runs this far ahead of the runner's, and their
+    /// channels say they do not share its clock.
+    var clockOffset: Int64 = 0
 
     var calls: [Call] {
         lock.lock()
@@ -43,7 +46,7 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
 
     func open(_ host: HostSpec, entry: HostEntry, runId: String) throws(AgentError) -> any AgentChannel {
         let name = host.name
-        return InMemoryAgentChannel { [self] line in answer(name, line) }
+        return InMemoryAgentChannel(sharesClock: clockOffset == 0) { [self] line in answer(name, line) }
     }
 
     func recover(_ host: HostSpec, entry: HostEntry, runId: String) -> (ok: Bool, lines: [String]) {
@@ -59,20 +62,44 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
         lock.unlock()
     }
 
-    private var now: Int64 { MonotonicClock.now() }
+    private var now: Int64 { MonotonicClock.now() + clockOffset }
 
     /// One request line in, the response lines out.
     func answer(_ host: String, _ line: [UInt8]) -> [[UInt8]] {
         lock.lock()
         let silent = silentHosts.contains(host)
         lock.unlock()
-        guard !silent, let request = try? Journal.decoder().decode(AgentRequest.self, from: Data(line)) else { return [] }
+        guard !silent else { return [] }
+        if let id = AgentRequest.goId(line) {
+            lock.lock()
+            let request = armed.removeValue(forKey: "\(host)/\(id)")
+            lock.unlock()
+            record(Call(host: host, op: "go"))
+            guard let request else { return [] }
+            return respond(host, request)
+        }
+        guard let request = try? Journal.decoder().decode(AgentRequest.self, from: Data(line)) else { return [] }
+        if request.armed == true {
+            record(Call(host: host, op: "armed"))
+            lock.lock()
+            armed["\(host)/\(request.id)"] = request
+            lock.unlock()
+            return []
+        }
+        return respond(host, request)
+    }
+
+    private var armed: [String: AgentRequest] = [:]
+
+    private func respond(_ host: String, _ request: AgentRequest) -> [[UInt8]] {
         var r = AgentResponse(id: request.id, ok: true)
         switch request.op {
         case .hello:
             r.pid = 4242
+            r.now = now
         case .lease:
-            break
+            r.id = 0
+            r.now = now
         case .inject(let name, let work, _, _):
             record(Call(host: host, op: "inject", fault: name, work: work))
             onInject(name, work)
@@ -112,7 +139,7 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
             record(Call(host: host, op: "bye"))
             return []
         }
-        guard let data = try? JSONEncoder.agent.encode(r) else { return [] }
+        guard let data = try? JSONText.agent.encode(r) else { return [] }
         return [Array(data)]
     }
 }

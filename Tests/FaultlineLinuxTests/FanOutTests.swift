@@ -30,3 +30,30 @@ struct FanOutTests {
         #expect(kill.exclusion?.key == "process a,b,c name 'sleep'", "\(String(describing: kill.exclusion))")
     }
 }
+
+@Suite("agent protocol: go lines and clock readings")
+struct AgentProtocolTests {
+    @Test("a go line round-trips its id; anything else is not one")
+    func goLines() {
+        #expect(AgentRequest.goId(AgentRequest.go(17)) == 17)
+        #expect(AgentRequest.goId(Array(#"{"go":0}"#.utf8)) == 0)
+        for bad in [#"{"go":}"#, #"{"go":1x}"#, #"{"go":-1}"#, #"{"go":12"#, #"{"id":1,"op":"bye"}"#, #"{"go":1234567890123456789}"#] {
+            #expect(AgentRequest.goId(Array(bad.utf8)) == nil, "\(bad)")
+        }
+    }
+
+    @Test("the clock map comes from the reading with the shortest round trip")
+    func clockMap() {
+        // The agent's clock is 1,000,000 ahead; readings with round trips of 400, 100 and 900.
+        let readings = [
+            ClockReading(sent: 0, agent: 1_000_300, received: 400),
+            ClockReading(sent: 1_000, agent: 1_001_050, received: 1_100),
+            ClockReading(sent: 2_000, agent: 1_002_100, received: 2_900),
+        ]
+        let m = ClockMap.best(readings)
+        #expect(m.known && m.offset == 1_000_000 && m.uncertainty == 50)
+        #expect(m.local(1_005_000) == 5_000)
+        #expect(ClockMap.best([]).local(5) == nil, "no reading: an instant cannot be placed")
+        #expect(ClockMap.shared.local(42) == 42)
+    }
+}

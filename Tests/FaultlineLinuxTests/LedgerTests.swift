@@ -24,6 +24,23 @@ struct LedgerTests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/r1.json"))
     }
 
+    @Test("a ledger written entry by entry reads, byte for byte, as the whole file encoded at once")
+    func incremental() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ledger = try Ledger(directory: dir, runId: "r2")
+        let ref = ProcessRef(pid: 999_999, startTime: 1, name: "x \"q\" /p")
+        let a = try ledger.record(fault: "a", host: "h1", summary: "SIGSTOP to 999999 (x)", undo: [.signal(ref, signal: SIGCONT)])
+        _ = try ledger.record(fault: "k", host: "h2", summary: "SIGKILL\nto 1", undo: [])
+        _ = try ledger.record(fault: "b", host: "h1", summary: "µs → ✓", undo: [.signal(ref, signal: SIGCONT)])
+        try ledger.markReverted(a)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/r2.json"))
+        let onDisk = try Journal.decoder().decode(Ledger.File.self, from: bytes)
+        #expect(onDisk.entries.map(\.state) == [.reverted, .irreversible, .pending])
+        #expect(onDisk.entries.map(\.fault) == ["a", "k", "b"])
+        #expect(String(decoding: bytes, as: UTF8.self) == String(decoding: try JSONText().encode(onDisk), as: UTF8.self))
+    }
+
     @Test("recover continues a process paused by a runner that died, then removes the ledger")
     func recoverDeadRunner() throws {
         let dir = try temporaryDirectory()

@@ -17,6 +17,43 @@ struct ProcessFaultTests {
         #expect(ProcFS.stat(-5) == nil)
     }
 
+    @Test("/proc stat and cmdline of a process whose name holds spaces and parentheses")
+    func procStatOddName() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let odd = "\(dir)/a) b (c"
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: odd)
+        let child = try Child([odd, "30", "0.5"])
+        defer { child.stop() }
+        // The spawn returns once the exec is under way; the new image's arguments are in place
+        // a moment later.
+        let until = MonotonicClock.now() + 2_000_000_000
+        while ProcFS.cmdline(child.pid).isEmpty, MonotonicClock.now() < until { usleep(1_000) }
+        let s = try #require(ProcFS.stat(child.pid))
+        #expect(s.comm == "a) b (c")
+        #expect(s.ppid == getpid())
+        #expect(s.startTime == ProcFS.stat(child.pid)?.startTime)
+        #expect(s.startTime >= (try #require(ProcFS.stat(getpid()))).startTime)
+        #expect(ProcFS.cmdline(child.pid) == [odd, "30", "0.5"])
+        #expect(ProcFS.pids().contains(child.pid))
+        #expect(try ProcessResolver.matches(.name("a) b (c")).map(\.pid) == [child.pid])
+    }
+
+    @Test("an exit is awaited on the process's pidfd: a live one times out, a killed one is seen gone")
+    func awaitExit() throws {
+        let child = try Child(["sleep", "30"])
+        defer { child.stop() }
+        let ref = try #require(ProcessResolver.matches(.pid(child.pid)).first)
+        let alive = FaultDrivers.awaitExit([ref], deadline: MonotonicClock.now() + 50_000_000)
+        #expect(!alive.ok && alive.detail.hasPrefix("not gone before the confirm timeout"), "\(alive.detail)")
+        kill(child.pid, SIGKILL)
+        let gone = FaultDrivers.awaitExit([ref], deadline: MonotonicClock.now() + 5_000_000_000)
+        #expect(gone.ok && gone.at != nil, "\(gone.detail)")
+        // A pid whose start time is not the target's is another process: gone too.
+        let stale = ProcessRef(pid: getpid(), startTime: 1, name: "old")
+        #expect(FaultDrivers.awaitExit([stale], deadline: MonotonicClock.now() + 50_000_000).ok)
+    }
+
     @Test("select by pid, name, cmdline and listening port")
     func selectors() throws {
         let port = freePort()

@@ -50,6 +50,37 @@ struct RunnerTests {
         #expect(agents.calls.map(\.op).suffix(3) == ["revert", "residue", "bye"])
     }
 
+    @Test("a fault with known hosts is armed before its instant and fired by a go line")
+    func armedAhead() throws {
+        let agents = FakeAgents()
+        let (j, _) = run(experiment([kill("k", at: 20 * ms)], duration: 40 * ms), agents)
+        #expect(j.verdict == .passed, "\(j.reasons)")
+        let ops = agents.calls.map(\.op)
+        let armed = try #require(ops.firstIndex(of: "armed"))
+        let go = try #require(ops.firstIndex(of: "go"))
+        let inject = try #require(ops.firstIndex(of: "inject"))
+        #expect(armed < go && go < inject, "\(ops)")
+        #expect(ops.filter { $0 == "inject" }.count == 1)
+        #expect(j.faults[0].confirmed && (j.faults[0].injectedAt ?? 0) >= j.faults[0].scheduledAt)
+        #expect(j.faults[0].clockUncertainty == nil, "the fake agents share the runner's clock")
+
+    }
+
+    @Test("an agent on another machine: its instants are mapped onto the runner's clock, with their uncertainty")
+    func remoteClock() {
+        let agents = FakeAgents()
+        agents.clockOffset = 3_600_000_000_000  // an hour ahead: booted an hour earlier
+        let (j, _) = run(experiment([pause("freeze", at: 5 * ms, for: 5 * ms)], duration: 40 * ms), agents)
+        #expect(j.verdict == .passed, "\(j.reasons)")
+        let f = j.faults[0]
+        let u = f.clockUncertainty ?? -1
+        #expect(u > 0 && u < 50 * ms, "half the best round trip: \(u)")
+        // Unmapped, the instants would be an hour off; mapped, they fall inside the run.
+        #expect((f.injectedAt ?? .max) >= f.scheduledAt - u && (f.injectedAt ?? .max) < j.durationNs)
+        #expect((f.confirmedAt ?? .max) < j.durationNs && (f.revertedAt ?? .max) < j.durationNs)
+        #expect((f.revertedAt ?? 0) - f.scheduledAt >= 5 * ms - u)
+    }
+
     @Test("pause: injected, then reverted when its duration ends, before the run's end")
     func pause() {
         let agents = FakeAgents()

@@ -15,13 +15,25 @@ import Foundation
 /// only for ASCII letters; keys of a dictionary whose keys are not `String` are left as they
 /// are; non-finite floating-point values throw.
 public struct JSONText {
-    public init() {}
+    /// One line with no whitespace (as `JSONEncoder` without `.prettyPrinted`): the agent
+    /// protocol's form, one object per line.
+    public var compact = false
+
+    public init(compact: Bool = false) { self.compact = compact }
 
     public func encode<T: Encodable>(_ value: T) throws -> Data {
+        Data(try text(value, indent: 0).utf8)
+    }
+
+    /// The text of `value` as it would stand `indent` levels deep in a pretty-printed file
+    /// (its first line not indented): how a file assembled from parts encoded apart reads the
+    /// same as one encoded whole.
+    public func text<T: Encodable>(_ value: T, indent: Int) throws -> String {
         var out = ""
-        out.reserveCapacity(4096)
-        Self.write(try Self.tree(value, path: []), indent: 0, into: &out)
-        return Data(out.utf8)
+        out.reserveCapacity(compact ? 512 : 4096)
+        let tree = try Self.tree(value, path: [])
+        if compact { Self.writeCompact(tree, into: &out) } else { Self.write(tree, indent: indent, into: &out) }
+        return out
     }
 
     /// Converts a key to snake_case the way `JSONEncoder.KeyEncodingStrategy.convertToSnakeCase`
@@ -122,6 +134,27 @@ public struct JSONText {
             }
         }
         return out + "\""
+    }
+
+    static func writeCompact(_ node: Node, into out: inout String) {
+        switch node {
+        case .scalar(let s): out += s
+        case .array(let box):
+            out += "["
+            for (i, item) in box.items.enumerated() {
+                if i > 0 { out += "," }
+                writeCompact(item, into: &out)
+            }
+            out += "]"
+        case .object(let box):
+            out += "{"
+            for (i, k) in box.pairs.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                out += quoted(k) + ":"
+                writeCompact(box.pairs[k]!, into: &out)
+            }
+            out += "}"
+        }
     }
 
     static func write(_ node: Node, indent: Int, into out: inout String) {

@@ -107,6 +107,10 @@ public struct FaultRecord: Codable, Equatable, Sendable {
     public var confirmation: String?
     /// What the fault did, measured on its hosts when it was reverted: requested against measured.
     public var measured: String?
+    /// How far off `injectedAt`, `confirmedAt` and `revertedAt` may be, at most, when a host's
+    /// agent runs on another machine: its clock is mapped onto the runner's from the readings
+    /// with the shortest round trip (half of it). Absent when every host shares the runner's clock.
+    public var clockUncertainty: Nanos?
 
     public init(name: String, kind: String, host: String, target: String, scheduledAt: Nanos) {
         self.name = name

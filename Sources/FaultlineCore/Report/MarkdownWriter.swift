@@ -34,7 +34,8 @@ public enum MarkdownWriter {
         var out =
             "\n## Faults\n\n| fault | kind | host | target | injected | confirmed | reverted | detail |\n|---|---|---|---|---|---|---|---|\n"
         for f in j.faults {
-            let confirmed = f.confirmed ? "yes" + (f.confirmedAt.map { " (+\(DurationText.format($0)))" } ?? "") : "**no**"
+            let within = f.clockUncertainty.map { " ± \(DurationText.format(max($0, 1_000)))" } ?? ""
+            let confirmed = f.confirmed ? "yes" + (f.confirmedAt.map { " (+\(DurationText.format($0))\(within))" } ?? "") : "**no**"
             out +=
                 "| \(cell(f.name)) | \(cell(f.kind)) | \(cell(f.host)) | \(cell(f.target)) | \(at(f.injectedAt)) | \(confirmed) | \(at(f.revertedAt)) | \(cell(f.error ?? f.detail ?? "")) |\n"
         }

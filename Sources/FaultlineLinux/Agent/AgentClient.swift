@@ -17,6 +17,10 @@ public final class AgentClient: @unchecked Sendable {
     private var lostReason: String?
     private var lastHeard = MonotonicClock.now()
     private var nextId = 1
+    /// When each lease renewal still unacknowledged went out (they are acknowledged in order).
+    private var renewalsSent: [Int64] = []
+    /// Clock readings: the agent's clock against this one's, newest last (the last 50).
+    private var readings: [ClockReading] = []
     private let lease: Lease
     private let onLost: @Sendable (String) -> Void
 
@@ -37,6 +41,7 @@ public final class AgentClient: @unchecked Sendable {
         self.onLost = onLost
         Thread { [self] in self.read() }.start()
         let hello: AgentResponse
+        let sent = MonotonicClock.now()
         do {
             hello = try call(.hello(expiresInNs: lease.expiresIn), timeout: 10_000_000_000)
         } catch {
@@ -47,7 +52,24 @@ public final class AgentClient: @unchecked Sendable {
             abandon()
             throw AgentError.failed(host, hello.error ?? "agent refused hello")
         }
+        if let at = hello.now { note(ClockReading(sent: sent, agent: at, received: MonotonicClock.now())) }
         Thread { [self] in self.renew() }.start()
+    }
+
+    /// How this agent's clock maps onto the runner's: exact when they share a kernel, else the
+    /// reading with the shortest round trip among the last ones (hello and lease renewals).
+    public var clock: ClockMap {
+        if channel.sharesClock { return .shared }
+        condition.lock()
+        defer { condition.unlock() }
+        return ClockMap.best(readings)
+    }
+
+    private func note(_ r: ClockReading) {
+        condition.lock()
+        readings.append(r)
+        if readings.count > 50 { readings.removeFirst(readings.count - 50) }
+        condition.unlock()
     }
 
     /// Why the agent was lost, once it is.
@@ -59,13 +81,30 @@ public final class AgentClient: @unchecked Sendable {
 
     /// Sends a request and waits for its response.
     public func call(_ op: AgentRequest.Op, timeout: Int64) throws(AgentError) -> AgentResponse {
+        try wait(start(op), timeout: timeout)
+    }
+
+    /// Sends a request without waiting: its id, for `wait`. Armed, the agent holds it until
+    /// `go` with that id. One thread can so start a request on every host of a fleet and then
+    /// wait for each, with no thread per host.
+    public func start(_ op: AgentRequest.Op, armed: Bool = false) throws(AgentError) -> Int {
         condition.lock()
         let id = nextId
         nextId += 1
         let gone = lostReason
         condition.unlock()
         if let gone { throw AgentError.failed(host, "agent lost: \(gone)") }
-        guard send(AgentRequest(id: id, op: op)) else { throw AgentError.failed(host, "agent is gone") }
+        guard send(AgentRequest(id: id, op: op, armed: armed ? true : nil)) else { throw AgentError.failed(host, "agent is gone") }
+        return id
+    }
+
+    /// Performs the armed request `id`: a line of a few bytes, read by the agent without decoding.
+    public func go(_ id: Int) throws(AgentError) {
+        guard channel.send(AgentRequest.go(id)) else { throw AgentError.failed(host, "agent is gone") }
+    }
+
+    /// Waits for the response to request `id`.
+    public func wait(_ id: Int, timeout: Int64) throws(AgentError) -> AgentResponse {
         let deadline = Date(timeIntervalSinceNow: Double(timeout) / 1e9)
         condition.lock()
         defer { condition.unlock() }
@@ -94,7 +133,7 @@ public final class AgentClient: @unchecked Sendable {
     }
 
     private func send(_ r: AgentRequest) -> Bool {
-        guard let data = try? JSONEncoder.agent.encode(r) else { return false }
+        guard let data = try? JSONText.agent.encode(r) else { return false }
         return channel.send(Array(data))
     }
 
@@ -111,6 +150,9 @@ public final class AgentClient: @unchecked Sendable {
                 declareLost("no answer to lease renewals for \(DurationText.format(silent))")
                 return
             }
+            condition.lock()
+            renewalsSent.append(MonotonicClock.now())
+            condition.unlock()
             guard send(AgentRequest(id: 0, op: .lease(expiresInNs: lease.expiresIn))) else {
                 declareLost("its channel is closed")
                 return
@@ -138,9 +180,17 @@ public final class AgentClient: @unchecked Sendable {
         let decoder = Journal.decoder()
         while let line = channel.receive() {
             guard let r = try? decoder.decode(AgentResponse.self, from: Data(line)) else { continue }
+            let received = MonotonicClock.now()
             condition.lock()
-            lastHeard = MonotonicClock.now()
+            lastHeard = received
             if r.id != 0 { responses[r.id] = r }
+            if r.id == 0, !renewalsSent.isEmpty {
+                let sent = renewalsSent.removeFirst()
+                if let at = r.now {
+                    readings.append(ClockReading(sent: sent, agent: at, received: received))
+                    if readings.count > 50 { readings.removeFirst(readings.count - 50) }
+                }
+            }
             condition.broadcast()
             condition.unlock()
         }
@@ -149,6 +199,49 @@ public final class AgentClient: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         declareLost("the agent exited")
+    }
+}
+
+/// One reading of an agent's clock: the runner's clock when the request went out and when the
+/// answer came back, and the agent's clock when it answered, which lies between the two.
+public struct ClockReading: Equatable, Sendable {
+    public var sent: Int64
+    public var agent: Int64
+    public var received: Int64
+
+    public init(sent: Int64, agent: Int64, received: Int64) {
+        self.sent = sent
+        self.agent = agent
+        self.received = received
+    }
+}
+
+/// How an agent's monotonic clock maps onto the runner's: `offset` is the agent's clock less
+/// the runner's, known to within ± `uncertainty` (half the round trip of the reading it comes
+/// from: the agent read its clock somewhere between the request leaving and the answer
+/// arriving). Two machines' monotonic clocks count from their own boots, so without this an
+/// instant from a remote agent would be meaningless here.
+public struct ClockMap: Equatable, Sendable {
+    public var offset: Int64
+    public var uncertainty: Int64
+    /// Whether any reading was taken (false: instants from the agent cannot be placed).
+    public var known: Bool
+
+    public static let shared = ClockMap(offset: 0, uncertainty: 0, known: true)
+
+    /// The reading with the shortest round trip.
+    public static func best(_ readings: [ClockReading]) -> ClockMap {
+        guard let r = readings.min(by: { $0.received - $0.sent < $1.received - $1.sent }) else {
+            return ClockMap(offset: 0, uncertainty: 0, known: false)
+        }
+        let half = (r.received - r.sent) / 2
+        return ClockMap(offset: r.agent - (r.sent + half), uncertainty: (r.received - r.sent + 1) / 2, known: true)
+    }
+
+    /// An instant of the agent's clock on the runner's, or nil when no reading was taken.
+    public func local(_ agentNs: Int64?) -> Int64? {
+        guard let agentNs, known else { return nil }
+        return agentNs - offset
     }
 }
 

@@ -2,13 +2,36 @@ import FaultlineCore
 import Foundation
 
 /// A request from the runner to a host agent: one JSON object per line on the agent's stdin.
+///
+/// An *armed* request is sent ahead of its instant and held by the agent, decoded and ready,
+/// until a go line names its id (`{"go":ID}`, read without the JSON decoder): a fault fired on
+/// many hosts at its scheduled instant costs each of them a few bytes on the wire and no
+/// decoding then. An armed request that never gets its go is dropped when the agent ends.
 public struct AgentRequest: Codable, Equatable, Sendable {
     public var id: Int
     public var op: Op
+    /// Held until its go line, rather than performed at once.
+    public var armed: Bool?
 
-    public init(id: Int, op: Op) {
+    public init(id: Int, op: Op, armed: Bool? = nil) {
         self.id = id
         self.op = op
+        self.armed = armed
+    }
+
+    /// The line that performs the armed request `id`.
+    public static func go(_ id: Int) -> [UInt8] { Array("{\"go\":\(id)}".utf8) }
+
+    /// The id of a go line, or nil when the line is another request.
+    public static func goId<C: BidirectionalCollection<UInt8>>(_ line: C) -> Int? {
+        let prefix = Array("{\"go\":".utf8)
+        guard line.count > prefix.count + 1, line.starts(with: prefix), line.last == UInt8(ascii: "}") else { return nil }
+        var id = 0
+        for (k, b) in line.dropFirst(prefix.count).dropLast().enumerated() {
+            guard k < 18, b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+            id = id * 10 + Int(b - UInt8(ascii: "0"))
+        }
+        return id
     }
 
     public enum Op: Codable, Equatable, Sendable {
@@ -49,7 +72,11 @@ public struct AgentResponse: Codable, Equatable, Sendable {
     public var ok: Bool
     public var error: String?
     public var pid: Int32?
-    /// Monotonic instants on the agent's clock (the same clock on one machine).
+    /// The agent's monotonic clock when it answered (hello and lease acknowledgements): how the
+    /// runner maps the agent's instants onto its own clock when they are not the same clock.
+    public var now: Int64?
+    /// Monotonic instants on the agent's clock (the runner's own clock when they share a
+    /// kernel; mapped through `AgentClient.clock` otherwise).
     public var injectedAt: Int64?
     public var confirmed: Bool?
     public var confirmedAt: Int64?
@@ -68,11 +95,9 @@ public struct AgentResponse: Codable, Equatable, Sendable {
     }
 }
 
-extension JSONEncoder {
-    /// Compact snake_case JSON, one object per line: the agent protocol's encoding.
-    static var agent: JSONEncoder {
-        let e = JSONEncoder()
-        e.keyEncodingStrategy = .convertToSnakeCase
-        return e
-    }
+extension JSONText {
+    /// Compact snake_case JSON with sorted keys, one object per line: the agent protocol's
+    /// encoding (JSONText's: an agent answers at a fault's instant, and Foundation's encoder
+    /// takes a longer path through the Swift runtime for each type it meets).
+    static var agent: JSONText { JSONText(compact: true) }
 }

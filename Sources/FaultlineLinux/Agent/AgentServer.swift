@@ -43,16 +43,34 @@ public final class AgentServer: @unchecked Sendable {
         let watchdog = Thread { [self] in self.watch() }
         watchdog.start()
         let decoder = Journal.decoder()
+        // Armed requests by id, decoded ahead of their go line; read by this thread alone.
+        var armed: [Int: AgentRequest] = [:]
         while let line = readLine(strippingNewline: true) {
+            if let id = AgentRequest.goId(line.utf8) {
+                if let request = armed.removeValue(forKey: id) {
+                    worker.async { self.respond(self.handle(request)) }
+                } else {
+                    respond(AgentResponse(id: id, ok: false, error: "agent: go for request \(id), which was not armed"))
+                }
+                continue
+            }
             guard let request = try? decoder.decode(AgentRequest.self, from: Data(line.utf8)) else {
                 respond(AgentResponse(id: -1, ok: false, error: "agent: unreadable request: \(line.prefix(200))"))
+                continue
+            }
+            if request.armed == true {
+                armed[request.id] = request
+                worker.async { self.warm(request) }
                 continue
             }
             switch request.op {
             case .lease(let ns):
                 extendLease(ns)
-                // Acknowledged at once, not behind a slow request: the runner's sign of life.
-                respond(AgentResponse(id: 0, ok: true))
+                // Acknowledged at once, not behind a slow request: the runner's sign of life,
+                // and a reading of this host's clock for the runner to map its instants.
+                var ack = AgentResponse(id: 0, ok: true)
+                ack.now = MonotonicClock.now()
+                respond(ack)
             case .hello(let ns):
                 extendLease(ns)
                 var r = AgentResponse(id: request.id, ok: true)
@@ -64,6 +82,7 @@ public final class AgentServer: @unchecked Sendable {
                     r.ok = false
                     r.error = "\(error)"
                 }
+                r.now = MonotonicClock.now()
                 respond(r)
             case .bye:
                 worker.sync {}
@@ -146,6 +165,18 @@ public final class AgentServer: @unchecked Sendable {
         case .hello, .lease, .bye:
             return AgentResponse(id: request.id, ok: true)
         }
+    }
+
+    /// Readies an armed inject while it waits for its go: the ledger opened, and the driver's
+    /// prepare run once for nothing (it changes nothing: it finds the targets and checks the
+    /// rules), so that at the instant its code and the files it reads are warm. The instant's
+    /// own prepare decides; this one's result is dropped.
+    func warm(_ request: AgentRequest) {
+        guard case .inject(_, let work, _, _) = request.op, let driver = FaultDrivers.driver(for: work) else { return }
+        faults.lock()
+        defer { faults.unlock() }
+        if ledger == nil { ledger = try? Ledger(directory: stateDirectory, runId: runId) }
+        _ = try? driver.prepareAny(work)
     }
 
     /// A TCP connect to port 9 that gets no answer (accepted or refused) this soon is cut.
@@ -238,7 +269,7 @@ public final class AgentServer: @unchecked Sendable {
     }
 
     private func respond(_ r: AgentResponse) {
-        guard let data = try? JSONEncoder.agent.encode(r) else { return }
+        guard let data = try? JSONText.agent.encode(r) else { return }
         writeLock.lock()
         Output.write(STDOUT_FILENO, data + Data("\n".utf8))
         writeLock.unlock()

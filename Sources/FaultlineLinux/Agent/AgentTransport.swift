@@ -15,6 +15,9 @@ public protocol AgentTransport: Sendable {
 public protocol AgentChannel: AnyObject, Sendable {
     /// The agent's process as the runner sees it (0 when it has none).
     var pid: Int32 { get }
+    /// Whether the agent reads the runner's monotonic clock (the same kernel: a local agent or
+    /// a lab host's); an agent on another machine has its own, mapped through its readings.
+    var sharesClock: Bool { get }
     /// Sends one line (without its newline); false once the agent is gone.
     func send(_ line: [UInt8]) -> Bool
     /// The next line (without its newline), waiting for it; nil at the end of the channel.

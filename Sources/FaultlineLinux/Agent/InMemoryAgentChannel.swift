@@ -6,6 +6,7 @@ import Foundation
 /// or timing (in the manner of SwiftNIO's `EmbeddedChannel`).
 public final class InMemoryAgentChannel: AgentChannel, @unchecked Sendable {
     public let pid: Int32 = 0
+    public let sharesClock: Bool
     private let condition = NSCondition()
     private var pending: [[UInt8]] = []
     private var closed = false
@@ -13,7 +14,10 @@ public final class InMemoryAgentChannel: AgentChannel, @unchecked Sendable {
     private let handler: @Sendable ([UInt8]) -> [[UInt8]]
 
     /// `handler` runs on the sender's thread, one request at a time.
-    public init(handler: @escaping @Sendable ([UInt8]) -> [[UInt8]]) { self.handler = handler }
+    public init(sharesClock: Bool = true, handler: @escaping @Sendable ([UInt8]) -> [[UInt8]]) {
+        self.sharesClock = sharesClock
+        self.handler = handler
+    }
 
     public func send(_ line: [UInt8]) -> Bool {
         condition.lock()

@@ -5,13 +5,15 @@ import Glibc
 /// An agent started as a child process, its stdin and stdout on pipes.
 final class ProcessAgentChannel: AgentChannel, @unchecked Sendable {
     let pid: Int32
+    let sharesClock: Bool
     private let lock = NSLock()
     private var input: Int32
     private let output: Int32
     private var buffer: [UInt8] = []
     private var reaped = false
 
-    init(host: String, argv: [String]) throws(AgentError) {
+    init(host: String, argv: [String], sharesClock: Bool = true) throws(AgentError) {
+        self.sharesClock = sharesClock
         guard let toAgent = Launcher.pipe(), let fromAgent = Launcher.pipe() else {
             throw AgentError.failed(host, "pipe: \(errnoText())")
         }

@@ -24,7 +24,7 @@ public struct SpawnedAgentTransport: AgentTransport {
             _ = try install.ensure(link, host: host.name)
             let remote = SelfCommand(executable: install.remotePath(link.target))
             let argv = remote.agent(runId: runId, stateDirectory: install.stateDirectory(link.target), ownPIDNamespace: false)
-            return try ProcessAgentChannel(host: host.name, argv: link.command(install.checked(link.target, argv)))
+            return try ProcessAgentChannel(host: host.name, argv: link.command(install.checked(link.target, argv)), sharesClock: false)
         }
         let argv = binary.agent(runId: runId, stateDirectory: stateDirectory(for: entry), ownPIDNamespace: entry.ownPIDNamespace)
         return try ProcessAgentChannel(host: host.name, argv: entry.command(argv))

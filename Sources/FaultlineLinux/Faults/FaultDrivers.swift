@@ -1,3 +1,4 @@
+internal import CLinux
 import FaultlineCore
 import Glibc
 
@@ -35,6 +36,42 @@ public enum FaultDrivers {
             if residue.isEmpty || MonotonicClock.now() > deadline { return residue }
             usleep(1_000)
         }
+    }
+
+    /// Waits until every target has exited (a zombie counts), or the deadline passes: each live
+    /// target's pidfd is polled, so the exit is seen the moment it happens rather than at the
+    /// next tick of a poll loop. Where pidfds are not available (Linux before 5.3), polls /proc.
+    static func awaitExit(_ targets: [ProcessRef], deadline: Int64) -> Confirmation {
+        var live: [(ProcessRef, Int32)] = []
+        defer { for (_, fd) in live { close(fd) } }
+        for t in targets {
+            let fd = faultline_pidfd_open(t.pid)
+            if fd < 0 {
+                if errno == ESRCH { continue }  // gone already
+                for (_, fd) in live { close(fd) }
+                live = []
+                return poll(targets, deadline: deadline, what: "gone") { !ProcFS.isAlive($0) }
+            }
+            // The pidfd names whatever process has the pid now: it is the target only if that
+            // process has the target's start time (checked after opening it, so it cannot change).
+            if ProcFS.isAlive(t) { live.append((t, fd)) } else { close(fd) }
+        }
+        var fds = live.map { pollfd(fd: $0.1, events: Int16(POLLIN), revents: 0) }
+        while fds.contains(where: { $0.revents == 0 }) {
+            let now = MonotonicClock.now()
+            if now > deadline {
+                let missing = zip(live, fds).filter { $0.1.revents == 0 }.map(\.0.0.description)
+                return Confirmation(ok: false, detail: "not gone before the confirm timeout: \(missing.joined(separator: ", "))", at: nil)
+            }
+            var waiting = fds.filter { $0.revents == 0 }
+            let ms = Int32(clamping: max(1, (deadline - now) / 1_000_000))
+            let n = Glibc.poll(&waiting, nfds_t(waiting.count), ms)
+            if n < 0, errno != EINTR { return poll(targets, deadline: deadline, what: "gone") { !ProcFS.isAlive($0) } }
+            for w in waiting where w.revents != 0 {
+                if let i = fds.firstIndex(where: { $0.fd == w.fd }) { fds[i].revents = w.revents }
+            }
+        }
+        return Confirmation(ok: true, detail: "gone: \(targets.map(\.description).joined(separator: ", "))", at: MonotonicClock.now())
     }
 
     /// Polls `check` every 500µs until it holds for every target or the deadline passes.

@@ -30,6 +30,6 @@ public struct KillDriver: FaultDriver {
     }
 
     public func confirm(_ work: KillFault, _ injection: Injection, deadline: Int64) -> Confirmation {
-        FaultDrivers.poll(injection.targets, deadline: deadline, what: "gone") { !ProcFS.isAlive($0) }
+        FaultDrivers.awaitExit(injection.targets, deadline: deadline)
     }
 }

@@ -34,7 +34,7 @@ public enum ProcessResolver {
             candidates = ProcFS.pids().filter { pid in
                 if ProcFS.stat(pid)?.comm == name { return true }
                 guard let argv0 = ProcFS.cmdline(pid).first else { return false }
-                return (argv0 as NSString).lastPathComponent == name
+                return argv0.split(separator: "/").last.map(String.init) == name
             }
         case .cmdline(let pattern):
             guard let re = try? NSRegularExpression(pattern: pattern) else {
@@ -46,7 +46,7 @@ public enum ProcessResolver {
                 return !line.isEmpty && re.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil
             }
         }
-        let protected = Protected()
+        let protected = Protected.current
         var refused: [String] = []
         let found = candidates.compactMap { pid -> ProcessRef? in
             guard let s = ProcFS.stat(pid), s.state != "Z", s.state != "X" else { return nil }
@@ -62,10 +62,14 @@ public enum ProcessResolver {
     /// The processes no fault may take, whatever selects them: PID 1, this agent and its
     /// ancestors (the runner that started it, the runner's shell, sshd …), and every process
     /// running the faultline executable (other agents and runs, lab hosts' inits).
-    struct Protected {
+    struct Protected: Sendable {
         let me = getpid()
         let ancestors: Set<Int32>
         let executable = ProcFS.executable(getpid())
+
+        /// Read once per process: its ancestors and its executable do not change while it
+        /// lives (an ancestor that died would have ended the agent's input, or the runner's).
+        static let current = Protected()
 
         init() {
             var chain = Set<Int32>()
@@ -91,7 +95,7 @@ public enum ProcessResolver {
         if case .pid(let pid) = p.selector {
             if pid == 1 { throw FaultError.refused("refusing to signal PID 1 (init)") }
             if pid == getpid() { throw FaultError.refused("refusing to signal the runner itself (pid \(pid))") }
-            if let why = Protected().reason(pid) { throw FaultError.refused("refusing to signal \(why)") }
+            if let why = Protected.current.reason(pid) { throw FaultError.refused("refusing to signal \(why)") }
         }
         let (found, protected) = try resolve(p.selector)
         guard !found.isEmpty else {

@@ -35,6 +35,9 @@ public final class Ledger: @unchecked Sendable {
     public let path: String
     private let lock = NSLock()
     private var file: File
+    /// Each entry's text as it stands in the file, encoded when it changes: a record costs the
+    /// encoding of one entry, not of every entry the run has made so far.
+    private var entryTexts: [String] = []
 
     /// Prepares the ledger of a new run under `directory` (created with mode 0700 if missing).
     ///
@@ -56,7 +59,7 @@ public final class Ledger: @unchecked Sendable {
         let id = file.entries.count
         file.entries.append(
             Entry(id: id, fault: fault, host: host, summary: summary, undo: undo, state: undo.isEmpty ? .irreversible : .pending))
-        try persist()
+        try persist(changed: id)
         return id
     }
 
@@ -65,7 +68,7 @@ public final class Ledger: @unchecked Sendable {
         defer { lock.unlock() }
         guard file.entries.indices.contains(id), file.entries[id].state == .pending else { return }
         file.entries[id].state = .reverted
-        try persist()
+        try persist(changed: id)
     }
 
     public var pending: [Entry] {
@@ -88,14 +91,26 @@ public final class Ledger: @unchecked Sendable {
         return unlink(path) == 0 || errno == ENOENT
     }
 
-    private func persist() throws(LedgerError) {
-        let data: Data
+    /// Writes the whole file, entry `changed` encoded anew: the same text, byte for byte, as
+    /// encoding the file whole (`LedgerTests`).
+    private func persist(changed: Int) throws(LedgerError) {
+        let text: String
         do {
-            data = try Journal.encoder().encode(file)
+            let entry = try Journal.encoder().text(file.entries[changed], indent: 2)
+            if changed < entryTexts.count { entryTexts[changed] = entry } else { entryTexts.append(entry) }
+            var head = file
+            head.entries = []
+            let empty = "\"entries\" : [\n\n  ]"
+            let whole = try Journal.encoder().text(head, indent: 0)
+            guard let at = whole.range(of: empty) else { throw LedgerError.io("ledger '\(path)': no entries array") }
+            let items = "\"entries\" : [\n" + entryTexts.map { "    " + $0 }.joined(separator: ",\n") + "\n  ]"
+            text = whole.replacingCharacters(in: at, with: items)
+        } catch let e as LedgerError {
+            throw e
         } catch {
             throw LedgerError.io("encode ledger '\(path)': \(error)")
         }
-        try Self.writeDurably(data, to: path)
+        try Self.writeDurably(Data(text.utf8), to: path)
     }
 
     /// Writes to a temporary file, fsyncs it, renames it over `path` and fsyncs the directory.

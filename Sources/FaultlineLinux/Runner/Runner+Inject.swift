@@ -3,9 +3,48 @@ import Foundation
 
 /// The one inject path and the one revert path, for every fault kind.
 extension Runner {
+    /// A fault made ready ahead of its instant: expanded into its hosts' work, and each host's
+    /// inject request sent armed, so that at the instant each agent is sent a go line of a few
+    /// bytes and nothing is decoded on the way (`AgentRequest`).
+    struct Armed {
+        var driver: any FaultDriver
+        var works: [AnyFaultWork]
+        /// The armed request's id on each host's agent, or why it could not be armed there.
+        var ids: [Result<Int, AgentError>]
+    }
+
+    /// Arms a fault whose hosts are known before its instant (no role to resolve then); nil
+    /// when it has a role or cannot be expanded (the instant then tries and says why).
+    func arm(_ step: FaultStep) -> Armed? {
+        let spec = prepared[step.name]?.spec ?? step.spec
+        guard spec.role == nil, case .success(let (driver, works)) = expand(step, spec) else { return nil }
+        let op = { (w: AnyFaultWork) in self.injectOp(step.name, w, ttl: self.ttl(of: step)) }
+        let ids = works.map { w in
+            Result { () throws(AgentError) -> Int in
+                guard let agent = agents[w.host] else { throw AgentError.failed(w.host, "no agent") }
+                return try agent.start(op(w), armed: true)
+            }
+        }
+        return Armed(driver: driver, works: works, ids: ids)
+    }
+
+    func expand(_ step: FaultStep, _ spec: any FaultKind) -> Result<(any FaultDriver, [AnyFaultWork]), FaultError> {
+        let context = ExpansionContext(
+            runId: options.runId, faultIndex: experiment.faults.firstIndex { $0.name == step.name } ?? 0, hosts: HostSet(experiment))
+        return Result { () throws(FaultError) in
+            guard let d = FaultDrivers.driver(for: spec) else { throw FaultError.refused("no driver for '\(step.kind)' faults") }
+            return (d, try d.expandAny(spec, context))
+        }
+    }
+
+    func injectOp(_ name: String, _ w: AnyFaultWork, ttl: Nanos) -> AgentRequest.Op {
+        .inject(name: name, work: w, ttlNs: ttl, confirmTimeoutNs: experiment.settings.confirmTimeout)
+    }
+
     /// Resolves the fault's role, expands it into per-host work through its driver, and asks
     /// each host's agent, all at once, to prepare, record (fsynced), apply and confirm its part.
-    func inject(_ step: FaultStep, scheduled: Nanos) {
+    /// A fault armed ahead (`arm`) skips the expansion: its agents are sent their go lines.
+    func inject(_ step: FaultStep, scheduled: Nanos, armed: Armed? = nil) {
         let scheduledAt = (phaseStart.map(offset) ?? 0) + scheduled
         var spec = prepared[step.name]?.spec ?? step.spec
         if let role = spec.role {
@@ -24,20 +63,20 @@ extension Runner {
             }
         }
         var record = FaultRecord(name: step.name, kind: step.kind, host: "", target: spec.target, scheduledAt: scheduledAt)
-        let context = ExpansionContext(
-            runId: options.runId, faultIndex: experiment.faults.firstIndex { $0.name == step.name } ?? 0, hosts: HostSet(experiment))
         let driver: any FaultDriver
         let works: [AnyFaultWork]
-        do throws(FaultError) {
-            guard let d = FaultDrivers.driver(for: spec) else { throw FaultError.refused("no driver for '\(step.kind)' faults") }
-            driver = d
-            works = try d.expandAny(spec, context)
-        } catch {
-            record.error = error.description
-            journal.faults.append(record)
-            invalidReasons.append("fault '\(step.name)' could not be injected: \(error)")
-            emit(.injectFailed(fault: step.name, reason: error.description))
-            return
+        if let armed {
+            (driver, works) = (armed.driver, armed.works)
+        } else {
+            switch expand(step, spec) {
+            case .success(let (d, w)): (driver, works) = (d, w)
+            case .failure(let error):
+                record.error = error.description
+                journal.faults.append(record)
+                invalidReasons.append("fault '\(step.name)' could not be injected: \(error)")
+                emit(.injectFailed(fault: step.name, reason: error.description))
+                return
+            }
         }
         record.host = works.map(\.host).joined(separator: ",")
         record.preflight = prepared[step.name]?.note
@@ -48,7 +87,7 @@ extension Runner {
         // Held before the answers: if a call fails half-way, revert still asks every agent.
         held.append(Held(step: bound, driver: driver, works: works, record: index))
         let healBefore = replacementBaseline(bound, works)
-        let results = injectAll(step.name, works, ttl: ttl(of: step))
+        let results = injectAll(step.name, works, ttl: ttl(of: step), armed: armed?.ids)
         tally(step.name, results, into: index)
         if journal.faults[index].confirmed, let (selector, before, agent) = healBefore {
             heal.watch(step.name, selector, before: before, agent: agent)
@@ -61,17 +100,39 @@ extension Runner {
         return end - step.at + experiment.settings.confirmTimeout + 5_000_000_000
     }
 
-    /// Every host's part, one thread per host: the calls wait on pipes, so core count must not
-    /// bound the fan-out, and a partition is cut at one instant rather than host by host.
-    func injectAll(_ name: String, _ works: [AnyFaultWork], ttl: Nanos) -> [(String, Result<AgentResponse, AgentError>)] {
+    /// Every host's part at once, from this thread: each request (or armed request's go line)
+    /// goes out first, then each answer is waited for, so a partition is cut at one instant
+    /// rather than host by host, and a fleet costs no thread per host.
+    func injectAll(_ name: String, _ works: [AnyFaultWork], ttl: Nanos, armed: [Result<Int, AgentError>]? = nil)
+        -> [(String, Result<AgentResponse, AgentError>)]
+    {
         let confirm = experiment.settings.confirmTimeout
-        let agents = self.agents
-        return Parallel.map(works) { w in
-            guard let agent = agents[w.host] else { return (w.host, .failure(AgentError.failed(w.host, "no agent"))) }
-            let r = Result { () throws(AgentError) in
-                try agent.call(.inject(name: name, work: w, ttlNs: ttl, confirmTimeoutNs: confirm), timeout: confirm + 10_000_000_000)
+        let started = works.indices.map { i -> Result<Int, AgentError> in
+            let w = works[i]
+            return Result { () throws(AgentError) -> Int in
+                guard let agent = agents[w.host] else { throw AgentError.failed(w.host, "no agent") }
+                if let armed {
+                    let id = try armed[i].get()
+                    try agent.go(id)
+                    return id
+                }
+                return try agent.start(injectOp(name, w, ttl: ttl))
             }
-            return (w.host, r)
+        }
+        return fanIn(works.map(\.host), started, timeout: confirm + 10_000_000_000)
+    }
+
+    /// The answers to requests started on each host, in the hosts' order; the timeout runs
+    /// from now for all of them at once.
+    func fanIn(_ hosts: [String], _ started: [Result<Int, AgentError>], timeout: Nanos) -> [(String, Result<AgentResponse, AgentError>)] {
+        let deadline = MonotonicClock.now() + timeout
+        return zip(hosts, started).map { host, s in
+            let r = Result { () throws(AgentError) -> AgentResponse in
+                let id = try s.get()
+                guard let agent = agents[host] else { throw AgentError.failed(host, "no agent") }
+                return try agent.wait(id, timeout: max(1, deadline - MonotonicClock.now()))
+            }
+            return (host, r)
         }
     }
 
@@ -87,8 +148,10 @@ extension Runner {
         for (host, result) in results {
             switch result {
             case .success(let r):
-                if let t = offset(agent: r.injectedAt) { record.injectedAt = min(record.injectedAt ?? .max, t) }
-                if let t = offset(agent: r.confirmedAt) { record.confirmedAt = max(record.confirmedAt ?? .min, t) }
+                let clock = agents[host]?.clock ?? .shared
+                if clock.uncertainty > 0 { record.clockUncertainty = max(record.clockUncertainty ?? 0, clock.uncertainty) }
+                if let t = offset(agent: clock.local(r.injectedAt)) { record.injectedAt = min(record.injectedAt ?? .max, t) }
+                if let t = offset(agent: clock.local(r.confirmedAt)) { record.confirmedAt = max(record.confirmedAt ?? .min, t) }
                 if let d = r.detail { details.append(label(host, d)) }
                 if r.confirmed == true, let c = r.confirmation { confirmations.append(label(host, c)) }
                 if !r.ok || r.injectedAt == nil {
@@ -137,10 +200,13 @@ extension Runner {
     func revert(_ h: Held) {
         let name = h.step.name
         let agents = self.agents
-        let results = Parallel.map(h.hosts) { host in
-            guard let agent = agents[host] else { return (host, Result<AgentResponse, AgentError>.failure(.failed(host, "no agent"))) }
-            return (host, Result { () throws(AgentError) in try agent.call(.revert(name: name), timeout: 30_000_000_000) })
+        let started = h.hosts.map { host in
+            Result { () throws(AgentError) -> Int in
+                guard let agent = agents[host] else { throw AgentError.failed(host, "no agent") }
+                return try agent.start(.revert(name: name))
+            }
         }
+        let results = fanIn(h.hosts, started, timeout: 30_000_000_000)
         var revertedAt: Nanos?
         var details: [String] = []
         var measured: [String] = []
@@ -148,7 +214,7 @@ extension Runner {
         for (host, result) in results.sorted(by: { $0.0 < $1.0 }) {
             switch result {
             case .success(let r):
-                if let t = offset(agent: r.revertedAt), !(r.detail ?? "").isEmpty {
+                if let t = offset(agent: (agents[host]?.clock ?? .shared).local(r.revertedAt)), !(r.detail ?? "").isEmpty {
                     revertedAt = max(revertedAt ?? t, t)
                     details.append(many ? "\(host): \(r.detail ?? "")" : r.detail ?? "")
                 }

@@ -6,9 +6,13 @@ extension Runner {
     func runSchedule(_ probes: [ContinuousProbe]) {
         guard let start = phaseStart else { return }
         for step in plan.steps {
+            // A fault whose hosts are known now is armed on them while the schedule waits for
+            // its instant, which then costs each host a go line (`Runner.arm`).
+            var armed: Armed?
+            if case .inject(let f) = step.kind, invalidReasons.isEmpty { armed = arm(f) }
             if !invalidReasons.isEmpty || wait(until: start + step.at, probes) { return }
             switch step.kind {
-            case .inject(let f): inject(f, scheduled: step.at)
+            case .inject(let f): inject(f, scheduled: step.at, armed: armed)
             case .revert(let f): revert(named: f.name)
             case .action(let a): journal.actions.append(runCommand(a, scheduled: step.at, role: "action"))
             }

@@ -28,28 +28,86 @@ public enum ProcFS {
     }
 
     public static func pids() -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init)
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var out: [Int32] = []
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let pid = Int32(name) { out.append(pid) }
+        }
+        return out
     }
 
-    /// Parses `/proc/PID/stat`; `nil` when the process is gone.
+    /// Parses `/proc/PID/stat`; `nil` when the process is gone. Read with one open and one read
+    /// into a stack buffer and parsed as bytes: an agent resolves a fault's targets at the
+    /// instant it fires, and Foundation's file and string layers cost it ten times as much.
     public static func stat(_ pid: Int32) -> Stat? {
-        guard let text = read("/proc/\(pid)/stat"), let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")")
-        else { return nil }
-        let comm = String(text[text.index(after: open)..<close])
-        let rest = text[text.index(close, offsetBy: 2)...].split(separator: " ")
-        // rest[0] is field 3 (state); field 22 (starttime) is rest[19].
-        guard rest.count > 19, let state = rest[0].first, let ppid = Int32(rest[1]), let start = UInt64(rest[19]) else {
-            return nil
+        withContents("/proc/\(pid)/stat", capacity: 1024) { b in
+            // comm may hold spaces and parentheses: it ends at the *last* ')'.
+            guard let open = b.firstIndex(of: UInt8(ascii: "(")), let close = b.lastIndex(of: UInt8(ascii: ")")), close + 2 < b.count
+            else { return nil }
+            let comm = String(decoding: UnsafeBufferPointer(rebasing: b[(open + 1)..<close]), as: UTF8.self)
+            // Fields from 3 (state) on, space-separated: state is field 3, ppid 4, starttime 22.
+            var field = 3
+            var i = close + 2
+            var state: UInt8 = 0
+            var ppid: Int64 = -1
+            var start: UInt64?
+            while i < b.count, start == nil {
+                var j = i
+                while j < b.count, b[j] != UInt8(ascii: " "), b[j] != UInt8(ascii: "\n") { j += 1 }
+                switch field {
+                case 3: state = j > i ? b[i] : 0
+                case 4: ppid = decimal(b, i, j).map(Int64.init) ?? -1
+                case 22: start = decimal(b, i, j)
+                default: break
+                }
+                field += 1
+                i = j + 1
+            }
+            guard state != 0, ppid >= 0, let start else { return nil }
+            return Stat(comm: comm, state: Character(Unicode.Scalar(state)), ppid: Int32(truncatingIfNeeded: ppid), startTime: start)
         }
-        return Stat(comm: comm, state: state, ppid: ppid, startTime: start)
+    }
+
+    private static func decimal(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> UInt64? {
+        guard to > from else { return nil }
+        var v: UInt64 = 0
+        for k in from..<to {
+            let d = b[k] &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ UInt64(d)
+        }
+        return v
     }
 
     /// The command line's arguments; empty for kernel threads and gone processes.
     public static func cmdline(_ pid: Int32) -> [String] {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return [] }
-        return data.split(separator: 0, omittingEmptySubsequences: false).dropLast(data.last == 0 ? 1 : 0)
-            .map { String(decoding: $0, as: UTF8.self) }
+        withContents("/proc/\(pid)/cmdline", capacity: 4096) { b in
+            guard !b.isEmpty else { return [] }
+            return b.split(separator: 0, omittingEmptySubsequences: false).dropLast(b.last == 0 ? 1 : 0)
+                .map { String(decoding: UnsafeBufferPointer(rebasing: $0), as: UTF8.self) }
+        } ?? []
+    }
+
+    /// `body` over the first `capacity` bytes of a (proc) file, read with open and read alone;
+    /// nil when it cannot be opened. A longer file is cut at `capacity` (stat fits in 1 KiB,
+    /// and a command line longer than 4 KiB is matched on its start).
+    static func withContents<R>(_ path: String, capacity: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R?) -> R? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf -> R? in
+            var n = 0
+            while n < capacity {
+                let r = Glibc.read(fd, buf.baseAddress! + n, capacity - n)
+                if r < 0, errno == EINTR { continue }
+                if r < 0 { return nil }
+                if r == 0 { break }
+                n += r
+            }
+            return body(UnsafeBufferPointer(rebasing: buf[0..<n]))
+        }
     }
 
     /// True while the process with this identity is alive (zombies count as gone).
@@ -68,7 +126,11 @@ public enum ProcFS {
     /// The PID namespace a process is in, as the link text `pid:[INODE]`.
     /// The file a process runs (`/proc/PID/exe`), or nil when it cannot be read.
     public static func executable(_ pid: Int32) -> String? {
-        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX) + 1) { buf in
+            let n = readlink("/proc/\(pid)/exe", buf.baseAddress!, Int(PATH_MAX))
+            guard n > 0 else { return nil }
+            return String(decoding: UnsafeRawBufferPointer(start: buf.baseAddress!, count: n), as: UTF8.self)
+        }
     }
 
     public static func pidNamespace(_ pid: Int32) -> String? {
