@@ -20,7 +20,8 @@ fl="$(scripts/release-build.sh)"
 scratch=$(mktemp -d /var/tmp/faultline-ssh-bench.XXXXXX)
 lab=sshbench
 cleanup() {
-  for s in "$scratch"/cp/*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit x 2>/dev/null || true; done
+  # Ours and Ansible's ControlPersist masters (they would linger for a minute after their hosts).
+  for s in "$scratch"/cp/* "$scratch"/ansible-cp/*; do [ -S "$s" ] && ssh -o ControlPath="$s" -O exit x 2>/dev/null || true; done
   "$fl" lab down $lab --lab-dir "$scratch/labs" >/dev/null 2>&1 || true
   rm -rf "$scratch"
 }

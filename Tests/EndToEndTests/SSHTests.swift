@@ -243,7 +243,7 @@ struct SSHTests {
         #expect(row.contains(netem ? "slow: ok" : "slow: CANNOT RUN: engine netem"), "\(installed.stdout)")
     }
 
-    @Test("hosts from an Ansible inventory: its groups as a partition's sides and as a pause's host list")
+    @Test("hosts from an Ansible inventory: its groups as a partition's sides, a pause's host list and a role's candidates")
     func inventory() throws {
         let l = try SSHLab(octet: 229)
         try """
@@ -269,6 +269,10 @@ struct SSHTests {
             faults:
               - {name: split, at: 300ms, duration: 1s, partition: {groups: [[group:front], [group:back]]}}
               - {name: freeze, at: 1800ms, duration: 500ms, pause: {host: group:front, process: python3}}
+              - name: primary
+                at: 2500ms
+                duration: 300ms
+                pause: {host: {role: primary, resolve: [echo, "\(l.address(2))"], among: group:back}, process: python3}
             expect:
               error_window: {probe: s1, max: 1s}
             """)
@@ -279,8 +283,10 @@ struct SSHTests {
         let out = FaultlineBinary.collect(try l.run(file), in: l.dir)
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         let j = try l.journal()
-        #expect(j.faults.count == 2 && j.faults.allSatisfy { $0.confirmed && $0.revertedAt != nil }, "\(j.faults)")
+        #expect(j.faults.count == 3 && j.faults.allSatisfy { $0.confirmed && $0.revertedAt != nil }, "\(j.faults)")
         #expect(j.faults.first { $0.name == "freeze" }?.host == "s1", "\(j.faults)")
+        // A role among an inventory group: its address named s2, an ssh host of group back.
+        #expect(j.faults.first { $0.name == "primary" }?.host == "s2", "\(j.faults)")
         #expect(j.faults.first { $0.name == "split" }?.confirmation?.contains("s2: cut from \(l.address(1))") == true, "\(j.faults)")
     }
 

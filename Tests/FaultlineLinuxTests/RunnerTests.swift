@@ -63,7 +63,32 @@ struct RunnerTests {
         #expect(ops.filter { $0 == "inject" }.count == 1)
         #expect(j.faults[0].confirmed && (j.faults[0].injectedAt ?? 0) >= j.faults[0].scheduledAt)
         #expect(j.faults[0].clockUncertainty == nil, "the fake agents share the runner's clock")
+    }
 
+    @Test("a role among candidates: resolved at the instant (never armed), and refused when it names a host outside them")
+    func roleAmong() {
+        func run(_ answer: String) -> (Journal, FakeAgents) {
+            let agents = FakeAgents()
+            var target = ProcessTarget(selector: .name("db"))
+            target.role = RoleTarget(role: "primary", resolve: .argv(["echo", answer]), among: ["db1", "db2"])
+            target.host = ""
+            var e = experiment([FaultStep(name: "kill-primary", at: 10 * ms, spec: KillFault(target))], duration: 30 * ms)
+            e.hosts += [
+                HostSpec(name: "db1", transport: .local), HostSpec(name: "db2", transport: .local),
+                HostSpec(name: "db3", transport: .local),
+            ]
+            return (self.run(e, agents).0, agents)
+        }
+        let (ok, agents) = run("db2")
+        #expect(ok.verdict == .passed, "\(ok.reasons)")
+        #expect(agents.calls("inject").map(\.host) == ["db2"] && agents.calls("armed").isEmpty && agents.calls("go").isEmpty)
+        #expect(Set(agents.calls("bye").map(\.host)) == ["db1", "db2"], "agents on the candidates only")
+        let (refused, others) = run("db3")
+        #expect(refused.verdict == .invalid)
+        #expect(others.calls("inject").isEmpty)
+        #expect(
+            refused.reasons.first?.contains("named 'db3', which is not among the role's candidates (db1, db2)") == true,
+            "\(refused.reasons)")
     }
 
     @Test("an agent on another machine: its instants are mapped onto the runner's clock, with their uncertainty")

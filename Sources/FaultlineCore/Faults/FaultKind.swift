@@ -147,6 +147,8 @@ public struct HostSet: Sendable {
 
     public var names: [String] { all.map(\.name) }
     public var labHosts: [String] { all.filter { $0.transport == .lab }.map(\.name) }
+    /// Lab hosts and ssh hosts: every host that is not this machine.
+    public var remoteHosts: [String] { all.filter { $0.transport == .lab || $0.transport == .ssh }.map(\.name) }
     /// Hosts with an address other hosts reach them at, so faults can cut or slow the traffic
     /// between them: lab hosts, and ssh hosts whose address is an IPv4 address.
     public var peerHosts: [String] {

@@ -65,6 +65,7 @@ public struct PartitionFault: FaultKindReader, Equatable {
         for h in Set(namedHosts(among: labHosts)).sorted() where isolateRole == nil {
             if let problem = v.hosts.problem(h, path: path) { v.error(at: path, problem) }
         }
+        isolateRole?.validate(v, path: "\(path).isolate", allowed: labHosts, what: "a lab host or an ssh host with an IPv4 address")
         if case .outage = shape, outageHosts(regions: v.hosts.regions, groups: v.hosts.groups).count >= labHosts.count {
             v.error(at: path, "'\(path).outage' cuts off every lab host: leave some to take over")
         }

@@ -170,10 +170,15 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
             let path = "\(v.path).\(key).host.on"
             v.error(at: path, "'\(path)' must name a lab host, got \(shown: on) \(Suggest.hint(for: on, in: labHosts))")
         }
+        role?.validate(v, path: "\(v.path).\(key).host", allowed: v.hosts.names, what: "a host of this experiment")
     }
 
-    /// A role target may resolve to any lab host: each needs its agent before the fault fires.
-    func hosts(in hosts: HostSet) -> [String] { role == nil ? fanOut.map(hosts.expand) ?? [host] : hosts.labHosts }
+    /// A role target may resolve to any of its candidates (by default every lab and ssh host):
+    /// each needs its agent before the fault fires.
+    func hosts(in hosts: HostSet) -> [String] {
+        guard let role else { return fanOut.map(hosts.expand) ?? [host] }
+        return role.candidates(hosts, fallback: hosts.remoteHosts)
+    }
 
     /// Two faults on the same processes of one host may not hold at once.
     var exclusion: FaultExclusion {
@@ -207,23 +212,63 @@ public struct RoleTarget: Codable, Equatable, Sendable {
     public var resolve: CommandSpec
     /// A lab host to run `resolve` on (inside its namespaces); nil runs it where the runner is.
     public var on: String?
+    /// The hosts the role may resolve to (names, `group:NAME`, `region:NAME`); nil: the fault
+    /// kind's default (every lab and ssh host for a process fault, every peer host for a
+    /// partition). Each candidate gets its agent before the run; an answer naming a host
+    /// outside them is refused when the fault fires.
+    public var among: [String]?
 
-    public init(role: String, resolve: CommandSpec, on: String? = nil) {
+    public init(role: String, resolve: CommandSpec, on: String? = nil, among: [String]? = nil) {
         self.role = role
         self.resolve = resolve
         self.on = on
+        self.among = among
     }
 
-    /// `{role: NAME, resolve: COMMAND}`, written where a host name may stand.
+    /// The hosts the role may resolve to: `among` expanded, or `fallback`.
+    public func candidates(_ hosts: HostSet, fallback: [String]) -> [String] {
+        among.map(hosts.expand) ?? fallback
+    }
+
+    /// `{role: NAME, resolve: COMMAND, among: [HOSTS]}`, written where a host name may stand.
     static func read(_ node: Node, path: String, reader r: NodeReader) -> RoleTarget? {
-        guard let f = r.fields(node, path: path, allowed: ["role", "resolve"], what: "a host name or {role, resolve}") else {
+        guard
+            let f = r.fields(node, path: path, allowed: ["role", "resolve", "among"], what: "a host name or {role, resolve, among}")
+        else {
             return nil
         }
         let role = r.string(f, "role", required: true)
         let resolve = f.value("resolve", required: true, reader: r).flatMap {
             StepReader(reader: r).commandSpec($0, path: f.child("resolve"), extra: []).0
         }
+        var among: [String]?
+        if let n = f.values["among"] {
+            if case .scalar = n {
+                among = r.string(f, "among").map { [$0] }
+            } else if let list = r.stringList(n, path: f.child("among")) {
+                if list.isEmpty { r.error(n, "'\(f.child("among"))' must name at least one host or group") }
+                if Set(list).count != list.count { r.error(n, "'\(f.child("among"))' names a host twice") }
+                among = list
+            }
+        }
         guard let role, let resolve else { return nil }
-        return RoleTarget(role: role, resolve: resolve)
+        return RoleTarget(role: role, resolve: resolve, among: among)
+    }
+
+    /// Each of `among` must be a host of `allowed` or a group or region of them.
+    func validate(_ v: FaultValidation, path: String, allowed: [String], what: String) {
+        guard let among else { return }
+        let at = "\(path).among"
+        for name in among {
+            if HostSet.isSet(name) {
+                if let p = v.hosts.problem(name, path: at) {
+                    v.error(at: at, p)
+                } else if let outside = v.hosts.expand([name]).first(where: { !allowed.contains($0) }) {
+                    v.error(at: at, "'\(at)' names \(shown: name), whose host \(shown: outside) is not \(what)")
+                }
+            } else if !allowed.contains(name) {
+                v.error(at: at, "'\(at)' names \(shown: name), which is not \(what) \(Suggest.hint(for: name, in: allowed))")
+            }
+        }
     }
 }

@@ -48,7 +48,8 @@ extension Runner {
         let scheduledAt = (phaseStart.map(offset) ?? 0) + scheduled
         var spec = prepared[step.name]?.spec ?? step.spec
         if let role = spec.role {
-            switch resolve(role) {
+            let hosts = HostSet(experiment)
+            switch resolve(role, candidates: role.candidates(hosts, fallback: spec.hosts(in: hosts))) {
             case .success(let host):
                 spec = spec.onHost(host)
                 emit(.roleResolved(role: role.role, host: host, fault: step.name))

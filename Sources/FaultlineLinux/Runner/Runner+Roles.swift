@@ -9,8 +9,9 @@ extension Runner {
     }
 
     /// Runs the role's command now and returns the first host it names: a host name, or the
-    /// address of a lab host.
-    func resolve(_ role: RoleTarget) -> Result<String, FaultError> {
+    /// address of a lab host. The host must be one of `candidates` (the role's `among`, or its
+    /// fault kind's hosts); a name outside them is refused, not skipped.
+    func resolve(_ role: RoleTarget, candidates: [String]) -> Result<String, FaultError> {
         var command = role.resolve
         if let host = role.on {
             guard let entered = inside(host, role.resolve) else {
@@ -26,8 +27,14 @@ extension Runner {
         let names = Set(experiment.hosts.map(\.name))
         let tokens = r.output.split(whereSeparator: { $0.isWhitespace || $0 == "," || $0 == ":" }).map(String.init)
         for t in tokens {
-            if names.contains(t) { return .success(t) }
-            if let h = byAddress[t] { return .success(h) }
+            guard let h = names.contains(t) ? t : byAddress[t] else { continue }
+            guard candidates.contains(h) else {
+                return .failure(
+                    .target(
+                        "'\(role.resolve)' named \(shown: h), which is not among the role's candidates (\(candidates.joined(separator: ", ")))"
+                    ))
+            }
+            return .success(h)
         }
         return .failure(
             .target(
