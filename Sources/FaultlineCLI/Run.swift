@@ -137,6 +137,10 @@ struct Recover: ParsableCommand {
             let labs = Recovery.recoverLabs(labDataRoot: labOptions.labDir, executable: Runner.selfPath, force: force)
             outcome.lines += labs.lines
             outcome.failures += labs.failures
+            // A killed runner's ssh control directory (and masters that outlived it).
+            let ssh = Recovery.sweepSSHDirectories(state.stateDir, force: force)
+            outcome.lines += ssh.lines
+            outcome.failures += ssh.failures
         }
         if let hosts {
             let e = try loadOrExit(hosts, labDataRoot: labOptions.labDir)

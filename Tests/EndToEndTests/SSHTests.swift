@@ -305,7 +305,7 @@ struct SSHTests {
         #expect(l.endLeftMasters() == 1)
     }
 
-    @Test("runner and remote agent both SIGKILLed: recover --hosts replays the ledger on the host")
+    @Test("runner and remote agent both SIGKILLed: recover --hosts replays the ledger on the host, --all ends the master left")
     func recoverRemote() throws {
         let l = try SSHLab(octet: 228)
         let file = try pause(l, hosts: l.host(1), duration: "30s", length: "40s")
@@ -324,7 +324,9 @@ struct SSHTests {
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         #expect(out.stdout.contains("s1: "), "\(out.stdout)")
         #expect(l.untilAnswers(1, limit: 3) != nil, "still paused after recover: \(out.stdout)")
-        l.endLeftMasters()
+        // The killed runner's control directory and the master it left: both gone.
+        #expect(out.stdout.contains("of a runner that is gone: removed, after ending its master connection(s) to s1"), "\(out.stdout)")
+        #expect(l.endLeftMasters() == 0, "\(out.stdout)")
     }
 
     @Test("the SSH path to the host cut: its agent's lease expires and it reverts on its own")

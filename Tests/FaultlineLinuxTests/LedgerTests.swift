@@ -41,6 +41,23 @@ struct LedgerTests {
         #expect(String(decoding: bytes, as: UTF8.self) == String(decoding: try JSONText().encode(onDisk), as: UTF8.self))
     }
 
+    @Test("recover --all removes the ssh control directories of runners that are gone, not a live one's")
+    func sshDirectories() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for d in ["ssh-live", "ssh-dead", "ssh-nobody"] { try FileManager.default.createDirectory(atPath: "\(dir)/\(d)", withIntermediateDirectories: false) }
+        Recovery.markSSHDirectory("\(dir)/ssh-live")
+        try "999999 1\n".write(toFile: "\(dir)/ssh-dead/owner", atomically: true, encoding: .utf8)
+        try "stale".write(toFile: "\(dir)/ssh-dead/db1", atomically: true, encoding: .utf8)
+        try "not a directory".write(toFile: "\(dir)/ssh-plain-file", atomically: true, encoding: .utf8)
+        let out = Recovery.sweepSSHDirectories(dir, force: false)
+        #expect(out.failures == 0, "\(out.lines)")
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
+        #expect(left == ["ssh-live", "ssh-plain-file"], "\(left) \(out.lines)")
+        #expect(out.lines.contains { $0.contains("ssh-live: its runner (pid \(getpid())) is alive; left alone") }, "\(out.lines)")
+        #expect(out.lines.contains("ssh control directory ssh-dead of a runner that is gone: removed"), "\(out.lines)")
+    }
+
     @Test("recover continues a process paused by a runner that died, then removes the ledger")
     func recoverDeadRunner() throws {
         let dir = try temporaryDirectory()

@@ -190,7 +190,11 @@ public final class AgentServer: @unchecked Sendable {
             if ledger == nil { ledger = try Ledger(directory: stateDirectory, runId: runId) }
             guard let ledger else { throw FaultError.system("no ledger") }
             let ledgerId = try ledger.record(fault: name, host: work.host, summary: injection.summary, undo: injection.undo)
-            held.append((name, Held(work: work, injection: injection, ledgerId: ledgerId, deadline: MonotonicClock.now() + ttl)))
+            // What has nothing to undo (a kill) is not held: no TTL, no revert, the ledger
+            // keeps it for the audit trail.
+            if !injection.undo.isEmpty {
+                held.append((name, Held(work: work, injection: injection, ledgerId: ledgerId, deadline: MonotonicClock.now() + ttl)))
+            }
             r.injectedAt = MonotonicClock.now()
             try driver.applyAny(work, injection)
             r.detail = injection.summary

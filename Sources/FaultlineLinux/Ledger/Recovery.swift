@@ -114,3 +114,60 @@ extension Recovery {
         return out
     }
 }
+
+extension Recovery {
+    /// The file in a run's ssh control directory naming the runner that made it.
+    static let sshOwnerFile = "owner"
+
+    /// Marks `directory` (a run's ssh control directory) as this process's.
+    static func markSSHDirectory(_ directory: String) {
+        let me = getpid()
+        try? "\(me) \(ProcFS.stat(me)?.startTime ?? 0)\n".write(toFile: "\(directory)/\(sshOwnerFile)", atomically: true, encoding: .utf8)
+    }
+
+    /// Removes the ssh control directories (`ssh-*` under `directory`) of runners that are gone,
+    /// first ending any master connection still listening there (a killed runner's masters stay
+    /// up for ControlPersist's minute). A live runner's directory is left alone unless `force`;
+    /// one without an owner file is removed only when none of its sockets answers.
+    public static func sweepSSHDirectories(_ directory: String, force: Bool) -> Outcome {
+        var out = Outcome()
+        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("ssh-") }.sorted()
+        for name in entries {
+            let dir = "\(directory)/\(name)"
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { continue }
+            let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0 != sshOwnerFile }.sorted()
+            let owner = (try? String(contentsOfFile: "\(dir)/\(sshOwnerFile)", encoding: .utf8)).flatMap(ownerRef)
+            let check = { (socket: String, command: String) in
+                Spawner.run(.argv(["ssh", "-o", "ControlPath=\(dir)/\(socket)", "-O", command, "faultline-recover"]), timeout: 5_000_000_000)
+                    .status == 0
+            }
+            if !force {
+                if let owner, ProcFS.isAlive(owner) {
+                    out.lines.append("ssh control directory \(name): its runner (pid \(owner.pid)) is alive; left alone")
+                    continue
+                }
+                if owner == nil, sockets.contains(where: { check($0, "check") }) {
+                    out.lines.append("ssh control directory \(name): a master connection still answers and no runner is named; left alone")
+                    continue
+                }
+            }
+            let ended = sockets.filter { check($0, "exit") }
+            do {
+                try FileManager.default.removeItem(atPath: dir)
+                let masters = ended.isEmpty ? "" : ", after ending its master connection(s) to \(ended.joined(separator: ", "))"
+                out.lines.append("ssh control directory \(name) of a runner that is gone: removed\(masters)")
+            } catch {
+                out.lines.append("ssh control directory \(name): cannot remove: \(error)")
+                out.failures += 1
+            }
+        }
+        return out
+    }
+
+    private static func ownerRef(_ text: String) -> ProcessRef? {
+        let parts = text.split(whereSeparator: \.isWhitespace)
+        guard parts.count == 2, let pid = Int32(parts[0]), let start = UInt64(parts[1]) else { return nil }
+        return ProcessRef(pid: pid, startTime: start, name: "runner")
+    }
+}

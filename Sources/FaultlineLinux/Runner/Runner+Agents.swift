@@ -31,6 +31,7 @@ extension Runner {
             return false
         }
         sshDirectory = dir
+        Recovery.markSSHDirectory(dir)
         let results = Parallel.map(hosts, limit: 16) { h -> (String, Result<SSHLink, SSHFailure>) in
             (h.name, SSHLink.open(h.ssh ?? SSHTarget(host: h.name), host: h.name, directory: dir))
         }
