@@ -213,6 +213,38 @@ struct SSHTests {
         #expect(j.residue.isEmpty, "\(j.residue)")
     }
 
+    @Test("a delay toward another ssh host (to:): measured on the host, the runner's own path not slowed")
+    func delayTo() throws {
+        let l = try SSHLab(octet: 230)
+        let file = try l.write(
+            "d.yaml",
+            """
+            version: 1
+            title: slow the path from s1 to s2, both reached over SSH
+            hosts: {\(l.host(1)), \(l.host(2))}
+            duration: 3s
+            probes:
+              - {name: s1, interval: 20ms, http: {url: "http://\(l.address(1)):8000/", timeout: 500ms}}
+            faults:
+              - {name: slow, at: 500ms, duration: 2s, network: {host: s1, device: eth0, to: [s2], delay: 100ms}}
+            expect:
+              availability: {probe: s1, min: 100%}
+              added_latency: {probe: s1, fault: slow, max: 20ms}
+            """)
+        let out = FaultlineBinary.collect(try l.run(file), in: l.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let j = try l.journal()
+        let f = try #require(j.faults.first)
+        #expect(f.confirmed && f.revertedAt != nil, "\(f)")
+        // Confirmed by measuring from s1 toward s2: the delay asked, give or take the sampling.
+        let added = try #require(
+            f.confirmation?.firstMatch(of: /([0-9.]+) ?ms added to the round trip measured toward/).flatMap { Double($0.1) },
+            "\(f.confirmation ?? "")")
+        #expect(added > 80 && added < 150, "\(f.confirmation ?? "")")
+        #expect(j.verdict == .passed && j.checks.count >= 2 && j.checks.allSatisfy { $0.passed }, "\(j.checks)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
     @Test("hosts check: one row per host; a changed host key named; with --install the agent copied and each fault's preflight run")
     func hostsCheck() throws {
         let l = try SSHLab(octet: 227)

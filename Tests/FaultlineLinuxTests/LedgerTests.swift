@@ -45,7 +45,9 @@ struct LedgerTests {
     func sshDirectories() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for d in ["ssh-live", "ssh-dead", "ssh-nobody"] { try FileManager.default.createDirectory(atPath: "\(dir)/\(d)", withIntermediateDirectories: false) }
+        for d in ["ssh-live", "ssh-dead", "ssh-nobody"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(d)", withIntermediateDirectories: false)
+        }
         Recovery.markSSHDirectory("\(dir)/ssh-live")
         try "999999 1\n".write(toFile: "\(dir)/ssh-dead/owner", atomically: true, encoding: .utf8)
         try "stale".write(toFile: "\(dir)/ssh-dead/db1", atomically: true, encoding: .utf8)

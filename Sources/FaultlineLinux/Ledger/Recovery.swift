@@ -139,8 +139,10 @@ extension Recovery {
             let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0 != sshOwnerFile }.sorted()
             let owner = (try? String(contentsOfFile: "\(dir)/\(sshOwnerFile)", encoding: .utf8)).flatMap(ownerRef)
             let check = { (socket: String, command: String) in
-                Spawner.run(.argv(["ssh", "-o", "ControlPath=\(dir)/\(socket)", "-O", command, "faultline-recover"]), timeout: 5_000_000_000)
-                    .status == 0
+                Spawner.run(
+                    .argv(["ssh", "-o", "ControlPath=\(dir)/\(socket)", "-O", command, "faultline-recover"]), timeout: 5_000_000_000
+                )
+                .status == 0
             }
             if !force {
                 if let owner, ProcFS.isAlive(owner) {
