@@ -24,6 +24,8 @@ public final class AgentClient: @unchecked Sendable {
     private let lease: Lease
     private let onLost: @Sendable (String) -> Void
 
+    static let helloTimeout: Int64 = 60_000_000_000
+
     public struct Lease: Sendable {
         public var renewEvery: Int64 = 200_000_000
         public var expiresIn: Int64 = 1_000_000_000
@@ -43,7 +45,10 @@ public final class AgentClient: @unchecked Sendable {
         let hello: AgentResponse
         let sent = MonotonicClock.now()
         do {
-            hello = try call(.hello(expiresInNs: lease.expiresIn), timeout: 10_000_000_000)
+            // Generous: over SSH the hello waits for the host to hash the agent's binary first
+            // (84 MiB), which on a busy host — 32 others receiving their copy at once — took
+            // over 10 s. An agent that never answers still fails the run.
+            hello = try call(.hello(expiresInNs: lease.expiresIn), timeout: Self.helloTimeout)
         } catch {
             abandon()
             throw error
