@@ -85,7 +85,14 @@ struct CheckerTests {
         // last success before the long run completes at 801ms; next success completes at 1301ms
         #expect(w.length == 500 * ms)
         #expect(w.start == 801 * ms)
+        // At least from the first failure's end (901 ms) to the last one's start (1200 ms).
+        #expect(w.atLeast == 299 * ms)
         #expect(ProbeStatistics.longestErrorWindow(series("......")).length == 0)
+        // One failed sample brackets nothing from below.
+        #expect(ProbeStatistics.longestErrorWindow(series("...x...")).atLeast == 0)
+        let c = ErrorWindowExpectation(probe: "web", max: 400 * ms).check(RunEvidence(phase: 0..<(1_600 * ms), series: [s]))
+        #expect(c.first?.passed == false && c.first?.measured == "500ms", "\(c)")
+        #expect(c.first?.evidence?.contains("lasted between 299ms") == true && c.first?.evidence?.contains("and 500ms") == true, "\(c)")
     }
 
     @Test("an error window still open at the end runs to the last sample's end")
@@ -93,6 +100,7 @@ struct CheckerTests {
         let w = ProbeStatistics.longestErrorWindow(series("..xxx"))
         // last success completes at 101ms; the last (failed) sample completes at 401ms
         #expect(w.length == 300 * ms)
+        #expect(w.atLeast == 199 * ms)
     }
 
     @Test("expectations become checks with expected and measured values")

@@ -52,8 +52,17 @@ struct LedgerTests {
         try "999999 1\n".write(toFile: "\(dir)/ssh-dead/owner", atomically: true, encoding: .utf8)
         try "stale".write(toFile: "\(dir)/ssh-dead/db1", atomically: true, encoding: .utf8)
         try "not a directory".write(toFile: "\(dir)/ssh-plain-file", atomically: true, encoding: .utf8)
+        // One made in /tmp, linked from the state directory; and a link that points elsewhere.
+        var template = Array("/tmp/ssh-XXXXXX".utf8CString)
+        let tmp = try #require(mkdtemp(&template).map { String(cString: $0) })
+        defer { try? FileManager.default.removeItem(atPath: tmp) }
+        try "999999 1\n".write(toFile: "\(tmp)/owner", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: "\(dir)/\((tmp as NSString).lastPathComponent)", withDestinationPath: tmp)
+        try FileManager.default.createSymbolicLink(atPath: "\(dir)/ssh-elsewhere", withDestinationPath: "\(dir)/ssh-live")
         let out = Recovery.sweepSSHDirectories(dir, force: false)
         #expect(out.failures == 0, "\(out.lines)")
+        #expect(!FileManager.default.fileExists(atPath: tmp), "the /tmp directory went with its link")
+        try? FileManager.default.removeItem(atPath: "\(dir)/ssh-elsewhere")
         let left = Set(try FileManager.default.contentsOfDirectory(atPath: dir))
         #expect(left == ["ssh-live", "ssh-plain-file"], "\(left) \(out.lines)")
         #expect(out.lines.contains { $0.contains("ssh-live: its runner (pid \(getpid())) is alive; left alone") }, "\(out.lines)")

@@ -71,22 +71,32 @@ public enum ProbeStatistics {
 
     /// The longest outage: from the completion of the last success before a run of failures (or
     /// the first failure's start) to the completion of the next success (or the last failure's end).
-    public static func longestErrorWindow(_ s: ProbeSeries) -> (length: Nanos, start: Nanos?) {
-        var best: (Nanos, Nanos?) = (0, nil)
+    public static func longestErrorWindow(_ s: ProbeSeries) -> (length: Nanos, start: Nanos?, atLeast: Nanos) {
+        // The outage lies inside (last success before, next success after], by completion: the
+        // length judged. It covers at least the first failure's end to the last failure's start
+        // (each failed sample saw the target down somewhere inside it): the bracket's low end.
+        var best: (Nanos, Nanos?, Nanos) = (0, nil, 0)
         var start: Nanos?
+        var firstFailEnd: Nanos = 0
+        var lastFailStart: Nanos = 0
+        func close(_ stop: Nanos) {
+            guard let st = start else { return }
+            let len = stop - st
+            if len > best.0 { best = (len, st, max(0, lastFailStart - firstFailEnd)) }
+            start = nil
+        }
         for i in 0..<s.count {
             if !s.ok[i] {
-                if start == nil { start = i > 0 ? end(s, i - 1) : s.started[i] }
-            } else if let st = start {
-                let len = end(s, i) - st
-                if len > best.0 { best = (len, st) }
-                start = nil
+                if start == nil {
+                    start = i > 0 ? end(s, i - 1) : s.started[i]
+                    firstFailEnd = end(s, i)
+                }
+                lastFailStart = s.started[i]
+            } else {
+                close(end(s, i))
             }
         }
-        if let st = start, s.count > 0 {
-            let len = end(s, s.count - 1) - st
-            if len > best.0 { best = (len, st) }
-        }
+        if s.count > 0 { close(end(s, s.count - 1)) }
         return best
     }
 }

@@ -29,8 +29,13 @@ public struct ErrorWindowExpectation: ExpectationKindReader, Equatable {
         guard let s = run.series(named: probe) else {
             return [CheckResult(name: name, passed: false, expected: "-", measured: "no samples recorded")]
         }
-        let (len, start) = ProbeStatistics.longestErrorWindow(s)
-        let evidence = start.map { "longest run of failures began at +\(DurationText.format($0 - run.phase.lowerBound))" }
+        let (len, start, atLeast) = ProbeStatistics.longestErrorWindow(s)
+        // The samples bracket the outage; the longer bound is the one judged.
+        let evidence = start.map {
+            "longest run of failures began at +\(DurationText.format($0 - run.phase.lowerBound)); the outage lasted between "
+                + "\(DurationText.format(atLeast)) (the first failed sample's end to the last one's start) and "
+                + "\(DurationText.format(len)) (the success before to the success after, by completion)"
+        }
         return [
             CheckResult(
                 name: name, passed: len <= max, expected: "≤ \(DurationText.format(max))", measured: DurationText.format(len),

@@ -133,7 +133,20 @@ extension Recovery {
         var out = Outcome()
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("ssh-") }.sorted()
         for name in entries {
-            let dir = "\(directory)/\(name)"
+            var dir = "\(directory)/\(name)"
+            // A link stands for a directory made in /tmp (a state path too long for a socket
+            // path); only a /tmp/ssh-* directory is followed, and the link goes with it.
+            var link: String?
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: dir) {
+                guard target.hasPrefix("/tmp/ssh-"), !target.dropFirst(5).contains("/") else { continue }
+                guard FileManager.default.fileExists(atPath: target) else {
+                    try? FileManager.default.removeItem(atPath: dir)
+                    out.lines.append("ssh control directory \(name): its /tmp directory is gone; link removed")
+                    continue
+                }
+                link = dir
+                dir = target
+            }
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { continue }
             let sockets = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0 != sshOwnerFile }.sorted()
@@ -157,6 +170,7 @@ extension Recovery {
             let ended = sockets.filter { check($0, "exit") }
             do {
                 try FileManager.default.removeItem(atPath: dir)
+                if let link { try FileManager.default.removeItem(atPath: link) }
                 let masters = ended.isEmpty ? "" : ", after ending its master connection(s) to \(ended.joined(separator: ", "))"
                 out.lines.append("ssh control directory \(name) of a runner that is gone: removed\(masters)")
             } catch {

@@ -32,6 +32,11 @@ extension Runner {
         }
         sshDirectory = dir
         Recovery.markSSHDirectory(dir)
+        // Made in /tmp: a link to it in the state directory, so `recover --all` finds it there.
+        if base != options.stateDirectory {
+            try? FileManager.default.createSymbolicLink(
+                atPath: "\(options.stateDirectory)/\((dir as NSString).lastPathComponent)", withDestinationPath: dir)
+        }
         let results = Parallel.map(hosts, limit: 16) { h -> (String, Result<SSHLink, SSHFailure>) in
             (h.name, SSHLink.open(h.ssh ?? SSHTarget(host: h.name), host: h.name, directory: dir))
         }
@@ -58,6 +63,10 @@ extension Runner {
         _ = Parallel.map(Array(links.values)) { $0.close() }
         if let dir = sshDirectory {
             try? FileManager.default.removeItem(atPath: dir)
+            let link = "\(options.stateDirectory)/\((dir as NSString).lastPathComponent)"
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == dir {
+                try? FileManager.default.removeItem(atPath: link)
+            }
             sshDirectory = nil
         }
     }
