@@ -229,7 +229,7 @@ struct NetworkQueueTests {
     func sorted(_ xs: [Nanos?]) -> [Nanos] { xs.compactMap { $0 }.sorted() }
     func quantile(_ s: [Nanos], _ q: Double) -> Nanos { s[min(s.count - 1, Int(Double(s.count) * q))] }
 
-    @Test("50 ms of delay: the added round trip's median within ±1 ms, its p99 within +3 ms, over 1,000 packets")
+    @Test("50 ms of delay: the added round trip's median within ±1 ms, its p99 under +15 ms, over 1,000 packets")
     func delay() throws {
         let pair = try NamespacePair()
         try pair.startEcho()
@@ -247,7 +247,12 @@ struct NetworkQueueTests {
         )
         #expect(delayed.count == 1_000, "every packet came back")
         #expect(abs(median - 50 * Self.ms) <= Self.ms, "median added \(DurationText.format(median))")
-        #expect(p99 <= 53 * Self.ms, "p99 added \(DurationText.format(p99))")
+        // A bound on correctness, not on speed: a delay line that added its delay twice, or
+        // released packets a round of its timer late, would break it. How tight the tail is, is the benchmark's
+        // (bench/queue-engine.sh, BENCHMARKS.md: p99 error 1.1 ms at 10k packets/s): here it
+        // shares two cores with the other suites, and was once starved to +61.9 ms at p99 (136
+        // packets late by its own account), where quiet runs give +50.2 ms.
+        #expect(p99 <= 65 * Self.ms, "p99 added \(DurationText.format(p99))")
         #expect(stats?.received == 1_000 && stats?.overflows == 0)
         // After the stop nothing is delayed any more.
         let after = sorted(try pair.roundTrips(100))
