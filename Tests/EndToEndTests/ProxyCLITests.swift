@@ -89,7 +89,12 @@ struct ProxyRunTests {
         #expect(slow.confirmed && slow.revertedAt != nil && gone.confirmed && gone.revertedAt != nil)
         #expect(gone.confirmation == "a connection to 127.0.0.1:18091 is refused", "\(gone.confirmation ?? "")")
         let median = slow.measured?.firstMatch(of: /held median ([0-9.]+)ms/).flatMap { Double($0.1) }
-        #expect(median.map { (190...230).contains($0) } == true, "200 ms ± 20 ms asked: \(slow.measured ?? "")")
+        // Each chunk waits 200 ms ± up to 20 ms (uniform): every held time, and so their median,
+        // lies in [180, 220] ms plus the proxy's lateness. With 8 writes the median alone is
+        // spread (189.7 ms was seen): the bound is what the toxic promises, not a guess at it.
+        #expect(median.map { (180...230).contains($0) } == true, "200 ms ± 20 ms asked: \(slow.measured ?? "")")
+        let p99 = slow.measured?.firstMatch(of: /p99 ([0-9.]+)ms/).flatMap { Double($0.1) }
+        #expect(p99.map { (180...240).contains($0) } == true, "\(slow.measured ?? "")")
         // Inside each window every sample that started after the confirmation failed; outside, the
         // expectation held (the run passed).
         let p = try #require(j.probes.first)
