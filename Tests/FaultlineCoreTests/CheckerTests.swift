@@ -47,6 +47,32 @@ struct CheckerTests {
         #expect(outside.up == 1_500 * ms && outside.total == 1_500 * ms)
     }
 
+    @Test("outside the faults, a failed sample in flight when a fault began (or ended) is left out, not blamed")
+    func availabilityStraddling() {
+        // Samples every 100 ms; the one started at 500 ms takes 120 ms and fails: the kill came
+        // at 560 ms, while it was in flight. The next fails inside the window.
+        var s = ProbeSeries(probe: "web", kind: "http", interval: 100 * ms)
+        for k in 0..<5 { s.append(scheduled: Nanos(k) * 100 * ms, started: Nanos(k) * 100 * ms, latency: 1 * ms, ok: true, reason: nil) }
+        s.append(scheduled: 500 * ms, started: 500 * ms, latency: 120 * ms, ok: false, reason: "connection reset")
+        s.append(scheduled: 620 * ms, started: 620 * ms, latency: 1 * ms, ok: false, reason: "refused")
+        for k in 7..<10 { s.append(scheduled: Nanos(k) * 100 * ms, started: Nanos(k) * 100 * ms, latency: 1 * ms, ok: true, reason: nil) }
+        let window = [(560 * ms)..<(690 * ms)]
+        let outside = ProbeStatistics.availability(s, windows: window, inside: false)
+        // Its 60 ms before the window, and the 10 ms after it that the failure at 620 ms stands
+        // for, are left out; everything else outside was up.
+        #expect(outside.leftOut == 70 * ms && outside.up == outside.total && outside.total == 800 * ms, "\(outside)")
+        let inside = ProbeStatistics.availability(s, windows: window, inside: true)
+        #expect(inside.up == 0 && inside.total == 130 * ms && inside.leftOut == 0, "\(inside)")
+        // A failed sample wholly outside the window still counts against it.
+        var t = s
+        t.ok[2] = false
+        let blamed = ProbeStatistics.availability(t, windows: window, inside: false)
+        #expect(blamed.up == 700 * ms && blamed.total == 800 * ms, "\(blamed)")
+        let c = AvailabilityExpectation(probe: "web", min: 0.99, window: .outside)
+            .check(RunEvidence(phase: 0..<(1_000 * ms), series: [s], faultWindows: window))
+        #expect(c.first?.passed == true && c.first?.evidence?.contains("70ms left out") == true, "\(c)")
+    }
+
     @Test("recovery time runs from the fault to the first success of a lasting streak")
     func recovery() {
         // fault at 1000ms; failures 1000–1400; a lone success at 1500; failure 1600; streak from 1700.

@@ -15,20 +15,35 @@ public enum ProbeStatistics {
     }
 
     /// Time up and time observed inside (or outside) `windows`.
-    public static func availability(_ s: ProbeSeries, windows: [Range<Nanos>], inside: Bool) -> (up: Nanos, total: Nanos, samples: Int) {
+    ///
+    /// Outside the windows, a failed sample whose request overlapped a window (in flight when a
+    /// fault began, or started during one) is left out (`leftOut`): it saw the target down at
+    /// some instant of its request, which may be the fault's, and the time it stands for outside
+    /// the window is not the target's to lose.
+    public static func availability(_ s: ProbeSeries, windows: [Range<Nanos>], inside: Bool) -> (
+        up: Nanos, total: Nanos, samples: Int, leftOut: Nanos
+    ) {
         var up: Nanos = 0
         var total: Nanos = 0
         var samples = 0
+        var leftOut: Nanos = 0
         for i in 0..<s.count {
             let span = span(s, i)
             let covered = windows.reduce(Nanos(0)) { $0 + overlap(span, $1) }
             let length = inside ? covered : (span.upperBound - span.lowerBound) - covered
             guard length > 0 else { continue }
+            if !inside, !s.ok[i] {
+                let request = s.started[i]...end(s, i)
+                if windows.contains(where: { request.lowerBound < $0.upperBound && request.upperBound >= $0.lowerBound }) {
+                    leftOut += length
+                    continue
+                }
+            }
             samples += 1
             total += length
             if s.ok[i] { up += length }
         }
-        return (up, total, samples)
+        return (up, total, samples, leftOut)
     }
 
     static func overlap(_ a: Range<Nanos>, _ b: Range<Nanos>) -> Nanos {

@@ -42,11 +42,11 @@ public struct AvailabilityExpectation: ExpectationKindReader, Equatable {
         guard let s = run.series(named: probe) else {
             return [CheckResult(name: name, passed: false, expected: "-", measured: "no samples recorded")]
         }
-        let (up, total, samples): (Nanos, Nanos, Int)
+        let (up, total, samples, leftOut): (Nanos, Nanos, Int, Nanos)
         switch window {
-        case .all: (up, total, samples) = ProbeStatistics.availability(s, windows: [run.phase], inside: true)
-        case .faults: (up, total, samples) = ProbeStatistics.availability(s, windows: run.faultWindows, inside: true)
-        case .outside: (up, total, samples) = ProbeStatistics.availability(s, windows: run.faultWindows, inside: false)
+        case .all: (up, total, samples, leftOut) = ProbeStatistics.availability(s, windows: [run.phase], inside: true)
+        case .faults: (up, total, samples, leftOut) = ProbeStatistics.availability(s, windows: run.faultWindows, inside: true)
+        case .outside: (up, total, samples, leftOut) = ProbeStatistics.availability(s, windows: run.faultWindows, inside: false)
         }
         let expected = "≥ \(PercentText.format(min))"
         guard total > 0 else { return [CheckResult(name: name, passed: false, expected: expected, measured: "no samples in window")] }
@@ -54,7 +54,9 @@ public struct AvailabilityExpectation: ExpectationKindReader, Equatable {
         return [
             CheckResult(
                 name: name, passed: value >= min, expected: expected, measured: PercentText.format(value),
-                evidence: "up \(DurationText.format(up)) of \(DurationText.format(total)) observed, \(samples) samples (time-weighted)")
+                evidence: "up \(DurationText.format(up)) of \(DurationText.format(total)) observed, \(samples) samples (time-weighted)"
+                    + (leftOut > 0
+                        ? "; \(DurationText.format(leftOut)) left out: failed samples in flight when a fault began or ended" : ""))
         ]
     }
 }
