@@ -84,8 +84,9 @@ struct RunTests {
             title: restart by action
             duration: 3s
             steady_state: [{name: web, http: "http://127.0.0.1:\(port)/"}]
-            # A 500 ms timeout: on a loaded machine one sample of the live server took over 100 ms,
-            # and a failed sample outside the fault costs this short run its 95 %.
+            # A generous timeout: this run is about recovery, not latency. (Its failures under load
+            # were a sample in flight at the kill counted outside the fault; the checker now leaves
+            # such a sample out.)
             probes: [{name: web, interval: 10ms, http: {url: "http://127.0.0.1:\(port)/", timeout: 500ms}}]
             # Blamed for 2 s: on a loaded machine Python's server can take over 700 ms to start.
             faults: [{name: kill-web, at: 500ms, duration: 2s, kill: {process: {port: \(port)}, signal: KILL}}]
