@@ -39,6 +39,19 @@ struct ProcessFaultTests {
         #expect(try ProcessResolver.matches(.name("a) b (c")).map(\.pid) == [child.pid])
     }
 
+    @Test("a command line longer than the stack buffer is read whole, and matched on its end")
+    func longCmdline() throws {
+        // Over 10,000 bytes of arguments: past the 4 KiB read at once, and past a doubling of it.
+        let filler = String(repeating: "x", count: 5_000)
+        let long = try Child(["/bin/sh", "-c", "sleep 30; : \(filler) \(filler) end-marker"])
+        defer { long.stop() }
+        let until = MonotonicClock.now() + 2_000_000_000
+        while ProcFS.cmdline(long.pid).isEmpty, MonotonicClock.now() < until { usleep(1_000) }
+        let argv = ProcFS.cmdline(long.pid)
+        #expect(argv.count == 3 && argv[2].hasSuffix("end-marker") && argv[2].utf8.count > 10_000, "\(argv.map(\.count))")
+        #expect(try ProcessResolver.matches(.cmdline("end-marker$")).map(\.pid) == [long.pid])
+    }
+
     @Test("an exit is awaited on the process's pidfd: a live one times out, a killed one is seen gone")
     func awaitExit() throws {
         let child = try Child(["sleep", "30"])

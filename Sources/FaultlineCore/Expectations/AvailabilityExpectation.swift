@@ -56,7 +56,7 @@ public struct AvailabilityExpectation: ExpectationKindReader, Equatable {
                 name: name, passed: value >= min, expected: expected, measured: PercentText.format(value),
                 evidence: "up \(DurationText.format(up)) of \(DurationText.format(total)) observed, \(samples) samples (time-weighted)"
                     + (leftOut > 0
-                        ? "; \(DurationText.format(leftOut)) left out: failed samples in flight when a fault began or ended" : ""))
+                        ? "; \(DurationText.format(leftOut)) left out: failed samples whose request overlapped a fault" : ""))
         ]
     }
 }

@@ -37,10 +37,7 @@ extension PartitionFault {
     public static let shapeNames = ["halves", "majorities-ring", "bridge"]
 
     /// For each host, the sorted hosts it drops packets from (hosts with no grudge are left out).
-    public func grudges(among allHosts: [String], regions: [String: [String]] = [:], groups: [String: [String]] = [:]) -> [String: [String]]
-    {
-        var set = HostSet(all: [], regions: regions)
-        set.groups = groups
+    public func grudges(among allHosts: [String], sets set: HostSet = HostSet(all: [])) -> [String: [String]] {
         var g: [String: Set<String>] = [:]
         func cut(_ a: [String], _ b: [String]) {
             for x in a { for y in b where x != y { g[x, default: []].insert(y) } }
@@ -126,10 +123,8 @@ extension PartitionFault {
     }
 
     /// The hosts an outage cuts off from everything (none for the other shapes).
-    public func outageHosts(regions: [String: [String]] = [:], groups: [String: [String]] = [:]) -> Set<String> {
+    public func outageHosts(sets: HostSet = HostSet(all: [])) -> Set<String> {
         guard case .outage(let hs) = shape else { return [] }
-        var set = HostSet(all: [], regions: regions)
-        set.groups = groups
-        return Set(set.expand(hs))
+        return Set(sets.expand(hs))
     }
 }

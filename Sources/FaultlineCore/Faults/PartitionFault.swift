@@ -35,7 +35,7 @@ public struct PartitionFault: FaultKindReader, Equatable {
     public var exclusion: FaultExclusion? { FaultExclusion(key: Self.key, what: "another partition") }
     /// Any lab host may turn out to hold the role, and every other one then drops it.
     public func hosts(in hosts: HostSet) -> [String] {
-        isolateRole == nil ? grudges(among: hosts.peerHosts, regions: hosts.regions, groups: hosts.groups).keys.sorted() : hosts.peerHosts
+        isolateRole == nil ? grudges(among: hosts.peerHosts, sets: hosts).keys.sorted() : hosts.peerHosts
     }
 
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
@@ -43,8 +43,8 @@ public struct PartitionFault: FaultKindReader, Equatable {
             return
                 "partition [\(step.name)]: isolate the host of role '\(r.role)' (found by '\(r.resolve)' when the fault fires) from the other lab hosts"
         }
-        let outage = outageHosts(regions: hosts.regions, groups: hosts.groups)
-        let g = grudges(among: hosts.peerHosts, regions: hosts.regions, groups: hosts.groups).sorted { $0.key < $1.key }.map {
+        let outage = outageHosts(sets: hosts)
+        let g = grudges(among: hosts.peerHosts, sets: hosts).sorted { $0.key < $1.key }.map {
             outage.contains($0.key) ? "\($0.key) drops everything" : "\($0.key) drops \($0.value.joined(separator: ","))"
         }
         return "partition [\(step.name)]: \(g.joined(separator: "; "))"
@@ -66,7 +66,7 @@ public struct PartitionFault: FaultKindReader, Equatable {
             if let problem = v.hosts.problem(h, path: path) { v.error(at: path, problem) }
         }
         isolateRole?.validate(v, path: "\(path).isolate", allowed: labHosts, what: "a lab host or an ssh host with an IPv4 address")
-        if case .outage = shape, outageHosts(regions: v.hosts.regions, groups: v.hosts.groups).count >= labHosts.count {
+        if case .outage = shape, outageHosts(sets: v.hosts).count >= labHosts.count {
             v.error(at: path, "'\(path).outage' cuts off every lab host: leave some to take over")
         }
         switch shape {

@@ -32,7 +32,7 @@ public struct JSONText {
         var out = ""
         out.reserveCapacity(compact ? 512 : 4096)
         let tree = try Self.tree(value, path: [])
-        if compact { Self.writeCompact(tree, into: &out) } else { Self.write(tree, indent: indent, into: &out) }
+        Self.write(tree, indent: compact ? nil : indent, into: &out)
         return out
     }
 
@@ -136,47 +136,29 @@ public struct JSONText {
         return out + "\""
     }
 
-    static func writeCompact(_ node: Node, into out: inout String) {
+    /// Writes `node` pretty-printed at depth `indent` (its first line not indented), or compact
+    /// (one line, no whitespace) when `indent` is nil.
+    static func write(_ node: Node, indent: Int?, into out: inout String) {
+        let inner = indent.map { "\n" + String(repeating: "  ", count: $0 + 1) } ?? ""
+        let closing = indent.map { "\n" + String(repeating: "  ", count: $0) } ?? ""
+        let deeper = indent.map { $0 + 1 }
         switch node {
         case .scalar(let s): out += s
         case .array(let box):
             out += "["
             for (i, item) in box.items.enumerated() {
-                if i > 0 { out += "," }
-                writeCompact(item, into: &out)
+                out += (i > 0 ? "," : "") + inner
+                write(item, indent: deeper, into: &out)
             }
-            out += "]"
+            // An empty one keeps Foundation's layout: "[", a blank line, "]".
+            out += (box.items.isEmpty && indent != nil ? "\n" : "") + closing + "]"
         case .object(let box):
             out += "{"
             for (i, k) in box.pairs.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                out += quoted(k) + ":"
-                writeCompact(box.pairs[k]!, into: &out)
+                out += (i > 0 ? "," : "") + inner + quoted(k) + (indent == nil ? ":" : " : ")
+                write(box.pairs[k]!, indent: deeper, into: &out)
             }
-            out += "}"
-        }
-    }
-
-    static func write(_ node: Node, indent: Int, into out: inout String) {
-        let inner = String(repeating: "  ", count: indent + 1)
-        switch node {
-        case .scalar(let s): out += s
-        case .array(let box):
-            out += "[\n"
-            for (i, item) in box.items.enumerated() {
-                if i > 0 { out += ",\n" }
-                out += inner
-                write(item, indent: indent + 1, into: &out)
-            }
-            out += "\n" + String(repeating: "  ", count: indent) + "]"
-        case .object(let box):
-            out += "{\n"
-            for (i, k) in box.pairs.keys.sorted().enumerated() {
-                if i > 0 { out += ",\n" }
-                out += inner + quoted(k) + " : "
-                write(box.pairs[k]!, indent: indent + 1, into: &out)
-            }
-            out += "\n" + String(repeating: "  ", count: indent) + "}"
+            out += (box.pairs.isEmpty && indent != nil ? "\n" : "") + closing + "}"
         }
     }
 }

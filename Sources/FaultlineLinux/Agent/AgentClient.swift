@@ -57,7 +57,12 @@ public final class AgentClient: @unchecked Sendable {
             abandon()
             throw AgentError.failed(host, hello.error ?? "agent refused hello")
         }
-        if let at = hello.now { note(ClockReading(sent: sent, agent: at, received: MonotonicClock.now())) }
+        if let at = hello.now {
+            let reading = ClockReading(sent: sent, agent: at, received: MonotonicClock.now())
+            condition.lock()
+            noteLocked(reading)
+            condition.unlock()
+        }
         Thread { [self] in self.renew() }.start()
     }
 
@@ -70,11 +75,10 @@ public final class AgentClient: @unchecked Sendable {
         return ClockMap.best(readings)
     }
 
-    private func note(_ r: ClockReading) {
-        condition.lock()
+    /// Keeps a clock reading (the last 50); called with `condition` held.
+    private func noteLocked(_ r: ClockReading) {
         readings.append(r)
         if readings.count > 50 { readings.removeFirst(readings.count - 50) }
-        condition.unlock()
     }
 
     /// Why the agent was lost, once it is.
@@ -191,10 +195,7 @@ public final class AgentClient: @unchecked Sendable {
             if r.id != 0 { responses[r.id] = r }
             if r.id == 0, !renewalsSent.isEmpty {
                 let sent = renewalsSent.removeFirst()
-                if let at = r.now {
-                    readings.append(ClockReading(sent: sent, agent: at, received: received))
-                    if readings.count > 50 { readings.removeFirst(readings.count - 50) }
-                }
+                if let at = r.now { noteLocked(ClockReading(sent: sent, agent: at, received: received)) }
             }
             condition.broadcast()
             condition.unlock()

@@ -40,8 +40,8 @@ public struct PartitionDriver: FaultDriver {
         let hosts = context.hosts.peerHosts
         let addresses = context.hosts.addresses
         let table = OwnedNames.table(runId: context.runId, faultIndex: context.faultIndex)
-        let outage = spec.outageHosts(regions: context.hosts.regions, groups: context.hosts.groups)
-        return spec.grudges(among: hosts, regions: context.hosts.regions, groups: context.hosts.groups).sorted { $0.key < $1.key }.map {
+        let outage = spec.outageHosts(sets: context.hosts)
+        return spec.grudges(among: hosts, sets: context.hosts).sorted { $0.key < $1.key }.map {
             host, peers in
             let reachable = hosts.filter { $0 != host && !peers.contains($0) }
             return PartitionBlock(

@@ -90,23 +90,37 @@ public enum ProcFS {
         } ?? []
     }
 
-    /// `body` over the first `capacity` bytes of a (proc) file, read with open and read alone;
-    /// nil when it cannot be opened. A longer file is cut at `capacity` (stat fits in 1 KiB,
-    /// and a command line longer than 4 KiB is matched on its start).
+    /// `body` over the whole of a (proc) file, read with open and read alone into a stack buffer
+    /// of `capacity` bytes (stat fits in 1 KiB, most command lines in 4); a longer file goes on
+    /// into a heap buffer. Nil when it cannot be opened or read.
     static func withContents<R>(_ path: String, capacity: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R?) -> R? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf -> R? in
-            var n = 0
-            while n < capacity {
-                let r = Glibc.read(fd, buf.baseAddress! + n, capacity - n)
+        /// Reads into `buf` from `n` until it is full or the file ends; the bytes held, or nil.
+        func fill(_ buf: UnsafeMutableBufferPointer<UInt8>, from start: Int) -> Int? {
+            var n = start
+            while n < buf.count {
+                let r = Glibc.read(fd, buf.baseAddress! + n, buf.count - n)
                 if r < 0, errno == EINTR { continue }
                 if r < 0 { return nil }
                 if r == 0 { break }
                 n += r
             }
-            return body(UnsafeBufferPointer(rebasing: buf[0..<n]))
+            return n
+        }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buf -> R? in
+            guard let n = fill(buf, from: 0) else { return nil }
+            if n < capacity { return body(UnsafeBufferPointer(rebasing: buf[0..<n])) }
+            // Full: the file may go on. Double a heap copy until a read comes up short.
+            var big = [UInt8](UnsafeBufferPointer(buf))
+            var held = n
+            while held == big.count {
+                big += [UInt8](repeating: 0, count: big.count)
+                guard let m = big.withUnsafeMutableBufferPointer({ fill($0, from: held) }) else { return nil }
+                held = m
+            }
+            return big.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<held])) }
         }
     }
 
