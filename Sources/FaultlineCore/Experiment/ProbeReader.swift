@@ -72,8 +72,10 @@ struct ProbeReader {
         if let sn = f.values["status"], let ranges = statusRanges(sn, path: f.child("status")) { h.status = ranges }
         h.bodyContains = r.string(f, "body_contains")
         if let re = r.string(f, "body_regex") {
-            if (try? NSRegularExpression(pattern: re)) == nil {
-                r.error(f.values["body_regex"], "'\(f.child("body_regex"))' is not a valid regular expression: \(shown: re)")
+            do {
+                _ = try Pattern(re)
+            } catch {
+                r.error(f.values["body_regex"], "'\(f.child("body_regex"))' is not a valid regular expression: \(shown: re): \(error)")
             }
             h.bodyRegex = re
         }
@@ -103,12 +105,8 @@ struct ProbeReader {
     }
 
     func checkURL(_ url: String, node: Node?, path: String) -> String? {
-        if url.unicodeScalars.contains(where: ShownText.isControl) {
-            reader.error(node, "'\(path)' must not contain a control character (a line break would add a header), got \(shown: url)")
-            return nil
-        }
-        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), ["http", "https"].contains(scheme), u.host != nil else {
-            reader.error(node, "'\(path)' must be an http:// or https:// URL with a host, got \(shown: url)")
+        if let problem = NetworkText.urlProblem(url) {
+            reader.error(node, "'\(path)' \(problem), got \(shown: url)")
             return nil
         }
         return url
@@ -157,16 +155,9 @@ struct ProbeReader {
         return t
     }
 
-    /// Splits `host:port` or `[v6]:port`; `nil` when malformed or the port is out of range.
-    static func splitHostPort(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
-            return nil
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty, !host.contains(" ") else { return nil }
-        return (host, port)
-    }
+    /// Splits `host:port` or `[v6]:port`; `nil` when malformed, the port is out of range, or
+    /// the host is neither a name nor an IP literal (a NUL, a space, a control character).
+    static func splitHostPort(_ text: String) -> (String, Int)? { NetworkText.hostPort(text) }
 
     func command(_ node: Node, path: String) -> ProbeSpec.Command? {
         let r = reader

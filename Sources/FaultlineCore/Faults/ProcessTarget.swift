@@ -28,12 +28,9 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
 
     static let keys = ["host", "process", "count", "all", "blast_radius"]
 
-    /// Command lines of processes no fault means to take: a selector that matches all of them
-    /// (`.*`, `.`) matches every process of a host.
-    static let unrelated = [
-        "/sbin/init", "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups", "-bash", "/usr/lib/systemd/systemd-journald",
-        "/usr/sbin/cron -f", "faultline agent --run 20261201-000000-0000 --state-dir /run/faultline",
-    ]
+    /// A `cmdline` pattern that takes several processes must hold a match to at least this much
+    /// literal text; a vaguer one (`.`, `^/`, `[a-z]+`) can match any process of a host.
+    static let specificLiteral = 3
     static let selectorKeys = ["name", "pid", "pidfile", "cmdline", "port"]
 
     /// Reads `host`, `process`, `count` and `all` from a kind's fields.
@@ -80,20 +77,32 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
             }
         }
         guard let selector else { return nil }
-        if all == true, !t.wholeHost, Self.matchesEverything(selector) {
-            r.error(
-                f.keys["all"],
-                "'\(f.path)' takes every process matching \(selector), which is every process of the host; say so with 'blast_radius: host', or select fewer"
-            )
+        if !t.wholeHost, let vague = Self.vagueness(selector) {
+            let takes: String?
+            switch t.multiplicity {
+            case .all: takes = "every process matching"
+            case .count(let n) where n > 1: takes = "\(n) processes matching"
+            default: takes = nil
+            }
+            if let takes {
+                r.error(
+                    f.keys["all"] ?? f.keys["count"],
+                    "'\(f.path)' takes \(takes) \(selector), \(vague): it can match any process of the host; say so with 'blast_radius: host', or select by name or a pattern with more literal text"
+                )
+            }
         }
         return t
     }
 
-    /// Whether a selector matches any process at all (a regular expression that matches every
-    /// unrelated command line).
-    static func matchesEverything(_ selector: ProcessSelector) -> Bool {
-        guard case .cmdline(let pattern) = selector, let re = try? NSRegularExpression(pattern: pattern) else { return false }
-        return unrelated.allSatisfy { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
+    /// Why a selector could match any process of a host (a `cmdline` pattern held to fewer than
+    /// three characters of literal text), or nil.
+    static func vagueness(_ selector: ProcessSelector) -> String? {
+        guard case .cmdline(let source) = selector, let p = try? Pattern(source), p.requiredLiteralLength < specificLiteral else {
+            return nil
+        }
+        let n = p.requiredLiteralLength
+        return n == 0
+            ? "a pattern that needs no literal text" : "a pattern that needs only \(n) character\(n == 1 ? "" : "s") of literal text"
     }
 
     /// A process name: not empty (an empty name would match nothing, and the fault with it).
@@ -144,8 +153,14 @@ public struct ProcessTarget: Codable, Equatable, Sendable {
             return .pidFile(p)
         case "cmdline":
             guard let re = r.string(f, "cmdline") else { return nil }
-            if re.isEmpty || (try? NSRegularExpression(pattern: re)) == nil {
-                r.error(f.values["cmdline"], "'\(f.child("cmdline"))' is not a valid regular expression: \(shown: re)")
+            guard !re.isEmpty else {
+                r.error(f.values["cmdline"], "'\(f.child("cmdline"))' must be a regular expression, got ''")
+                return nil
+            }
+            do {
+                _ = try Pattern(re)
+            } catch {
+                r.error(f.values["cmdline"], "'\(f.child("cmdline"))' is not a valid regular expression: \(shown: re): \(error)")
                 return nil
             }
             return .cmdline(re)

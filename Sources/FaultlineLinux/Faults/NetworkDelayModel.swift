@@ -89,21 +89,3 @@ struct NetworkDelayModel {
         return (x - 1.5) / 0.866_025_4
     }
 }
-
-/// SplitMix64: a small, fast, seedable generator (the partition shapes use the same one).
-struct SplitMix {
-    private var state: UInt64
-
-    init(_ seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-
-    mutating func next() -> UInt64 {
-        state = state &+ 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}

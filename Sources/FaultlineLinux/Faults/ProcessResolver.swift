@@ -18,15 +18,7 @@ public enum ProcessResolver {
         case .pid(let p):
             candidates = [p]
         case .pidFile(let path):
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw FaultError.target("cannot read pid file '\(path)'")
-            }
-            // The pid is the first line; some servers (PostgreSQL's postmaster.pid) add more.
-            let first = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
-            guard let p = Int32(first.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw FaultError.target("pid file '\(path)' does not hold a pid: '\(text.prefix(40))'")
-            }
-            candidates = [p]
+            candidates = [try pidFromFile(path)]
         case .port(let port):
             let inodes = ProcFS.listeningInodes(port: port)
             candidates = inodes.isEmpty ? [] : ProcFS.pids().filter { !ProcFS.socketInodes($0).isDisjoint(with: inodes) }
@@ -36,15 +28,8 @@ public enum ProcessResolver {
                 guard let argv0 = ProcFS.cmdline(pid).first else { return false }
                 return argv0.split(separator: "/").last.map(String.init) == name
             }
-        case .cmdline(let pattern):
-            guard let re = try? NSRegularExpression(pattern: pattern) else {
-                throw FaultError.target("invalid cmdline pattern '\(pattern)'")
-            }
-            candidates = ProcFS.pids().filter { pid in
-                guard pid != me else { return false }
-                let line = ProcFS.cmdline(pid).joined(separator: " ")
-                return !line.isEmpty && re.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil
-            }
+        case .cmdline(let source):
+            candidates = try cmdlineMatches(source, except: me)
         }
         let protected = Protected.current
         var refused: [String] = []
@@ -57,6 +42,54 @@ public enum ProcessResolver {
             return ProcessRef(pid: pid, startTime: s.startTime, name: s.comm)
         }.sorted { ($0.startTime, $0.pid) < ($1.startTime, $1.pid) }
         return (found, refused)
+    }
+
+    /// The pid on the first line of a pid file (PostgreSQL's postmaster.pid adds more lines).
+    /// Only its first 64 bytes are read, and none of them is ever shown: the path comes from
+    /// the experiment, and a file that is not a pid file could hold a secret.
+    static func pidFromFile(_ path: String) throws(FaultError) -> Int32 {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw FaultError.target("cannot read pid file \(shown: path): \(errnoText())") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw FaultError.target("pid file \(shown: path) is not a regular file")
+        }
+        var buf = [UInt8](repeating: 0, count: 64)
+        let n = read(fd, &buf, buf.count)
+        let first = buf.prefix(max(0, n)).prefix { $0 != 10 }
+        let digits = first.drop { $0 == 32 || $0 == 9 }.prefix { $0 != 32 && $0 != 9 && $0 != 13 }
+        guard !digits.isEmpty, digits.count <= 7, digits.allSatisfy({ (48...57).contains($0) }),
+            let pid = Int32(String(decoding: digits, as: UTF8.self)), pid > 0
+        else {
+            throw FaultError.target("pid file \(shown: path) does not start with a process id (a number on its first line)")
+        }
+        return pid
+    }
+
+    /// Steps one `cmdline` selection may spend over every process of the host: linear in their
+    /// command lines (faultline's own engine), and bounded whatever they hold, so a selection
+    /// ends in well under a second even against hostile command lines.
+    static let selectionBudget = 100_000_000
+
+    /// Processes whose command line (arguments joined by spaces) matches `source`.
+    static func cmdlineMatches(_ source: String, except me: Int32) throws(FaultError) -> [Int32] {
+        let pattern: Pattern
+        do { pattern = try Pattern(source) } catch { throw FaultError.target("invalid cmdline pattern \(shown: source): \(error)") }
+        var budget = selectionBudget
+        var out: [Int32] = []
+        for pid in ProcFS.pids() where pid != me {
+            let line = ProcFS.cmdline(pid).joined(separator: " ")
+            guard !line.isEmpty else { continue }
+            do {
+                if try pattern.matches(line, budget: &budget) { out.append(pid) }
+            } catch {
+                throw FaultError.target(
+                    "matching cmdline /\(ShownText.escaped(source))/ against this host's command lines needed more than \(selectionBudget) steps; select by name, pid or port, or a pattern with more literal text"
+                )
+            }
+        }
+        return out
     }
 
     /// The processes no fault may take, whatever selects them: PID 1, this agent and its

@@ -8,7 +8,7 @@ import Foundation
 final class HTTPProbe: Probe {
     let spec: ProbeSpec.HTTP
     private let curl: CurlEasy
-    private let regex: NSRegularExpression?
+    private let regex: Pattern?
 
     init(_ spec: ProbeSpec.HTTP) throws(ProbeError) {
         self.spec = spec
@@ -22,7 +22,7 @@ final class HTTPProbe: Probe {
         if spec.method != "HEAD", spec.method != "GET" || spec.body != nil { try curl.set(CURLOPT_CUSTOMREQUEST, spec.method) }
         if !spec.headers.isEmpty { try curl.setHeaders(spec.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }) }
         regex = try spec.bodyRegex.map { (p) throws(ProbeError) in
-            do { return try NSRegularExpression(pattern: p) } catch { throw ProbeError.setup("invalid body_regex '\(p)'") }
+            do { return try Pattern(p) } catch { throw ProbeError.setup("invalid body_regex \(shown: p): \(error)") }
         }
     }
 
@@ -35,9 +35,16 @@ final class HTTPProbe: Probe {
                 guard spec.status.contains(where: { $0.contains(code) }) else { return (false, "status \(code)") }
                 if spec.bodyContains != nil || regex != nil {
                     let text = String(decoding: curl.responseBody, as: UTF8.self)
-                    if let want = spec.bodyContains, !text.contains(want) { return (false, "body lacks '\(want)'") }
-                    if let re = regex, re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
-                        return (false, "body does not match /\(re.pattern)/")
+                    if let want = spec.bodyContains, !text.contains(want) { return (false, "body lacks \(shown: want)") }
+                    if let re = regex {
+                        do {
+                            if try !re.matches(text) { return (false, "body does not match /\(ShownText.escaped(re.source))/") }
+                        } catch {
+                            return (
+                                false,
+                                "body_regex needed more than \(Pattern.defaultBudget) steps on a body of \(curl.responseBody.count) bytes"
+                            )
+                        }
                     }
                 }
                 return (true, nil)

@@ -53,7 +53,7 @@ struct EtcdDriver: WorkloadDriver {
 
     func connect(client: Int) -> (any WorkloadSession)? { try? Session(spec, timeout: timeout, start: client) }
 
-    func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {
+    func operation(client: Int, n: Int, random: inout SplitMix) -> (History.Kind, key: String, value: String) {
         registerOperation(client: client, n: n, random: &random, prefix: spec.key, keys: spec.keys, readShare: spec.readShare)
     }
 

@@ -49,9 +49,9 @@ struct HTTPDriver: WorkloadDriver {
 
     func connect(client: Int) -> (any WorkloadSession)? { try? Session(spec, timeout: timeout) }
 
-    func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {
+    func operation(client: Int, n: Int, random: inout SplitMix) -> (History.Kind, key: String, value: String) {
         guard let keys = spec.keys else { return (.write, "", "c\(client)-\(n)") }
-        return (.write, "k\(nextRandom(&random) % UInt64(keys))", "c\(client)-\(n)")
+        return (.write, "k\(random.next() % UInt64(keys))", "c\(client)-\(n)")
     }
 
     func finalRead(into h: inout History) {

@@ -48,7 +48,7 @@ struct PostgresDriver: WorkloadDriver {
         }
     }
 
-    func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {
+    func operation(client: Int, n: Int, random: inout SplitMix) -> (History.Kind, key: String, value: String) {
         guard let keys = spec.registers else { return (.write, "", "c\(client)-\(n)") }
         return registerOperation(client: client, n: n, random: &random, prefix: "k", keys: keys, readShare: spec.readShare)
     }

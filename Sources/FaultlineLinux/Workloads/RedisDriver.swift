@@ -66,7 +66,7 @@ struct RedisDriver: WorkloadDriver {
         return (try? RedisClient(endpoint, timeout: timeout)).map { Session($0, driver: self, index: client) }
     }
 
-    func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {
+    func operation(client: Int, n: Int, random: inout SplitMix) -> (History.Kind, key: String, value: String) {
         guard spec.mode == .register else { return (.write, spec.key, "c\(client)-\(n)") }
         return registerOperation(
             client: client, n: n, random: &random, prefix: "\(spec.key):", keys: spec.keys, readShare: spec.readShare)

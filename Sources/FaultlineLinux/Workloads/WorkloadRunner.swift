@@ -15,14 +15,14 @@ protocol WorkloadDriver: Sendable {
     /// A session for `client`, or nil when no endpoint answers now (the operation fails).
     func connect(client: Int) -> (any WorkloadSession)?
     /// The operation a client issues next; values are unique across the run.
-    func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String)
+    func operation(client: Int, n: Int, random: inout SplitMix) -> (History.Kind, key: String, value: String)
     /// Every replica's state, read once; `h.finalReads` and `h.finalPrimary` are filled in.
     func finalRead(into h: inout History)
 }
 
 extension WorkloadDriver {
     func prepare() -> String? { nil }
-    func operation(client: Int, n: Int, random: inout UInt64) -> (History.Kind, key: String, value: String) {
+    func operation(client: Int, n: Int, random: inout SplitMix) -> (History.Kind, key: String, value: String) {
         (.write, "", "c\(client)-\(n)")
     }
 }
@@ -87,7 +87,7 @@ public final class WorkloadRunner: @unchecked Sendable {
         var session: (any WorkloadSession)?
         var ops: [History.Op] = []
         ops.reserveCapacity(min(Int(spec.rate.perSecond) * 16 / spec.concurrency, 1 << 20))
-        var random = UInt64(client + 1) &* 0x9E37_79B9_7F4A_7C15
+        var random = SplitMix(UInt64(client + 1))
         var next = first
         var n = 0
         while !stopping.value {
@@ -112,19 +112,10 @@ public final class WorkloadRunner: @unchecked Sendable {
 /// A register workload's next operation: a key `prefix<0..<keys>` and, with probability
 /// `readShare`, a read of it; otherwise a write of the unique value.
 func registerOperation(
-    client: Int, n: Int, random: inout UInt64, prefix: String, keys: Int, readShare: Double
+    client: Int, n: Int, random: inout SplitMix, prefix: String, keys: Int, readShare: Double
 ) -> (History.Kind, key: String, value: String) {
-    let r = nextRandom(&random)
+    let r = random.next()
     let key = "\(prefix)\(r % UInt64(keys))"
     let read = Double(r >> 11) / Double(1 << 53) < readShare
     return read ? (.read, key, "") : (.write, key, "c\(client)-\(n)")
-}
-
-/// SplitMix64: a seeded, reproducible operation mix per client.
-func nextRandom(_ state: inout UInt64) -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
 }

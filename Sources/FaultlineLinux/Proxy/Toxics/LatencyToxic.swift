@@ -1,3 +1,5 @@
+import FaultlineCore
+
 /// `latency`: every chunk waits `latency` ms, ± up to `jitter` ms (uniform), in order.
 struct LatencyToxic: Toxic {
     static let type = "latency"

@@ -1,3 +1,5 @@
+import FaultlineCore
+
 /// `slicer`: data cut into pieces of `average_size` bytes ± `size_variation`, `delay` µs apart —
 /// what a reader that assumes one read is one message gets wrong.
 struct SlicerToxic: Toxic {

@@ -1,0 +1,18 @@
+/// SplitMix64: a small, fast, seedable generator, the same on every platform for a seed (the
+/// partition shapes, the delay models, the proxy's toxics and the workload's mix use it).
+public struct SplitMix: Sendable {
+    private var state: UInt64
+
+    public init(_ seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+
+    public mutating func next() -> UInt64 {
+        state = state &+ 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
