@@ -72,7 +72,7 @@ struct Validate: ParsableCommand {
         for f in files {
             do {
                 let e = try ExperimentLoader.load(path: f)
-                print("\(f): ok (\(e.faults.count) fault(s), \(e.probes.count) probe(s), \(e.expectations.count) expectation(s))")
+                Output.line("\(f): ok (\(e.faults.count) fault(s), \(e.probes.count) probe(s), \(e.expectations.count) expectation(s))")
             } catch let failure as ValidationFailure {
                 bad += 1
                 Output.stderr(failure.description + "\n")

@@ -37,11 +37,11 @@ struct HostsCheck: ParsableCommand {
         let widths = header.indices.map { i in ([header[i]] + cells.map { $0[i] }).map(\.count).max() ?? 0 }
         for line in [header] + cells {
             let text = zip(line, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            print(text.replacingOccurrences(of: " +$", with: "", options: .regularExpression))
+            Output.line(text.replacingOccurrences(of: " +$", with: "", options: .regularExpression))
         }
         let bad = rows.filter { !$0.ok }.map(\.host)
         if !bad.isEmpty {
-            print("cannot run as planned on: \(bad.joined(separator: ", "))")
+            Output.line("cannot run as planned on: \(bad.joined(separator: ", "))")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.invalid)
         }
     }

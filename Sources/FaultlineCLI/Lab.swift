@@ -53,7 +53,7 @@ struct LabUp: ParsableCommand {
         let (_, spec) = try labName(file, dataRoot: options.labDir)
         guard let spec else { throw ValidationError("give a lab file (.yaml or .json)") }
         do {
-            try LabManager(dataRoot: options.labDir) { print($0) }.up(spec)
+            try LabManager(dataRoot: options.labDir) { Output.line($0) }.up(spec)
         } catch {
             Output.stderr("faultline: \(error)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
@@ -73,7 +73,7 @@ struct LabDown: ParsableCommand {
 
     func run() throws {
         let (name, _) = try labName(lab, dataRoot: options.labDir)
-        let problems = LabManager(dataRoot: options.labDir) { print($0) }.down(name)
+        let problems = LabManager(dataRoot: options.labDir) { Output.line($0) }.down(name)
         for p in problems { Output.stderr("faultline: \(p)\n") }
         if problems.contains(where: { !$0.hasSuffix("nothing to remove") }) {
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.residue)
@@ -91,8 +91,8 @@ struct LabStatus: ParsableCommand {
 
     func run() throws {
         let (name, spec) = try labName(lab, dataRoot: options.labDir)
-        let manager = LabManager(dataRoot: options.labDir, log: { print($0) })
-        for line in manager.status(name, spec: spec) { print(line) }
+        let manager = LabManager(dataRoot: options.labDir, log: { Output.line($0) })
+        for line in manager.status(name, spec: spec) { Output.line(line) }
     }
 }
 

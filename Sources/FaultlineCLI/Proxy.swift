@@ -40,7 +40,7 @@ struct ProxyCommand: ParsableCommand {
             }
             do {
                 let created = try api.populate(Array(data))
-                for line in created { Output.stdout("proxy \(line)\n") }
+                for line in created { Output.line("proxy \(line)") }
             } catch {
                 Output.stderr("faultline proxy: \(ShownText.escaped(config)): \(error)\n")
                 throw ExitCode(FaultlineCore.ExitCode.badInput)

@@ -100,7 +100,7 @@ struct Report: ParsableCommand {
         }
         let dir = (journal as NSString).deletingLastPathComponent
         try ReportFiles.render(j, into: dir.isEmpty ? "." : dir)
-        print("rendered \(dir.isEmpty ? "." : dir)/report.md and junit.xml (verdict \(j.verdict.rawValue))")
+        Output.line("rendered \(dir.isEmpty ? "." : dir)/report.md and junit.xml (verdict \(j.verdict.rawValue))")
     }
 }
 
@@ -148,7 +148,7 @@ struct Recover: ParsableCommand {
             outcome.lines += remote.lines
             outcome.failures += remote.failures
         }
-        for line in outcome.lines { print(line) }
+        for line in outcome.lines { Output.line(line) }
         if outcome.failures > 0 { throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.residue) }
     }
 }

@@ -60,18 +60,39 @@ struct InventoryTests {
         }
     }
 
-    @Test("what an inventory may not say: ranges, bad ports, addresses ssh would read as options; the line is named")
+    @Test("what an inventory may not say: ranges, bad ports, addresses and users ssh would read as options; each at its line and column")
     func refused() {
         let cases: [(String, String)] = [
-            ("[web]\nweb[01:10] ansible_host=x\n", "line 2"), ("h ansible_port=0\n", "not a port"),
-            ("h ansible_host=-oProxyCommand=x\n", "not an address"), ("[web\n", "line 1"), ("[web:hosts]\n", "not :vars or :children"),
+            ("[web]\nweb[01:10] ansible_host=x\n", "i.ini:2:1: host ranges ('web[01:10]') are not supported"),
+            ("h ansible_port=0\n", "i.ini:1:3: host 'h': 'ansible_port' must be a port from 1 to 65535, got '0'"),
+            ("h ansible_host=-oProxyCommand=x\n", "i.ini:1:3: host 'h': 'ansible_host' must be an address ssh would take"),
+            (
+                "h1 ansible_host=127.0.0.1 ansible_user=-oProxyCommand=x\n",
+                "i.ini:1:27: host 'h1': 'ansible_user' must be a user name ssh would take"
+            ),
+            ("[all:vars]\nansible_user=a;b\n[g]\nh1\n", "i.ini:2:1: host 'h1': 'ansible_user' must be a user name ssh would take"),
+            ("[web\n", "i.ini:1:1: a section must end with ']'"),
+            ("[web:hosts]\n", "i.ini:1:1: section '[web:hosts]': ':hosts' is not :vars or :children"),
+            ("h ansible_ssh_private_key_file=-x\n", "i.ini:1:3: host 'h': 'ansible_ssh_private_key_file' must be a path"),
+            ("h ansible_become=maybe\n", "i.ini:1:3: host 'h': 'ansible_become' must be true or false, got 'maybe'"),
         ]
         for (text, expected) in cases {
-            guard case .failure(let p) = Inventory.parse(text, file: "i.ini") else {
+            guard case .failure(let f) = Inventory.parse(text, file: "i.ini") else {
                 Issue.record("accepted: \(text)")
                 continue
             }
-            #expect("\(p.line.map { "line \($0): " } ?? "")\(p.message)".contains(expected), "\(p)")
+            #expect(f.diagnostics.contains { $0.description.hasPrefix(expected) }, "\(f)")
         }
+    }
+
+    @Test("a YAML inventory's user from a group's vars, refused at the line that sets it")
+    func yamlUser() {
+        let text = "all:\n  vars:\n    ansible_user: \"-oProxyCommand=touch /tmp/x\"\n  hosts:\n    h1: {ansible_host: 127.0.0.1}\n"
+        guard case .failure(let f) = Inventory.parse(text, file: "i.yaml") else {
+            Issue.record("accepted")
+            return
+        }
+        #expect(
+            f.diagnostics.map(\.description).first?.hasPrefix("i.yaml:3:19: host 'h1': 'ansible_user' must be a user name") == true, "\(f)")
     }
 }

@@ -17,8 +17,11 @@ struct LoaderTests {
         var out: [String: [String]] = [:]
         var current = ""
         for line in text.split(separator: "\n") {
-            // A lab file's lines (labs/…) belong to the experiment before them.
-            if !line.hasPrefix("labs/") { current = String(line.prefix { $0 != ":" }) }
+            // A lab's or an inventory's lines (labs/…, inventories/…, other files) belong to
+            // the experiment before them.
+            let file = line.prefix { $0 != ":" }
+            let other = file.hasPrefix("labs/") || file.hasPrefix("inventories/") || !(file.hasSuffix(".yaml") || file.hasSuffix(".json"))
+            if !other { current = String(file) }
             out[current, default: []].append(String(line))
         }
         return out

@@ -1,4 +1,5 @@
 import FaultlineCore
+import Glibc
 import Testing
 
 @testable import FaultlineLinux
@@ -10,7 +11,7 @@ struct SSHLinkTests {
         let link = SSHLink(target: SSHTarget(user: "admin", host: "db1", port: 2222), controlPath: "/run/x/db1")
         let argv = link.command(["/bin/sh", "-c", "echo \"$1\" 'it''s' ; rm -rf /", "sh", ""])
         #expect(argv.first == "ssh" && argv.contains("ControlPath=/run/x/db1") && argv.contains("StrictHostKeyChecking=yes"))
-        #expect(Array(argv.suffix(3).prefix(2)) == ["admin@db1", "--"])
+        #expect(Array(argv.suffix(3).prefix(2)) == ["--", "admin@db1"])
         #expect(argv.last == #"/bin/sh -c 'echo "$1" '\''it'\'''\''s'\'' ; rm -rf /' sh ''"#, "\(argv.last ?? "")")
         #expect(argv.contains("-p") && argv.contains("2222"))
     }
@@ -23,7 +24,7 @@ struct SSHLinkTests {
         #expect(argv.last == "sudo -n -- true")
         #expect(argv.contains("StrictHostKeyChecking=accept-new") && argv.contains("UserKnownHostsFile=/keys/kh"))
         #expect(argv.contains("/keys/id") && argv.contains("IdentitiesOnly=yes") && argv.contains("BatchMode=yes"))
-        #expect(argv.suffix(3).first == "db1")
+        #expect(Array(argv.suffix(3).prefix(2)) == ["--", "db1"])
     }
 
     @Test("addresses: user, host and port; anything ssh would read as an option or a shell word is refused")
@@ -33,5 +34,21 @@ struct SSHLinkTests {
         for bad in ["-oProxyCommand=x", "a b", "db1:0", "db1:99999", "@db1", "db1;rm", "u@-x", ""] {
             #expect(SSHTarget.parse(bad) == nil, "\(bad)")
         }
+    }
+
+    @Test("a destination that would be an option stays a destination: ssh is run as built and runs no ProxyCommand")
+    func optionInDestination() throws {
+        // What an inventory with `ansible_user=-oProxyCommand=…` produced before the fields were
+        // checked: built directly here (the inventory reader now refuses it), and run.
+        let marker = "/tmp/faultline-ssh-marker-\(getpid())"
+        unlink(marker)
+        defer { unlink(marker) }
+        // ProxyCommand runs through a shell: the "#" comments out the "@127.0.0.1" that follows.
+        let hostile = SSHTarget(user: "-oProxyCommand=touch \(marker) #", host: "127.0.0.1", port: 1)
+        let argv = SSHLink(target: hostile, controlPath: "/nonexistent/x").command(["true"])
+        let dash = try #require(argv.firstIndex(of: "--"))
+        #expect(argv[dash + 1] == hostile.destination && argv.count == dash + 3)
+        _ = Spawner.run(.argv(argv), timeout: 10_000_000_000)
+        #expect(access(marker, F_OK) != 0, "ssh ran the ProxyCommand")
     }
 }

@@ -22,6 +22,9 @@ enum AliasScan {
         var lineStart = 0
         var blockIndent: Int?  // inside a block scalar: lines indented more than this belong to it
         var explicitKey = false  // after a `? ` on this line
+        // Columns are counted only for the positions reported (the first alias, the first
+        // complex key): counting for every alias re-scanned its line each time, quadratic in a
+        // line of 40,000 aliases.
         func column(_ k: Int) -> Int { b[lineStart..<k].filter { $0 & 0xC0 != 0x80 }.count + 1 }
         func isSpace(_ k: Int) -> Bool { k >= b.count || b[k] == 32 || b[k] == 9 || b[k] == 10 || b[k] == 13 }
         func isFlow(_ c: UInt8) -> Bool { c == 44 || c == 91 || c == 93 || c == 123 || c == 125 }
@@ -94,16 +97,15 @@ enum AliasScan {
                 if n < b.count, b[n] == 58, isSpace(n + 1) || isFlow(b[n + 1]), r.complexKey == nil { r.complexKey = (line, column(i)) }
                 i += 1
             case 42 where tokenStart(i):
-                let at = (line: line, column: column(i))
                 // As libyaml reads alias names: letters, digits, '-' and '_' (so `*a: 1` is a key).
                 var k = i + 1
                 while k < b.count, YAMLText.letter(b[k]) || YAMLText.digit(b[k]) || b[k] == 45 || b[k] == 95 { k += 1 }
                 r.aliases += 1
-                if r.firstAlias == nil { r.firstAlias = at }
+                if r.firstAlias == nil { r.firstAlias = (line, column(i)) }
                 var n = k
                 while n < b.count, b[n] == 32 || b[n] == 9 { n += 1 }
                 let colonKey = n < b.count && b[n] == 58 && (isSpace(n + 1) || isFlow(b[n + 1]))
-                if colonKey || explicitKey, r.complexKey == nil { r.complexKey = at }
+                if colonKey || explicitKey, r.complexKey == nil { r.complexKey = (line, column(i)) }
                 i = k
             default:
                 i += 1

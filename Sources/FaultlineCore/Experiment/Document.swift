@@ -8,20 +8,22 @@ import Yams
 enum Document {
     static let maxBytes = 1 << 20
     static let maxExpandedNodes = 200_000
+    /// The text of every scalar, aliases expanded: an alias repeats its anchor's text, so one
+    /// 5 KB scalar aliased 130,000 times is 650 MB of text to every reader after this one.
+    static let maxExpandedBytes = 4 << 20
 
-    /// The file's text, or the one problem that stops it being read.
-    static func text(path: String) -> Result<String, ValidationFailure> {
+    /// The file's text, or the one problem that stops it being read. `named`: the path came
+    /// from another file (a `lab:` an experiment names), so it must be no secret (`InputFile`).
+    static func text(path: String, named: Bool = false) -> Result<String, ValidationFailure> {
         let fail = { (message: String) in
             Result<String, ValidationFailure>.failure(ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: message)]))
         }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return fail("cannot read file") }
-        // A FIFO or a device would block or never end; only a regular file is read.
-        guard attributes[.type] as? FileAttributeType == .typeRegular else { return fail("cannot read file: not a regular file") }
-        guard let handle = FileHandle(forReadingAtPath: path) else { return fail("cannot read file") }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: maxBytes + 1)) ?? Data()
-        guard data.count <= maxBytes else { return fail("file is larger than 1 MiB; an experiment or lab file is far smaller") }
-        return decode(data, file: path)
+        switch InputFile.read(path, maxBytes: maxBytes, named: named) {
+        case .success(let bytes): return decode(Data(bytes), file: path)
+        case .failure(.tooLarge): return fail("file is larger than 1 MiB; an experiment or lab file is far smaller")
+        case .failure(.unreadable): return fail("cannot read file")
+        case .failure(let p): return fail("\(p)")
+        }
     }
 
     /// UTF-8 text, or where the first byte that is not UTF-8 is.
@@ -62,27 +64,28 @@ enum Document {
         } catch {
             return .failure(ValidationFailure([Diagnostic(file: file, line: 1, column: 1, message: "syntax error: \(error)")]))
         }
-        if let root, scan.aliases > 0, !fits(root, budget: maxExpandedNodes) {
+        if let root, scan.aliases > 0, let over = exceeds(root) {
             let at = scan.firstAlias ?? (1, 1)
             return .failure(
                 ValidationFailure([
                     Diagnostic(
                         file: file, line: at.line, column: at.column,
-                        message:
-                            "aliases expand this file to more than \(maxExpandedNodes) values; write the values out or use fewer aliases")
+                        message: "aliases expand this file to more than \(over); write the values out or use fewer aliases")
                 ]))
         }
         return .success(root)
     }
 
-    /// Whether the tree, aliases expanded, has at most `budget` nodes (walked without recursion,
-    /// and only as far as the budget).
-    static func fits(_ root: Node, budget: Int) -> Bool {
+    /// What the tree, aliases expanded, holds more of than its budgets allow — values
+    /// (`maxExpandedNodes`) or bytes of text (`maxExpandedBytes`) — or nil when it fits. Walked
+    /// without recursion, and only as far as the budgets.
+    static func exceeds(_ root: Node) -> String? {
         var stack = [root]
         var count = 0
+        var bytes = 0
         while let node = stack.popLast() {
             count += 1
-            if count > budget { return false }
+            if count > maxExpandedNodes { return "\(maxExpandedNodes) values" }
             switch node {
             case .mapping(let m):
                 for (k, v) in m {
@@ -90,10 +93,13 @@ enum Document {
                     stack.append(v)
                 }
             case .sequence(let s): stack.append(contentsOf: s)
-            case .scalar, .alias: break
+            case .scalar(let s):
+                bytes += s.string.utf8.count
+                if bytes > maxExpandedBytes { return "\(maxExpandedBytes >> 20) MiB of text" }
+            case .alias: break
             }
         }
-        return true
+        return nil
     }
 
     /// 1-based line and column (in characters) of a byte offset.

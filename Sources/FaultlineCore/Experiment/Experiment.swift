@@ -95,10 +95,10 @@ public enum ProcessSelector: Codable, Equatable, Sendable, CustomStringConvertib
 
     public var description: String {
         switch self {
-        case .name(let n): return "name '\(n)'"
+        case .name(let n): return "name \(shown: n)"
         case .pid(let p): return "pid \(p)"
-        case .pidFile(let f): return "pid file '\(f)'"
-        case .cmdline(let r): return "cmdline /\(r)/"
+        case .pidFile(let f): return "pid file \(shown: f)"
+        case .cmdline(let r): return "cmdline /\(ShownText.escaped(r))/"
         case .port(let p): return "tcp port \(p)"
         }
     }

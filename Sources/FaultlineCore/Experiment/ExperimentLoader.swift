@@ -47,7 +47,7 @@ public enum ExperimentLoader {
             (experiment, labDiagnostics) = attachLab(e, node: labNode, file: file, dataRoot: labDataRoot, reader: reader)
         }
         if let experiment { ExperimentValidator(reader: reader).validate(experiment) }
-        let diagnostics = reader.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) } + labDiagnostics
+        let diagnostics = reader.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) } + reader.others + labDiagnostics
         guard diagnostics.isEmpty, var result = experiment else { throw ValidationFailure(diagnostics) }
         result.source = file
         return result
@@ -129,7 +129,7 @@ public enum ExperimentLoader {
             return (e, [])
         }
         do {
-            let lab = try LabLoader.load(path: path, dataRoot: dataRoot)
+            let lab = try LabLoader.load(path: path, dataRoot: dataRoot, named: true)
             var out = e
             out.lab = lab
             for h in lab.hosts {
@@ -300,10 +300,18 @@ public enum ExperimentLoader {
             return nil
         }
         var url = r.string(f, "url", required: true)
-        if let u = url, !(u.hasPrefix("http://") || u.hasPrefix("https://")) || u.unicodeScalars.contains(where: ShownText.isControl) {
-            r.error(
-                f.values["url"], "'workload.http.url' must start with http:// or https:// and hold no control character, got \(shown: u)")
+        // {value} and {key} are filled in per request; checked with a stand-in for them.
+        if let u = url,
+            let problem = NetworkText.urlProblem(
+                u.replacingOccurrences(of: "{value}", with: "v").replacingOccurrences(of: "{key}", with: "k"))
+        {
+            r.error(f.values["url"], "'workload.http.url' \(problem), got \(shown: u)")
             url = nil
+        }
+        for u in r.strings(f, "replicas") ?? [] {
+            if let problem = NetworkText.urlProblem(u) {
+                r.error(f.values["replicas"], "\(shown: u) in 'workload.http.replicas' \(problem)")
+            }
         }
         let method = (r.string(f, "method") ?? "GET").uppercased()
         let methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
@@ -323,9 +331,28 @@ public enum ExperimentLoader {
         guard let f = r.fields(node, path: "settings", allowed: keys) else { return }
         if let v = r.duration(f, "confirm_timeout", positive: true, max: Bounds.tenMinutes) { s.confirmTimeout = v }
         if let v = r.duration(f, "settle_timeout", max: Bounds.hour) { s.settleTimeout = v }
-        if let v = r.duration(f, "lease_renew", positive: true, max: Bounds.minute) { s.leaseRenew = v }
-        if let v = r.duration(f, "lease_expiry", positive: true, max: Bounds.tenMinutes) { s.leaseExpiry = v }
-        if s.leaseExpiry < 2 * s.leaseRenew {
+        let before = r.diagnostics.count
+        if let v = r.duration(f, "lease_renew", positive: true, max: Bounds.minute) {
+            if v < Bounds.minLeaseRenew {
+                r.error(
+                    f.values["lease_renew"],
+                    "'settings.lease_renew' must be at least \(DurationText.format(Bounds.minLeaseRenew)), got '\(DurationText.format(v))'")
+            } else {
+                s.leaseRenew = v
+            }
+        }
+        if let v = r.duration(f, "lease_expiry", positive: true, max: Bounds.tenMinutes) {
+            if v < Bounds.minLeaseExpiry {
+                r.error(
+                    f.values["lease_expiry"],
+                    "'settings.lease_expiry' must be at least \(DurationText.format(Bounds.minLeaseExpiry)) (the agent checks its lease every 10ms), got '\(DurationText.format(v))'"
+                )
+            } else {
+                s.leaseExpiry = v
+            }
+        }
+        // Compared only when both were read: a refused one would be compared as its default.
+        if r.diagnostics.count == before, s.leaseExpiry < 2 * s.leaseRenew {
             r.error(
                 f.values["lease_expiry"] ?? f.values["lease_renew"] ?? node,
                 "'settings.lease_expiry' (\(DurationText.format(s.leaseExpiry))) must be at least twice 'settings.lease_renew' (\(DurationText.format(s.leaseRenew))), or one late renewal ends the lease"
@@ -342,15 +369,12 @@ public enum ExperimentLoader {
         guard let rel = r.string(f, "from", required: true) else { return [] }
         let base = (r.file as NSString).deletingLastPathComponent
         let path = rel.hasPrefix("/") || base.isEmpty ? rel : "\(base)/\(rel)"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            r.error(f.values["from"], "'hosts.from': cannot read the inventory '\(path)'")
-            return []
-        }
         let inventory: Inventory
-        switch Inventory.parse(text, file: path) {
+        switch Inventory.load(path: path) {
         case .success(let i): inventory = i
-        case .failure(let p):
-            r.error(f.values["from"], "'hosts.from': inventory '\(path)'\(p.line.map { " line \($0)" } ?? ""): \(p.message)")
+        case .failure(let failure):
+            r.error(f.values["from"], "'hosts.from': inventory '\(path)' has problems (listed below)")
+            r.others += failure.diagnostics
             return []
         }
         // Defaults for every host; the inventory's own variables win.

@@ -18,6 +18,7 @@ struct ExperimentValidator {
         timing(e)
         overlaps(e)
         workloadSize(e)
+        probeSamples(e)
     }
 
     /// Each proxy runs in the agent of a declared host.
@@ -38,6 +39,22 @@ struct ExperimentValidator {
         reader.error(
             path: "workload.rate",
             "'workload.rate' \(w.rate) for the experiment's 'duration' \(DurationText.format(e.duration)) would record \(Int(operations)) operations; at most \(Int(Bounds.maxOperations)) (about 1 GB of history)"
+        )
+    }
+
+    /// Continuous probes record every sample (about 210 bytes each in the journal): their
+    /// samples over the fault phase, all probes together, are bounded as a workload's are.
+    private func probeSamples(_ e: Experiment) {
+        var total = 0.0
+        for p in e.probes {
+            guard let interval = p.interval, interval > 0 else { continue }
+            total += Double(e.duration) / Double(interval)
+        }
+        guard total > Bounds.maxSamples, let first = e.probes.first else { return }
+        let p = first.path.isEmpty ? "probes[0]" : first.path
+        reader.error(
+            path: p,
+            "the 'probes' would record \(Int(total)) samples over the experiment's 'duration' \(DurationText.format(e.duration)) (each probe's duration ÷ interval, added up); at most \(Int(Bounds.maxSamples)) (about 1 GB of journal): sample less often or run shorter"
         )
     }
 

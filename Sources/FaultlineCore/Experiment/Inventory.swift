@@ -1,215 +1,166 @@
 import Foundation
-import Yams
 
 /// Hosts and groups from an Ansible inventory: static INI, static YAML, or the JSON that
 /// `ansible-inventory --list` prints (for dynamic inventories). Each host becomes an ssh host
 /// (`ansible_host`, `ansible_user`, `ansible_port`, `ansible_ssh_private_key_file`,
 /// `ansible_become`); each group can be named as `group:NAME` wherever hosts are listed.
+///
+/// An inventory is often generated from cloud tags that many people can set, so it is read as
+/// an experiment is: at most 1 MiB, YAML through the same alias and size budgets, every ssh
+/// field checked as the experiment's own `ssh:` is, every problem at its line and column, and
+/// group expansion bounded in work.
 public struct Inventory: Equatable, Sendable {
+    public static let maxBytes = 1 << 20
+    /// Hosts one inventory may hold, and group memberships (a host in a group, children's
+    /// included) all its groups may hold together.
+    public static let maxHosts = 10_000
+    public static let maxMemberships = 1_000_000
+
     /// Host names in the order the inventory gives them.
     public var order: [String] = []
     public var hosts: [String: SSHTarget] = [:]
     /// Group → its hosts, children's included (`all` and `ungrouped` as Ansible has them).
     public var groups: [String: [String]] = [:]
 
-    public struct Problem: Error, Sendable {
-        public var line: Int?
-        public var message: String
+    /// Reads the inventory at `path` (named by an experiment: it must be no secret, see
+    /// `InputFile`); its problems are its own FILE:LINE:COL diagnostics.
+    public static func load(path: String) -> Result<Inventory, ValidationFailure> {
+        switch InputFile.text(path, maxBytes: maxBytes, named: true) {
+        case .success(let text): return parse(text, file: path)
+        case .failure(.tooLarge):
+            return .failure(ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "an inventory is at most 1 MiB")]))
+        case .failure(let p): return .failure(ValidationFailure([Diagnostic(file: path, line: 1, column: 1, message: "\(p)")]))
+        }
     }
 
     /// Reads `text` (its format from the file's extension, else its first character).
-    public static func parse(_ text: String, file: String) -> Result<Inventory, Problem> {
+    public static func parse(_ text: String, file: String) -> Result<Inventory, ValidationFailure> {
         let trimmed = text.drop { $0.isWhitespace }
-        if file.hasSuffix(".json") || trimmed.hasPrefix("{") { return structured(text, json: true) }
-        if file.hasSuffix(".yaml") || file.hasSuffix(".yml") { return structured(text, json: false) }
-        return ini(text)
+        let read: Result<(RawInventory, [Diagnostic]), ValidationFailure>
+        if file.hasSuffix(".json") || trimmed.hasPrefix("{") || file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
+            read = InventoryStructured.read(text, file: file)
+        } else {
+            read = .success(InventoryINI.read(text, file: file))
+        }
+        // What could be read is built and checked too: every problem at once, in line order.
+        return read.flatMap { raw, problems in
+            let built = build(raw, file: file)
+            let all = (problems + built.failureDiagnostics).sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+            return all.isEmpty ? built : .failure(ValidationFailure(all))
+        }
     }
 
-    // MARK: INI
-
-    static func ini(_ text: String) -> Result<Inventory, Problem> {
-        var direct: [String: [String]] = [:]
-        var children: [String: [String]] = [:]
-        var groupVars: [String: [String: String]] = [:]
-        var hostVars: [String: [String: String]] = [:]
-        var order: [String] = []
-        var section = "ungrouped"
-        var kind = "hosts"
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]") else { return .failure(Problem(line: i + 1, message: "a section must end with ']'")) }
-                let name = String(line.dropFirst().dropLast())
-                let parts = name.split(separator: ":", maxSplits: 1).map(String.init)
-                section = parts[0]
-                kind = parts.count > 1 ? parts[1] : "hosts"
-                guard parts.count == 1 || ["vars", "children"].contains(kind) else {
-                    return .failure(Problem(line: i + 1, message: "section '[\(name)]': ':\(kind)' is not :vars or :children"))
-                }
-                guard isName(section) else { return .failure(Problem(line: i + 1, message: "group name '\(section)' is not a name")) }
-                if kind == "hosts" { direct[section, default: []] += [] }
-                continue
-            }
-            guard let words = splitWords(line) else { return .failure(Problem(line: i + 1, message: "an unterminated quote")) }
-            switch kind {
-            case "vars":
-                guard let (k, v) = pair(line) else { return .failure(Problem(line: i + 1, message: "a variable must be 'key=value'")) }
-                groupVars[section, default: [:]][k] = v
-            case "children":
-                children[section, default: []].append(words[0])
-            default:
-                let host = words[0]
-                if host.contains("[") {
-                    return .failure(Problem(line: i + 1, message: "host ranges ('\(host)') are not supported: list the hosts"))
-                }
-                guard isName(host) else { return .failure(Problem(line: i + 1, message: "'\(host)' is not a host name")) }
-                if hostVars[host] == nil { order.append(host) }
-                for w in words.dropFirst() {
-                    guard let (k, v) = pair(w) else {
-                        return .failure(Problem(line: i + 1, message: "'\(w)' must be 'key=value'"))
-                    }
-                    hostVars[host, default: [:]][k] = v
-                }
-                if hostVars[host] == nil { hostVars[host] = [:] }
-                direct[section, default: []].append(host)
+    static func build(_ raw: RawInventory, file: String) -> Result<Inventory, ValidationFailure> {
+        var problems: [Diagnostic] = []
+        func fail(_ at: Position, _ message: String) {
+            problems.append(Diagnostic(file: file, line: at.line, column: at.column, message: message))
+        }
+        guard raw.order.count <= maxHosts else {
+            return .failure(
+                ValidationFailure([
+                    Diagnostic(
+                        file: file, line: 1, column: 1, message: "an inventory holds at most \(maxHosts) hosts, this one \(raw.order.count)"
+                    )
+                ]))
+        }
+        var inv = Inventory()
+        inv.order = raw.order
+        guard let memberships = members(raw) else {
+            return .failure(
+                ValidationFailure([
+                    Diagnostic(
+                        file: file, line: 1, column: 1,
+                        message:
+                            "the inventory's groups hold more than \(maxMemberships) host memberships (children's hosts counted in each parent)"
+                    )
+                ]))
+        }
+        inv.groups = memberships
+        inv.groups["all"] = raw.order
+        var inGroup = Set<String>()
+        var groupsOf: [String: [String]] = [:]
+        for (g, list) in memberships where g != "all" && g != "ungrouped" {
+            for h in list {
+                groupsOf[h, default: []].append(g)
+                inGroup.insert(h)
             }
         }
-        return build(order: order, direct: direct, children: children, groupVars: groupVars, hostVars: hostVars)
+        inv.groups["ungrouped"] = raw.order.filter { !inGroup.contains($0) }
+        for h in raw.order {
+            // Group variables, all first, then each group alphabetically, then the host's own.
+            var vars = raw.groupVars["all"] ?? [:]
+            for g in (groupsOf[h] ?? []).sorted() { vars.merge(raw.groupVars[g] ?? [:]) { _, new in new } }
+            vars.merge(raw.hostVars[h] ?? [:]) { _, new in new }
+            if let t = InventoryHost.target(h, vars: vars, at: raw.positions[h] ?? Position(line: 1, column: 1), fail: fail) {
+                inv.hosts[h] = t
+            }
+        }
+        return problems.isEmpty ? .success(inv) : .failure(ValidationFailure(problems))
     }
 
-    /// Words separated by spaces, a quoted word kept whole (quotes removed); nil for an open quote.
-    static func splitWords(_ line: String) -> [String]? {
-        var out: [String] = []
-        var cur = ""
-        var quote: Character?
-        for c in line {
-            if let q = quote {
-                if c == q { quote = nil } else { cur.append(c) }
-            } else if c == "\"" || c == "'" {
-                quote = c
-            } else if c == " " || c == "\t" {
-                if !cur.isEmpty { out.append(cur) }
-                cur = ""
-            } else {
-                cur.append(c)
+    /// Every group's hosts, children's included, depth first and each once; nil when that would
+    /// pass `maxMemberships` (deeply nested groups each count every host beneath them).
+    static func members(_ raw: RawInventory) -> [String: [String]]? {
+        var names = Set(raw.direct.keys).union(raw.children.keys)
+        for list in raw.children.values { names.formUnion(list) }
+        var out: [String: [String]] = [:]
+        var budget = maxMemberships
+        for g in names.sorted() {
+            var seenGroups = Set<String>()
+            var seenHosts = Set<String>()
+            var list: [String] = []
+            var stack = [g]
+            while let cur = stack.popLast() {
+                guard seenGroups.insert(cur).inserted else { continue }
+                for h in raw.direct[cur] ?? [] where seenHosts.insert(h).inserted {
+                    list.append(h)
+                    budget -= 1
+                    if budget < 0 { return nil }
+                }
+                // Children in their written order (the stack pops the last first).
+                stack += (raw.children[cur] ?? []).reversed()
             }
+            out[g] = list
         }
-        if quote != nil { return nil }
-        if !cur.isEmpty { out.append(cur) }
         return out
     }
 
-    static func pair(_ w: String) -> (String, String)? {
-        guard let eq = w.firstIndex(of: "=") else { return nil }
-        let k = w[..<eq].trimmingCharacters(in: .whitespaces)
-        var v = w[w.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-        if v.count >= 2, let f = v.first, f == "\"" || f == "'", v.last == f { v = String(v.dropFirst().dropLast()) }
-        return k.isEmpty ? nil : (k, v)
-    }
-
-    // MARK: YAML and `ansible-inventory --list` JSON
-
-    static func structured(_ text: String, json: Bool) -> Result<Inventory, Problem> {
-        guard let any = try? Yams.load(yaml: text), let root = any as? [String: Any] else {
-            return .failure(Problem(line: nil, message: "not a \(json ? "JSON" : "YAML") mapping"))
-        }
-        var direct: [String: [String]] = [:]
-        var children: [String: [String]] = [:]
-        var groupVars: [String: [String: String]] = [:]
-        var hostVars: [String: [String: String]] = [:]
-        var order: [String] = []
-        func strings(_ v: Any?) -> [String: String] {
-            ((v as? [String: Any]) ?? [:]).mapValues { "\($0)" }
-        }
-        func addHost(_ h: String, to group: String, vars: [String: String]) {
-            if hostVars[h] == nil {
-                order.append(h)
-                hostVars[h] = [:]
-            }
-            hostVars[h]?.merge(vars) { _, new in new }
-            direct[group, default: []].append(h)
-        }
-        if let meta = root["_meta"] as? [String: Any] {
-            // ansible-inventory --list: groups at the top, host lists as arrays, variables in _meta.
-            let hv = (meta["hostvars"] as? [String: Any]) ?? [:]
-            for (g, body) in root where g != "_meta" {
-                let b = (body as? [String: Any]) ?? [:]
-                for h in (b["hosts"] as? [Any])?.map({ "\($0)" }) ?? [] { addHost(h, to: g, vars: strings(hv[h])) }
-                children[g] = (b["children"] as? [Any])?.map { "\($0)" } ?? []
-                groupVars[g] = strings(b["vars"])
-            }
-        } else {
-            // Static YAML: all: {hosts: {h: {vars}}, vars: {…}, children: {g: {…}}}.
-            func walk(_ g: String, _ body: [String: Any]) {
-                direct[g, default: []] += []
-                for (h, v) in (body["hosts"] as? [String: Any]) ?? [:] { addHost(h, to: g, vars: strings(v)) }
-                groupVars[g] = strings(body["vars"])
-                for (c, cb) in (body["children"] as? [String: Any]) ?? [:] {
-                    children[g, default: []].append(c)
-                    walk(c, (cb as? [String: Any]) ?? [:])
-                }
-            }
-            for (g, body) in root { walk(g, (body as? [String: Any]) ?? [:]) }
-        }
-        for h in order where !isName(h) { return .failure(Problem(line: nil, message: "'\(h)' is not a host name")) }
-        return build(order: order, direct: direct, children: children, groupVars: groupVars, hostVars: hostVars)
-    }
-
-    // MARK: Both
-
-    static func build(
-        order: [String], direct: [String: [String]], children: [String: [String]], groupVars: [String: [String: String]],
-        hostVars: [String: [String: String]]
-    ) -> Result<Inventory, Problem> {
-        var inv = Inventory()
-        inv.order = order
-        // A group's hosts: its own and its children's, depth first, each once (a cycle stops).
-        func members(_ g: String, _ seen: inout Set<String>) -> [String] {
-            guard seen.insert(g).inserted else { return [] }
-            var out = direct[g] ?? []
-            for c in children[g] ?? [] { out += members(c, &seen) }
-            return out
-        }
-        var names = Set(direct.keys).union(children.keys).union(children.values.flatMap { $0 })
-        names.insert("all")
-        for g in names {
-            var seen = Set<String>()
-            var list: [String] = []
-            for h in g == "all" ? order : members(g, &seen) where !list.contains(h) { list.append(h) }
-            inv.groups[g] = list
-        }
-        inv.groups["ungrouped"] = order.filter { h in !direct.contains { $0.key != "ungrouped" && $0.key != "all" && $0.value.contains(h) }
-        }
-        for h in order {
-            // Group variables, all first, then the host's own.
-            var vars: [String: String] = groupVars["all"] ?? [:]
-            for (g, list) in inv.groups.sorted(by: { $0.key < $1.key }) where g != "all" && list.contains(h) {
-                vars.merge(groupVars[g] ?? [:]) { _, new in new }
-            }
-            vars.merge(hostVars[h] ?? [:]) { _, new in new }
-            let address = vars["ansible_host"] ?? h
-            var t = SSHTarget(host: address)
-            guard SSHTarget.parse(address) != nil, !address.contains("@"), !address.contains(":") else {
-                return .failure(Problem(line: nil, message: "host '\(h)': ansible_host '\(address)' is not an address ssh would take"))
-            }
-            t.user = vars["ansible_user"] ?? vars["ansible_ssh_user"]
-            if let p = vars["ansible_port"] ?? vars["ansible_ssh_port"] {
-                guard let n = Int(p), (1...65_535).contains(n) else {
-                    return .failure(Problem(line: nil, message: "host '\(h)': ansible_port '\(p)' is not a port"))
-                }
-                t.port = n
-            }
-            t.identity = vars["ansible_ssh_private_key_file"] ?? vars["ansible_private_key_file"]
-            if let b = vars["ansible_become"]?.lowercased(), ["true", "yes", "1"].contains(b) { t.become = .sudo }
-            inv.hosts[h] = t
-        }
-        return .success(inv)
-    }
-
-    /// Names an inventory may give a host or group: letters, digits, '-', '_', '.' (at most 64).
+    /// Names an inventory may give a host or group: letters, digits, '-', '_', '.' (at most 64),
+    /// starting with a letter or digit.
     static func isName(_ s: String) -> Bool {
-        !s.isEmpty && s.count <= 64 && s.first.map { $0.isLetter || $0.isNumber } == true
-            && s.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "-_.".unicodeScalars.contains($0) }
+        let b = Array(s.utf8)
+        guard let first = b.first, b.count <= 64, YAMLText.letter(first) || YAMLText.digit(first) else { return false }
+        return b.allSatisfy { YAMLText.letter($0) || YAMLText.digit($0) || $0 == 45 || $0 == 95 || $0 == 46 }
     }
+}
+
+extension Result where Failure == ValidationFailure {
+    var failureDiagnostics: [Diagnostic] {
+        if case .failure(let f) = self { return f.diagnostics }
+        return []
+    }
+}
+
+/// What an inventory says, before its groups are expanded and its variables applied.
+struct RawInventory {
+    var order: [String] = []
+    var positions: [String: Position] = [:]
+    var direct: [String: [String]] = [:]
+    var children: [String: [String]] = [:]
+    var groupVars: [String: [String: InventoryValue]] = [:]
+    var hostVars: [String: [String: InventoryValue]] = [:]
+
+    mutating func addHost(_ h: String, to group: String, at: Position) {
+        if positions[h] == nil {
+            order.append(h)
+            positions[h] = at
+        }
+        direct[group, default: []].append(h)
+    }
+}
+
+/// A variable's value and where it was written.
+struct InventoryValue: Equatable {
+    var text: String
+    var at: Position
 }

@@ -13,6 +13,9 @@ final class NodeReader {
     private(set) var marks: [String: Position] = [:]
     /// The experiment's `lab:` value, resolved after the rest is read.
     var labNode: Node?
+    /// Problems of other files this one names (an inventory), each at its own FILE:LINE:COL,
+    /// listed after this file's own.
+    var others: [Diagnostic] = []
 
     init(file: String, document: String = "the experiment") {
         self.file = file
@@ -268,7 +271,7 @@ struct Fields {
 }
 
 /// A 1-based line and column in an input file.
-struct Position {
+struct Position: Equatable {
     var line: Int
     var column: Int
 

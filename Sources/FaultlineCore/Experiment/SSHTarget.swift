@@ -63,12 +63,16 @@ public struct SSHTarget: Codable, Equatable, Sendable {
             port = p
             rest = rest[..<colon]
         }
-        let safe = { (s: Substring) in
-            !s.isEmpty && !s.hasPrefix("-")
-                && s.unicodeScalars.allSatisfy { $0.value > 32 && $0.value < 127 && !"@:'\"\\;&|$`".unicodeScalars.contains($0) }
-        }
-        guard safe(rest), user.map({ safe(Substring($0)) }) ?? true else { return nil }
+        guard isSafeWord(rest), user.map({ isSafeWord(Substring($0)) }) ?? true else { return nil }
         return SSHTarget(user: user, host: String(rest), port: port)
+    }
+
+    /// A user or host name ssh takes as it is: not empty, no leading '-' (ssh would read it as an
+    /// option: `-oProxyCommand=…`), printable ASCII without a space, '@', ':', a quote, a
+    /// backslash or a shell character.
+    public static func isSafeWord(_ s: Substring) -> Bool {
+        !s.isEmpty && !s.hasPrefix("-") && s.utf8.count <= 255
+            && s.unicodeScalars.allSatisfy { $0.value > 32 && $0.value < 127 && !"@:'\"\\;&|$`<>(){}*?!#~".unicodeScalars.contains($0) }
     }
 
     /// The value of a host's `ssh` key; problems go to `r`.

@@ -58,24 +58,36 @@ public enum Signals {
         "WINCH": 28, "IO": 29, "PWR": 30, "SYS": 31,
     ]
 
-    /// `signal:` as `KILL`, `SIGKILL`, `kill` or a number; STOP and CONT are refused (use pause).
+    /// Signals that stop or continue a process rather than end it: a kill with one would leave
+    /// its target stopped after the run with nothing recorded to undo (the `pause` fault stops
+    /// and continues under the ledger).
+    public static let stopping: [Int32: String] = [18: "CONT", 19: "STOP", 20: "TSTP", 21: "TTIN", 22: "TTOU"]
+
+    /// `signal:` as `KILL`, `SIGKILL`, `kill` or a number; the stopping signals are refused.
     static func read(_ f: Fields, reader: NodeReader) -> (Int32, String)? {
         guard let node = f.values["signal"], let text = node.string else { return nil }
-        if let n = Int32(text), let entry = byName.first(where: { $0.value == n }) { return (n, entry.key) }
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name.removeFirst(3) }
-        if let n = byName[name] {
-            if n == 19 || n == 18 {
-                reader.error(
-                    node, "'\(f.child("signal"))' \(shown: text) would not kill; use the 'pause' fault to stop and continue a process")
-                return nil
-            }
-            return (n, name)
+        let found: (Int32, String)?
+        if let n = Int32(text) {
+            found = byName.first { $0.value == n }.map { (n, $0.key) }
+        } else {
+            found = byName[name].map { ($0, name) }
         }
-        reader.error(
-            node,
-            "'\(f.child("signal"))' must be a signal name or number, got \(shown: text) \(Suggest.hint(for: name, in: byName.keys.sorted()))"
-        )
-        return nil
+        guard let (n, canonical) = found else {
+            let known =
+                Int32(text) != nil ? "(valid numbers: 1-15, 17, 24-31; Linux numbering)" : Suggest.hint(for: name, in: byName.keys.sorted())
+            reader.error(node, "'\(f.child("signal"))' must be a signal name or number, got \(shown: text) \(known)")
+            return nil
+        }
+        if stopping[n] != nil {
+            let which = name == canonical ? "" : " is SIG\(canonical), which"
+            reader.error(
+                node,
+                "'\(f.child("signal"))' \(shown: text)\(which) stops or continues a process instead of ending it; use the 'pause' fault to stop and continue a process"
+            )
+            return nil
+        }
+        return (n, canonical)
     }
 }

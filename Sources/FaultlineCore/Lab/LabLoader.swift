@@ -11,8 +11,8 @@ public enum LabLoader {
     static let serviceKeys = ["name", "argv", "env", "dir", "log", "ready", "ready_within"]
 
     /// Loads and validates `path`; `dataRoot` is where host data directories live (`{dir}`).
-    public static func load(path: String, dataRoot: String) throws -> LabSpec {
-        switch Document.text(path: path) {
+    public static func load(path: String, dataRoot: String, named: Bool = false) throws -> LabSpec {
+        switch Document.text(path: path, named: named) {
         case .success(let text): return try load(text: text, file: path, dataRoot: dataRoot)
         case .failure(let d): throw d
         }

@@ -144,4 +144,11 @@ public enum Bounds {
     public static let maxRate = 1_000_000.0
     /// A workload records every operation (about 100 bytes each): at most this many in a run.
     public static let maxOperations = 10_000_000.0
+    /// Continuous probes record every sample (about 210 bytes each): at most this many in a run.
+    public static let maxSamples = 5_000_000.0
+    /// The runner renews leases at least this far apart, and a lease lasts at least this long:
+    /// a renewal every nanosecond, or a lease shorter than the agent's 10 ms watch, would end
+    /// every lease at once and report residue with nothing injected.
+    public static let minLeaseRenew: Nanos = 10_000_000
+    public static let minLeaseExpiry: Nanos = 100_000_000
 }

@@ -153,7 +153,7 @@ extension Recovery {
             let owner = (try? String(contentsOfFile: "\(dir)/\(sshOwnerFile)", encoding: .utf8)).flatMap(ownerRef)
             let check = { (socket: String, command: String) in
                 Spawner.run(
-                    .argv(["ssh", "-o", "ControlPath=\(dir)/\(socket)", "-O", command, "faultline-recover"]), timeout: 5_000_000_000
+                    .argv(["ssh", "-o", "ControlPath=\(dir)/\(socket)", "-O", command, "--", "faultline-recover"]), timeout: 5_000_000_000
                 )
                 .status == 0
             }

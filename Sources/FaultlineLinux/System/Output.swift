@@ -1,3 +1,4 @@
+import FaultlineCore
 import Foundation
 import Glibc
 
@@ -9,6 +10,11 @@ import Glibc
 public enum Output {
     public static func stdout(_ text: String) { write(STDOUT_FILENO, Data(text.utf8)) }
     public static func stderr(_ text: String) { write(STDERR_FILENO, Data(text.utf8)) }
+
+    /// One line on stdout whose text may come from a file or another program (a lab's, a
+    /// ledger's, a proxy config's names): its control and format characters are escaped, so it
+    /// stays one line and shows what it holds.
+    public static func line(_ text: String) { stdout(ShownText.controlsEscaped(text) + "\n") }
 
     /// Writes all of `data`, retrying on EINTR; returns false when the reader is gone.
     @discardableResult

@@ -32,10 +32,11 @@ public struct SSHLink: Sendable, Equatable {
     }
 
     /// `argv` run on the host (through sudo when the host says `become: sudo`), as one
-    /// POSIX-quoted remote command line.
+    /// POSIX-quoted remote command line. `--` ends ssh's options before the destination, so
+    /// neither the destination nor the command can be read as an option, whatever they hold.
     public func command(_ argv: [String]) -> [String] {
         let remote = (target.become == .sudo ? ["sudo", "-n", "--"] : []) + argv
-        return ["ssh"] + options + [target.destination, "--", remote.map(Self.quote).joined(separator: " ")]
+        return ["ssh"] + options + ["--", target.destination, remote.map(Self.quote).joined(separator: " ")]
     }
 
     /// One argument for the remote shell: single-quoted, a quote written as '\''.
@@ -52,7 +53,7 @@ public struct SSHLink: Sendable, Equatable {
     /// refused login or an unreachable host is an error naming the host, before anything runs.
     public static func open(_ target: SSHTarget, host: String, directory: String) -> Result<SSHLink, SSHFailure> {
         let link = SSHLink(target: target, controlPath: "\(directory)/\(host)")
-        let argv = ["ssh", "-M", "-N", "-f", "-o", "ControlPersist=60"] + link.options + [target.destination]
+        let argv = ["ssh", "-M", "-N", "-f", "-o", "ControlPersist=60"] + link.options + ["--", target.destination]
         let r = run(argv, timeout: 15_000_000_000)
         guard r.status == 0 else {
             // ssh ends with what decided it ("Host key for … has changed and you have requested
@@ -66,7 +67,7 @@ public struct SSHLink: Sendable, Equatable {
 
     /// Ends the master connection (its sessions end with it).
     public func close() {
-        _ = Self.run(["ssh", "-O", "exit"] + options + [target.destination], timeout: 5_000_000_000)
+        _ = Self.run(["ssh", "-O", "exit"] + options + ["--", target.destination], timeout: 5_000_000_000)
     }
 
     /// Runs `argv` on the host, stdin from `input` (a file) or nothing.

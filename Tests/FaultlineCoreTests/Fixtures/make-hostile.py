@@ -176,6 +176,42 @@ case("169-duplicate-host-names-in-yaml.yaml", head("hosts: {web1: {local: {}}, w
 case("171-alias-key-in-flow-sequence.yaml", head(laughs(8, "tags: [*a7, *a7: x]\n")))
 case("170-many-errors-capped-per-fault.yaml", head("faults:\n" + "".join(f"  - {{at: 1s, duration: 5s, pause: {{process: x}}}}\n" for _ in range(4))))
 
+
+# --- round two (issue 18): the surfaces added since — inventories, signals, selectors, budgets,
+# addresses — tried as a hostile user would. Files an experiment names are never shown unless
+# they are no secret; ssh fields from an inventory are checked as the experiment's own are.
+INV = os.path.join(OUT, "inventories")
+os.makedirs(INV, exist_ok=True)
+
+
+def inv(name, text):
+    cases.append((os.path.join(INV, name), text))
+
+
+case("214-inventory-proc-environ.yaml", "version: 1\ntitle: t\nhosts: {from: /proc/self/environ}\nduration: 1s\n")
+case("215-inventory-etc-shadow.yaml", "version: 1\ntitle: t\nhosts: {from: /etc/shadow}\nduration: 1s\n")
+case("216-inventory-user-option.yaml", "version: 1\ntitle: t\nhosts: {from: inventories/inject.ini}\nduration: 1s\n")
+inv("inject.ini", "h1 ansible_host=127.0.0.1 ansible_user=-oProxyCommand=x\nh2 ansible_host='127.0.0.1;id' ansible_port=22\n[db:vars]\nansible_user=`id`\n[db]\nh3\n")
+case("217-inventory-yaml-laughs.yaml", "version: 1\ntitle: t\nhosts: {from: inventories/laughs.yaml}\nduration: 1s\n")
+inv("laughs.yaml", laughs(9, "all: {hosts: {h1: {ansible_host: 127.0.0.1, x: *a8}}}\n"))
+case("218-inventory-json-wrong-shapes.yaml", "version: 1\ntitle: t\nhosts: {from: inventories/shapes.json}\nduration: 1s\n")
+inv("shapes.json", '{"_meta": {"hostvars": {"h1": {"ansible_port": "99999"}}}, "db": {"hosts": "h1"}, "web": {"hosts": ["h1", "-x"]}}\n')
+case("219-kill-signal-19.yaml", head("faults: [{at: 1s, kill: {process: x, signal: 19}}]\n"))
+case("220-kill-signal-numbers-that-stop.yaml", head("faults:\n" + "".join(f"  - {{name: k{n}, at: 1s, duration: 1s, kill: {{process: p{n}, signal: {n}}}}}\n" for n in [18, 20, 21, 22])))
+case("221-kill-signal-tstp-names.yaml", head("faults: [{at: 1s, kill: {process: x, signal: TSTP}}, {at: 2s, kill: {process: y, signal: sigcont}}]\n"))
+case("222-blast-radius-count.yaml", head("faults: [{at: 1s, kill: {process: {cmdline: '.'}, count: 40, signal: KILL}}]\n"))
+case("223-blast-radius-slash.yaml", head("faults: [{at: 1s, kill: {process: {cmdline: '^/'}, all: true}}, {at: 2s, pause: {process: {cmdline: '[a-z]+'}, all: true}, duration: 1s}]\n"))
+case("224-selector-lookahead.yaml", head("faults: [{at: 1s, kill: {process: {cmdline: '^(?!-bash$)'}, all: true}}]\n"))
+case("225-selector-backreference.yaml", head("faults: [{at: 1s, kill: {process: {cmdline: '(a)\\1'}}}]\nsteady_state: [{http: {url: 'http://127.0.0.1/', body_regex: '(?<=x)y'}}]\n"))
+case("226-probes-too-many-samples.yaml", head("probes:\n" + "".join(f"  - {{name: p{i}, tcp: '127.0.0.1:{i + 1}', interval: 1ms}}\n" for i in range(100)), "168h"))
+case("227-lease-renew-1ns.yaml", head("settings: {lease_renew: 1ns, lease_expiry: 1ms}\n"))
+case("228-tcp-nul.yaml", head('steady_state: [{tcp: "127.0.0.1\\0evil:19301"}, {tcp: "127.0.0.1 evil:80"}, {tcp: "[::1]x:80"}]\n'))
+case("229-urls-malformed.yaml", head("steady_state: [{http: 'http://127.0.0.1/a b'}, {http: 'http:///x'}, {http: 'http://127.0.0.1:99999/'}, {http: 'http://:80/'}]\n"))
+case("230-workload-url-port.yaml", head("workload: {rate: 10/s, http: {url: 'http://198.18.6.10:0/{value}', replicas: ['http://198.18.6.11/kv x']}}\n"))
+case("231-inventory-from-directory.yaml", "version: 1\ntitle: t\nhosts: {from: inventories}\nduration: 1s\n")
+case("232-inventory-ini-problems.yaml", "version: 1\ntitle: t\nhosts: {from: inventories/problems.ini}\nduration: 1s\n")
+inv("problems.ini", "[web\n[db:hosts]\n[ok]\nweb[01:10]\nbad/name\nh ansible_become=maybe ansible_ssh_private_key_file=-i\n[ok:children]\nx/y\n")
+
 for path, text in cases:
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     with open(path, "wb") as f:
