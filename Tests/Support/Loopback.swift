@@ -3,13 +3,14 @@ import Glibc
 
 /// Servers on loopback for the proxy to forward to, and a blocking client.
 public enum Loopback {
-    /// A listening socket on 127.0.0.1 and its port.
-    public static func listen() throws -> (Int32, UInt16) {
+    /// A listening socket on 127.0.0.1 (on `port`, or one the kernel picks) and its port.
+    public static func listen(port: UInt16 = 0) throws -> (Int32, UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4)
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = port.bigEndian
         a.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, 16) } }
         guard rc == 0, Glibc.listen(fd, 128) == 0 else { throw TestFailure("listen: \(String(cString: strerror(errno)))") }
@@ -96,13 +97,16 @@ public enum Loopback {
 
     public struct Refused: Error { public var errno: Int32 }
 
-    public static func send(_ fd: Int32, _ bytes: [UInt8]) {
+    /// Sends all of `bytes`; false when the peer is gone.
+    @discardableResult
+    public static func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var at = 0
         while at < bytes.count {
             let w = bytes.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress! + at, bytes.count - at, Int32(MSG_NOSIGNAL)) }
-            if w <= 0 { return }
+            if w <= 0 { return false }
             at += w
         }
+        return true
     }
 
     /// Reads until `count` bytes, EOF, an error or the timeout; the bytes, each read's size,

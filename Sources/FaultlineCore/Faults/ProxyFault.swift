@@ -26,6 +26,15 @@ public struct ProxyToxic: Codable, Equatable, Sendable {
         case kilobytesPerSecond
         /// A size like `32kb`, or a plain number of bytes.
         case bytes
+
+        public var name: String {
+            switch self {
+            case .milliseconds: return "milliseconds"
+            case .microseconds: return "microseconds"
+            case .kilobytesPerSecond: return "KB/s"
+            case .bytes: return "bytes"
+            }
+        }
     }
 
     /// Each toxic type's attributes. The proxy's toxics (FaultlineLinux) take the same names;
@@ -39,6 +48,23 @@ public struct ProxyToxic: Codable, Equatable, Sendable {
         "slicer": [("average_size", .bytes), ("size_variation", .bytes), ("delay", .microseconds)],
         "limit_data": [("bytes", .bytes)],
     ]
+
+    /// The largest value of an attribute in each unit, the same for an experiment's toxics and
+    /// for the proxy's API: an hour, 800 gbit/s, 1 TiB. Every product the proxy computes from
+    /// them (nanoseconds, bytes per second) then fits in 64 bits.
+    public static func maximum(_ unit: Unit) -> Int64 {
+        switch unit {
+        case .milliseconds: return 3_600_000
+        case .microseconds: return 3_600_000_000
+        case .kilobytesPerSecond: return 100_000_000
+        case .bytes: return 1 << 40
+        }
+    }
+
+    /// The unit of a type's attribute, or nil when the type has no such attribute.
+    public static func unit(_ type: String, _ attribute: String) -> Unit? {
+        schema[type]?.first { $0.name == attribute }?.unit
+    }
 
     public var summary: String {
         let units = Dictionary(Self.schema[type] ?? [], uniquingKeysWith: { a, _ in a })

@@ -76,6 +76,15 @@ final class ProxyLoop: @unchecked Sendable {
     /// (up to 100,000 samples each) — what a fault's toxics did, measured.
     let held = Locked([String: [(at: Int64, held: Int64)]]())
 
+    /// Connections the loop holds at once (two descriptors each), below the process's limit on
+    /// descriptors: past it a new client is closed at once, so a flood of connections (or a
+    /// proxy chain that loops) cannot take the descriptors the loop, the API and the agent need.
+    let maxLinks: Int = {
+        var r = rlimit()
+        let soft = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &r) == 0 ? Int(min(r.rlim_cur, 1 << 20)) : 1_024
+        return max(16, min(16_384, (soft - 128) / 2))
+    }()
+
     private static let wakeToken: UInt64 = 1
     private static let timerToken: UInt64 = 2
     private static let listenerBase: UInt64 = 1 << 60
@@ -249,6 +258,10 @@ final class ProxyLoop: @unchecked Sendable {
         while true {
             let c = faultline_accept(listener)
             if c < 0 { return }
+            if links.count >= maxLinks {
+                close(c)
+                continue
+            }
             var one: Int32 = 1
             setsockopt(c, Int32(IPPROTO_TCP), TCP_NODELAY, &one, 4)
             let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)

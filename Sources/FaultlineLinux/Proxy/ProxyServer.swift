@@ -5,6 +5,10 @@ import Glibc
 /// The proxies and their toxics, as the Toxiproxy API sees them: create, change and delete
 /// proxies (each a listening address and an upstream), add, change and remove toxics. The data
 /// path is the `ProxyLoop`; this is the state it is told about. Thread-safe.
+///
+/// Every change is checked whole before anything changes, and one that fails half-way is undone:
+/// a refused update leaves the proxy as it was (listening, if it was), `/reset` resets every
+/// proxy it can and names the ones it could not, `/populate` creates all or none.
 public final class ProxyServer: @unchecked Sendable {
     /// A refusal, with the HTTP status Toxiproxy gives it.
     public struct APIError: Error, Equatable, CustomStringConvertible {
@@ -19,18 +23,19 @@ public final class ProxyServer: @unchecked Sendable {
 
     struct Proxy {
         var name: String
-        /// The address it listens on, with the port the kernel chose for `:0`.
+        /// The address it listens on as given, or as bound (the port the kernel chose for `:0`).
         var listen: String
+        var address: sockaddr_in
         var upstream: String
+        var upstreamAddress: sockaddr_in
         var enabled: Bool
         var toxics: [ToxicSpec] = []
         var listener: Int32?
-        var upstreamAddress: sockaddr_in
     }
 
-    private let lock = NSLock()
-    private var proxies: [String: Proxy] = [:]
-    private var order: [String] = []
+    let lock = NSLock()
+    var proxies: [String: Proxy] = [:]
+    var order: [String] = []
     let loop: ProxyLoop
 
     public init(seed: UInt64 = UInt64.random(in: 0...UInt64.max)) throws(FaultError) {
@@ -41,7 +46,7 @@ public final class ProxyServer: @unchecked Sendable {
     /// Closes every listener and connection.
     public func stop() { loop.stop() }
 
-    private func locked<T>(_ body: () throws(APIError) -> T) throws(APIError) -> T {
+    func locked<T>(_ body: () throws(APIError) -> T) throws(APIError) -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()
@@ -50,16 +55,24 @@ public final class ProxyServer: @unchecked Sendable {
     // MARK: proxies
 
     func create(name: String, listen: String, upstream: String, enabled: Bool = true) throws(APIError) -> JSONValue {
-        try locked { () throws(APIError) in
-            guard !name.isEmpty else { throw APIError(400, "missing required field: name") }
-            guard proxies[name] == nil else { throw APIError(409, "proxy already exists") }
-            let address = try Self.resolve(upstream)
-            var p = Proxy(name: name, listen: listen, upstream: upstream, enabled: enabled, upstreamAddress: address)
-            if enabled { try start(&p) } else { _ = try Self.parseListen(listen) }
-            proxies[name] = p
-            order.append(name)
-            return Self.json(p)
+        try locked { () throws(APIError) in Self.json(try createLocked(name: name, listen: listen, upstream: upstream, enabled: enabled)) }
+    }
+
+    private func createLocked(name: String, listen: String, upstream: String, enabled: Bool) throws(APIError) -> Proxy {
+        guard !name.isEmpty, name.utf8.count <= 255, !name.unicodeScalars.contains(where: ShownText.isControl) else {
+            throw APIError(400, "a proxy's name must be 1 to 255 bytes without control characters")
         }
+        guard proxies[name] == nil else { throw APIError(409, "proxy already exists") }
+        var p = Proxy(
+            name: name, listen: listen, address: try Self.parseListen(listen), upstream: upstream,
+            upstreamAddress: try Self.resolve(upstream),
+            enabled: enabled)
+        try refuseLoop(name, listen: p.address, upstream: p.upstreamAddress)
+        if enabled { try bind(&p) }
+        proxies[name] = p
+        order.append(name)
+        if enabled { attach(p) }
+        return p
     }
 
     func list() -> JSONValue {
@@ -72,259 +85,158 @@ public final class ProxyServer: @unchecked Sendable {
         try locked { () throws(APIError) in Self.json(try get(name)) }
     }
 
-    /// Changes what is given of `enabled`, `listen`, `upstream`.
+    /// Changes what is given of `enabled`, `listen`, `upstream`; all of it or nothing.
     func update(_ name: String, enabled: Bool?, listen: String?, upstream: String?) throws(APIError) -> JSONValue {
-        try locked { () throws(APIError) in
-            var p = try get(name)
-            if let u = upstream, u != p.upstream {
-                p.upstreamAddress = try Self.resolve(u)
-                p.upstream = u
-                loop.send(.upstream(proxy: name, p.upstreamAddress))
-            }
-            if let l = listen, l != p.listen {
-                if p.listener != nil { stopListening(&p) }
-                p.listen = l
-                if p.enabled { try start(&p) }
-            }
-            if let e = enabled, e != p.enabled {
-                p.enabled = e
-                if e { try start(&p) } else { stopListening(&p) }
-            }
-            proxies[name] = p
-            return Self.json(p)
+        try locked { () throws(APIError) in Self.json(try updateLocked(name, enabled: enabled, listen: listen, upstream: upstream)) }
+    }
+
+    private func updateLocked(_ name: String, enabled: Bool?, listen: String?, upstream: String?) throws(APIError) -> Proxy {
+        let old = try get(name)
+        var p = old
+        if let u = upstream, u != p.upstream {
+            p.upstreamAddress = try Self.resolve(u)
+            p.upstream = u
         }
+        let rebind = listen.map { $0 != p.listen } ?? false
+        if let l = listen, rebind {
+            p.address = try Self.parseListen(l)
+            p.listen = l
+        }
+        if let e = enabled { p.enabled = e }
+        try refuseLoop(name, listen: p.address, upstream: p.upstreamAddress)
+        if p.enabled, rebind || !old.enabled {
+            // The new listener first, so a refusal leaves the old one listening; the same port
+            // (or one the old listener covers) can be bound only once the old one is closed.
+            do {
+                p.listener = nil
+                try bind(&p)
+            } catch {
+                guard old.listener != nil else { throw error }
+                detach(old)
+                do {
+                    try bind(&p)
+                } catch let second {
+                    var restored = old
+                    try? bind(&restored)
+                    if restored.listener != nil { attach(restored) } else { restored.enabled = false }
+                    proxies[name] = restored
+                    throw second
+                }
+            }
+            if let fd = old.listener, fd != p.listener { detach(old) }
+            attach(p)
+        } else if !p.enabled, old.listener != nil {
+            detach(old)
+            p.listener = nil
+        } else if p.upstream != old.upstream {
+            loop.send(.upstream(proxy: name, p.upstreamAddress))
+        }
+        proxies[name] = p
+        return p
     }
 
     public func delete(_ name: String) throws(APIError) {
-        try locked { () throws(APIError) in
-            var p = try get(name)
-            stopListening(&p)
-            loop.send(.toxics(proxy: name, []))
-            proxies[name] = nil
-            order.removeAll { $0 == name }
-        }
+        try locked { () throws(APIError) in try deleteLocked(name) }
     }
 
-    /// Every proxy enabled again, every toxic removed.
+    private func deleteLocked(_ name: String) throws(APIError) {
+        let p = try get(name)
+        if p.listener != nil { detach(p) }
+        loop.send(.toxics(proxy: name, []))
+        proxies[name] = nil
+        order.removeAll { $0 == name }
+    }
+
+    /// Every toxic removed from every proxy, then every proxy enabled again; a proxy that cannot
+    /// listen again is named (409), the others are reset all the same.
     public func reset() throws(APIError) {
         try locked { () throws(APIError) in
+            for name in order { loop.send(.toxics(proxy: name, [])) }
+            var failed: [String] = []
             for name in order {
                 guard var p = proxies[name] else { continue }
                 p.toxics = []
-                loop.send(.toxics(proxy: name, []))
-                if !p.enabled {
-                    p.enabled = true
-                    try start(&p)
-                }
                 proxies[name] = p
+                guard !p.enabled else { continue }
+                do throws(APIError) {
+                    _ = try updateLocked(name, enabled: true, listen: nil, upstream: nil)
+                } catch {
+                    failed.append("\(ShownText.escaped(name)): \(error.message)")
+                }
+            }
+            if !failed.isEmpty {
+                throw APIError(409, "reset removed every toxic, but could not enable \(failed.joined(separator: "; "))")
             }
         }
     }
 
     /// Creates the proxies listed, replacing one of the same name whose listen or upstream
-    /// differs; keeps the others.
+    /// differs and keeping the others; every entry is checked before any is created, and if one
+    /// cannot listen the proxies this call created or changed are put back.
     func populate(_ list: [JSONValue]) throws(APIError) -> [JSONValue] {
-        var out: [JSONValue] = []
-        for item in list {
-            guard let name = item["name"]?.string, let upstream = item["upstream"]?.string else {
-                throw APIError(400, "each proxy needs 'name' and 'upstream'")
-            }
-            let listen = item["listen"]?.string ?? "127.0.0.1:0"
-            let enabled = item["enabled"]?.bool ?? true
-            lock.lock()
-            let existing = proxies[name]
-            lock.unlock()
-            if let e = existing {
-                if e.upstream == upstream, e.listen == listen || listen.hasSuffix(":0") {
-                    out.append(Self.json(e))
-                    continue
+        let entries = try list.map { (item) throws(APIError) in try Self.proxyFields(item) }
+        var seen = Set<String>()
+        for e in entries where !seen.insert(e.name).inserted { throw APIError(400, "proxy \(shown: e.name) is listed twice") }
+        return try locked { () throws(APIError) in
+            var undo: [() -> Void] = []
+            var out: [JSONValue] = []
+            do throws(APIError) {
+                for e in entries {
+                    if let existing = proxies[e.name] {
+                        if existing.upstream == e.upstream, existing.listen == e.listen || e.listen.hasSuffix(":0") {
+                            out.append(Self.json(existing))
+                            continue
+                        }
+                        let p = try updateLocked(e.name, enabled: e.enabled, listen: e.listen, upstream: e.upstream)
+                        undo.append { [self] in
+                            _ = try? updateLocked(e.name, enabled: existing.enabled, listen: existing.listen, upstream: existing.upstream)
+                        }
+                        out.append(Self.json(p))
+                    } else {
+                        let p = try createLocked(name: e.name, listen: e.listen, upstream: e.upstream, enabled: e.enabled)
+                        undo.append { [self] in try? deleteLocked(e.name) }
+                        out.append(Self.json(p))
+                    }
                 }
-                try delete(name)
+            } catch {
+                for u in undo.reversed() { u() }
+                throw APIError(error.status, "populate changed nothing: \(error.message)")
             }
-            out.append(try create(name: name, listen: listen, upstream: upstream, enabled: enabled))
-        }
-        return out
-    }
-
-    // MARK: toxics
-
-    func toxics(_ proxy: String) throws(APIError) -> [JSONValue] {
-        try locked { () throws(APIError) in try get(proxy).toxics.map(Self.json) }
-    }
-
-    func toxic(_ proxy: String, _ name: String) throws(APIError) -> JSONValue {
-        try locked { () throws(APIError) in
-            guard let t = try get(proxy).toxics.first(where: { $0.name == name }) else { throw APIError(404, "toxic not found") }
-            return Self.json(t)
-        }
-    }
-
-    /// Adds a toxic; it acts on every open connection of the proxy by the time this returns.
-    func addToxic(_ proxy: String, _ body: JSONValue) throws(APIError) -> JSONValue {
-        try locked { () throws(APIError) in
-            var p = try get(proxy)
-            guard let type = body["type"]?.string else { throw APIError(400, "missing required field: type") }
-            let streamName = body["stream"]?.string ?? "downstream"
-            guard let stream = ProxyStream.Direction(rawValue: streamName) else {
-                throw APIError(400, "stream was invalid, can be either upstream or downstream")
-            }
-            let name = body["name"]?.string.flatMap { $0.isEmpty ? nil : $0 } ?? "\(type)_\(streamName)"
-            guard !p.toxics.contains(where: { $0.name == name }) else { throw APIError(409, "toxic already exists") }
-            let spec = ToxicSpec(
-                name: name, stream: stream, toxicity: try Self.toxicity(body["toxicity"]),
-                toxic: try Self.makeToxic(type, body["attributes"]))
-            p.toxics.append(spec)
-            proxies[proxy] = p
-            loop.sendAndWait(.toxics(proxy: proxy, p.toxics))
-            return Self.json(spec)
-        }
-    }
-
-    /// Changes a toxic's attributes, toxicity or stream (its type stays).
-    func updateToxic(_ proxy: String, _ name: String, _ body: JSONValue) throws(APIError) -> JSONValue {
-        try locked { () throws(APIError) in
-            var p = try get(proxy)
-            guard let i = p.toxics.firstIndex(where: { $0.name == name }) else { throw APIError(404, "toxic not found") }
-            var spec = p.toxics[i]
-            let type = Swift.type(of: spec.toxic).type
-            if let t = body["type"]?.string, t != type { throw APIError(400, "a toxic's type cannot change (it is \(type))") }
-            if let a = body["attributes"] {
-                // Attributes not given keep their values.
-                guard let given = a.pairs else { throw APIError(400, "attributes must be an object") }
-                var merged = spec.toxic.attributes.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number(Double($0.value))) }
-                for (k, v) in given {
-                    merged.removeAll { $0.0 == k }
-                    merged.append((k, v))
-                }
-                spec.toxic = try Self.makeToxic(type, .object(merged))
-            }
-            if body["toxicity"] != nil { spec.toxicity = try Self.toxicity(body["toxicity"]) }
-            if let s = body["stream"]?.string {
-                guard let d = ProxyStream.Direction(rawValue: s) else {
-                    throw APIError(400, "stream was invalid, can be either upstream or downstream")
-                }
-                spec.stream = d
-            }
-            p.toxics[i] = spec
-            proxies[proxy] = p
-            loop.sendAndWait(.toxics(proxy: proxy, p.toxics))
-            return Self.json(spec)
-        }
-    }
-
-    public func removeToxic(_ proxy: String, _ name: String) throws(APIError) {
-        try locked { () throws(APIError) in
-            var p = try get(proxy)
-            guard p.toxics.contains(where: { $0.name == name }) else { throw APIError(404, "toxic not found") }
-            p.toxics.removeAll { $0.name == name }
-            proxies[proxy] = p
-            loop.sendAndWait(.toxics(proxy: proxy, p.toxics))
+            return out
         }
     }
 
     // MARK: inside
 
-    private func get(_ name: String) throws(APIError) -> Proxy {
+    func get(_ name: String) throws(APIError) -> Proxy {
         guard let p = proxies[name] else { throw APIError(404, "proxy not found") }
         return p
     }
 
-    private func start(_ p: inout Proxy) throws(APIError) {
+    /// Binds `p`'s listener (the loop is not told yet); its address becomes the bound one, and
+    /// a loop through the port the kernel chose is refused with the listener closed again.
+    private func bind(_ p: inout Proxy) throws(APIError) {
         let (fd, bound) = try Self.listen(p.listen)
+        do {
+            try refuseLoop(p.name, listen: bound, upstream: p.upstreamAddress)
+        } catch {
+            close(fd)
+            throw error
+        }
         p.listener = fd
-        p.listen = bound
+        p.address = bound
+        p.listen = Self.text(bound)
+    }
+
+    /// Hands a bound listener and the toxics to the loop.
+    private func attach(_ p: Proxy) {
+        guard let fd = p.listener else { return }
         loop.send(.listen(proxy: p.name, fd: fd, upstream: p.upstreamAddress))
         loop.send(.toxics(proxy: p.name, p.toxics))
     }
 
-    private func stopListening(_ p: inout Proxy) {
-        guard p.listener != nil else { return }
-        // Waited for: the port is free again when this returns (an enable may bind it at once).
+    /// Closes the proxy's listener and connections; waited for, so the port is free again.
+    private func detach(_ p: Proxy) {
         loop.sendAndWait(.close(proxy: p.name))
-        p.listener = nil
-    }
-
-    static func makeToxic(_ type: String, _ attributes: JSONValue?) throws(APIError) -> any Toxic {
-        var numbers: ToxicAttributes = [:]
-        if let a = attributes, a != .null {
-            guard let pairs = a.pairs else { throw APIError(400, "attributes must be an object") }
-            for (k, v) in pairs {
-                guard let n = v.number, n == n.rounded(), abs(n) < 1e15 else {
-                    throw APIError(400, "toxic \(type) attribute '\(k)' must be a whole number, got \(v.text)")
-                }
-                numbers[k] = Int64(n)
-            }
-        }
-        do { return try ToxicKinds.make(type, numbers) } catch { throw APIError(400, error.description) }
-    }
-
-    static func toxicity(_ v: JSONValue?) throws(APIError) -> Double {
-        guard let v, v != .null else { return 1 }
-        guard let n = v.number, (0...1).contains(n) else { throw APIError(400, "toxicity must be a number from 0 to 1, got \(v.text)") }
-        return n
-    }
-
-    /// `host:port` to listen on: an IPv4 address or `localhost` (an empty host: every address).
-    static func parseListen(_ text: String) throws(APIError) -> sockaddr_in {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
-            throw APIError(400, "listen must be host:port, got '\(text)'")
-        }
-        var host = String(text[..<colon])
-        if host == "localhost" { host = "127.0.0.1" }
-        if host.isEmpty { host = "0.0.0.0" }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &a.sin_addr) == 1 else { throw APIError(400, "listen host must be an IPv4 address, got '\(host)'") }
-        return a
-    }
-
-    /// Binds and listens on `text`; the descriptor and the address as bound.
-    static func listen(_ text: String) throws(APIError) -> (Int32, String) {
-        var a = try parseListen(text)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw APIError(500, "socket: \(errnoText())") }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, 4)
-        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, 16) } }
-        guard rc == 0, Glibc.listen(fd, 1024) == 0 else {
-            let e = errnoText()
-            close(fd)
-            throw APIError(500, "listen tcp \(text): \(e)")
-        }
-        var len = socklen_t(16)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        var host = [CChar](repeating: 0, count: 16)
-        inet_ntop(AF_INET, &a.sin_addr, &host, 16)
-        return (
-            fd, "\(String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: a.sin_port))"
-        )
-    }
-
-    /// `host:port` of the upstream, resolved now (IPv4).
-    static func resolve(_ text: String) throws(APIError) -> sockaddr_in {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else {
-            throw APIError(400, "upstream must be host:port, got '\(text)'")
-        }
-        guard let r = TCPProbe.resolve(String(text[..<colon]), Int(port)), r.0.ss_family == sa_family_t(AF_INET) else {
-            throw APIError(400, "upstream host '\(text[..<colon])' does not resolve to an IPv4 address")
-        }
-        var storage = r.0
-        return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee } }
-    }
-
-    static func json(_ p: Proxy) -> JSONValue {
-        .object([
-            ("name", .string(p.name)), ("listen", .string(p.listen)), ("upstream", .string(p.upstream)), ("enabled", .bool(p.enabled)),
-            ("toxics", .array(p.toxics.map(json))),
-        ])
-    }
-
-    static func json(_ t: ToxicSpec) -> JSONValue {
-        .object([
-            ("attributes", .object(t.toxic.attributes.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })),
-            ("name", .string(t.name)), ("type", .string(type(of: t.toxic).type)), ("stream", .string(t.stream.rawValue)),
-            ("toxicity", .number(t.toxicity)),
-        ])
     }
 }

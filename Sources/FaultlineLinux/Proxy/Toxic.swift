@@ -68,14 +68,18 @@ extension ToxicInstance {
 }
 
 extension Toxic {
-    /// Reads `given` over the defaults; unknown names and negative values are refused.
+    /// Reads `given` over the defaults; unknown names, negative values and values past the
+    /// attribute's bound (`ProxyToxic.maximum`: an hour, 800 gbit/s, 1 TiB) are refused, so
+    /// that no arithmetic on them can overflow.
     static func read(_ given: ToxicAttributes) throws(ToxicError) -> ToxicAttributes {
         var out = defaults
         for (k, v) in given {
-            guard defaults[k] != nil else {
+            guard defaults[k] != nil, let unit = ProxyToxic.unit(type, k) else {
                 throw ToxicError("toxic \(type) has no attribute '\(k)' (valid: \(defaults.keys.sorted().joined(separator: ", ")))")
             }
             guard v >= 0 else { throw ToxicError("toxic \(type) attribute '\(k)' must not be negative, got \(v)") }
+            let max = ProxyToxic.maximum(unit)
+            guard v <= max else { throw ToxicError("toxic \(type) attribute '\(k)' must be at most \(max) (\(unit.name)), got \(v)") }
             out[k] = v
         }
         return out

@@ -5,14 +5,20 @@ import Glibc
 /// Toxiproxy's HTTP control API over a `ProxyServer`, so that existing Toxiproxy clients and
 /// the test suites built on them drive faultline's proxy unchanged: `/proxies`, `/populate`,
 /// `/reset`, `/version`, and each proxy's `/toxics`, with Toxiproxy's status codes and JSON.
-/// One thread, one request per connection (answered with `Connection: close`).
+///
+/// The API has no authentication, so it is built for clients that misbehave: each connection
+/// has a thread of its own (up to `maxClients` at once; past that, 503 at once) and one request,
+/// which must arrive whole within `requestDeadline` — a client sending a byte a second is cut
+/// off (408) without holding up anyone else.
 public final class ToxiproxyAPI: @unchecked Sendable {
     public let server: ProxyServer
     private let listener: Int32
     /// The address it listens on (with the port the kernel chose for `:0`).
     public let address: String
-    private var thread: Thread?
     private let stopping = Locked(false)
+    private let active = Locked(0)
+    static let maxClients = 64
+    static let requestDeadline: Int64 = 5_000_000_000
 
     public init(server: ProxyServer, listen: String) throws(ProxyServer.APIError) {
         self.server = server
@@ -20,13 +26,12 @@ public final class ToxiproxyAPI: @unchecked Sendable {
         // Blocking accepts on this thread; the loop's listeners are the non-blocking ones.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         listener = fd
-        address = bound
+        address = ProxyServer.text(bound)
     }
 
     public func start() {
         let t = Thread { [self] in serve() }
         t.name = "toxiproxy api"
-        thread = t
         t.start()
     }
 
@@ -49,72 +54,64 @@ public final class ToxiproxyAPI: @unchecked Sendable {
     private func serve() {
         while !stopping.value {
             let c = accept(listener, nil, nil)
+            if c >= 0 { _ = fcntl(c, F_SETFD, FD_CLOEXEC) }
             if c < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE {
+                    usleep(10_000)
+                    continue
+                }
                 return
             }
-            var tv = timeval(tv_sec: 5, tv_usec: 0)
-            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            if let request = Self.read(c) {
-                let (status, body) = respond(request)
-                Self.write(c, status: status, body: body)
-            } else {
-                Self.write(c, status: 400, body: Self.error(400, "bad request"))
+            let admitted = active.mutate { n -> Bool in
+                guard n < Self.maxClients else { return false }
+                n += 1
+                return true
             }
-            close(c)
+            guard admitted else {
+                Self.send(c, ToxiproxyHTTP.response(status: 503, body: Self.error(503, "too many API clients at once")))
+                close(c)
+                continue
+            }
+            let t = Thread { [self] in
+                answer(c)
+                close(c)
+                active.mutate { $0 -= 1 }
+            }
+            t.stackSize = 512 << 10
+            t.start()
         }
     }
 
-    struct Request: Equatable {
-        var method: String
-        var path: String
-        var body: [UInt8]
-    }
-
-    /// One HTTP/1.1 request: the request line, headers up to 64 KiB, a body of Content-Length
-    /// up to 1 MiB (chunked bodies are refused).
-    static func read(_ fd: Int32) -> Request? {
+    /// Reads one request within the deadline and answers it.
+    private func answer(_ c: Int32) {
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = MonotonicClock.now() + Self.requestDeadline
         var data: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 16_384)
-        var headerEnd: Int?
-        while headerEnd == nil {
-            let n = recv(fd, &buf, buf.count, 0)
-            guard n > 0 else { return nil }
-            data += buf[0..<n]
-            if let r = find([13, 10, 13, 10], in: data) { headerEnd = r } else if data.count > 65_536 { return nil }
-        }
-        guard let end = headerEnd else { return nil }
-        let head = String(decoding: data[0..<end], as: UTF8.self).components(separatedBy: "\r\n")
-        let line = head[0].split(separator: " ")
-        guard line.count >= 2 else { return nil }
-        var length = 0
-        for h in head.dropFirst() {
-            let parts = h.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2 else { continue }
-            switch parts[0].lowercased() {
-            case "content-length":
-                guard let v = Int(parts[1]), (0...(1 << 20)).contains(v) else { return nil }
-                length = v
-            case "transfer-encoding":
-                return nil
-            default: break
+        while true {
+            switch ToxiproxyHTTP.parse(data, searchedTo: max(0, data.count - buf.count)) {
+            case .request(let r):
+                let (status, body) = respond(r)
+                Self.send(c, ToxiproxyHTTP.response(status: status, body: body))
+                return
+            case .bad(let status, let why):
+                Self.send(c, ToxiproxyHTTP.response(status: status, body: Self.error(status, why)))
+                return
+            case .incomplete: break
             }
+            let left = deadline - MonotonicClock.now()
+            var p = pollfd(fd: c, events: Int16(POLLIN), revents: 0)
+            guard left > 0, poll(&p, 1, Int32(max(1, left / 1_000_000))) > 0 else {
+                Self.send(c, ToxiproxyHTTP.response(status: 408, body: Self.error(408, "the request did not arrive within 5s")))
+                return
+            }
+            let n = recv(c, &buf, buf.count, 0)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return }
+            data += buf[0..<n]
         }
-        var body = Array(data[(end + 4)...])
-        while body.count < length {
-            let n = recv(fd, &buf, min(buf.count, length - body.count), 0)
-            guard n > 0 else { return nil }
-            body += buf[0..<n]
-        }
-        let path = String(line[1].split(separator: "?", maxSplits: 1)[0])
-        return Request(method: String(line[0]), path: path, body: Array(body.prefix(length)))
-    }
-
-    static func find(_ needle: [UInt8], in hay: [UInt8]) -> Int? {
-        guard hay.count >= needle.count else { return nil }
-        for i in 0...(hay.count - needle.count) where hay[i] == needle[0] && Array(hay[i..<(i + needle.count)]) == needle { return i }
-        return nil
     }
 
     static func error(_ status: Int, _ message: String) -> JSONValue {
@@ -122,8 +119,8 @@ public final class ToxiproxyAPI: @unchecked Sendable {
     }
 
     /// The route and its answer: a status and a JSON body (nil: no content).
-    func respond(_ r: Request) -> (Int, JSONValue?) {
-        let parts = r.path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
+    func respond(_ r: ToxiproxyHTTP.Request) -> (Int, JSONValue?) {
+        let parts = ToxiproxyHTTP.segments(r.path)
         func body() throws(ProxyServer.APIError) -> JSONValue {
             do { return try JSONValue.parse(r.body) } catch { throw ProxyServer.APIError(400, "bad request body: \(error)") }
         }
@@ -142,20 +139,18 @@ public final class ToxiproxyAPI: @unchecked Sendable {
             case ("GET", 1, "proxies"):
                 return (200, server.list())
             case ("POST", 1, "proxies"):
-                let b = try body()
-                guard let name = b["name"]?.string, let upstream = b["upstream"]?.string else {
-                    throw ProxyServer.APIError(400, "missing required field: name and upstream")
-                }
-                let p = try server.create(
-                    name: name, listen: b["listen"]?.string ?? "127.0.0.1:0", upstream: upstream, enabled: b["enabled"]?.bool ?? true)
-                return (201, p)
+                let f = try ProxyServer.proxyFields(try body())
+                return (201, try server.create(name: f.name, listen: f.listen, upstream: f.upstream, enabled: f.enabled))
             case ("GET", 2, "proxies"):
                 return (200, try server.show(parts[1]))
             case ("POST", 2, "proxies"), ("PATCH", 2, "proxies"):
                 let b = try body()
+                guard b.pairs != nil else { throw ProxyServer.APIError(400, "a proxy update must be a JSON object") }
                 return (
                     200,
-                    try server.update(parts[1], enabled: b["enabled"]?.bool, listen: b["listen"]?.string, upstream: b["upstream"]?.string)
+                    try server.update(
+                        parts[1], enabled: try ProxyServer.bool(b, "enabled"), listen: try ProxyServer.string(b, "listen"),
+                        upstream: try ProxyServer.string(b, "upstream"))
                 )
             case ("DELETE", 2, "proxies"):
                 try server.delete(parts[1])
@@ -172,24 +167,18 @@ public final class ToxiproxyAPI: @unchecked Sendable {
                 try server.removeToxic(parts[1], parts[3])
                 return (204, nil)
             default:
-                return (404, Self.error(404, "no such route: \(r.method) \(r.path)"))
+                return (404, Self.error(404, "no such route: \(ShownText.escaped(r.method)) \(ShownText.escaped(r.path))"))
             }
         } catch {
             return (error.status, Self.error(error.status, error.message))
         }
     }
 
-    static func write(_ fd: Int32, status: Int, body: JSONValue?) {
-        let reason =
-            [200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404: "Not Found", 409: "Conflict"][status] ?? "Error"
-        let text = body.map { $0.text + "\n" } ?? ""
-        var head = "HTTP/1.1 \(status) \(reason)\r\nConnection: close\r\n"
-        if body != nil { head += "Content-Type: application/json\r\n" }
-        head += "Content-Length: \(text.utf8.count)\r\n\r\n"
-        let bytes = Array((head + text).utf8)
+    static func send(_ fd: Int32, _ bytes: [UInt8]) {
         var at = 0
         while at < bytes.count {
             let n = bytes.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress! + at, bytes.count - at, Int32(MSG_NOSIGNAL)) }
+            if n < 0, errno == EINTR { continue }
             if n <= 0 { return }
             at += n
         }
