@@ -91,9 +91,9 @@ let package = Package(
             ],
             path: "bench/FaultlineBench"
         ),
-        // libFuzzer's target for the experiment and lab loaders: `make fuzz` builds it with
+        // libFuzzer's target for the experiment, lab and inventory readers and the proxy API's requests: `make fuzz` builds it with
         // -sanitize=fuzzer (and -parse-as-library, for libFuzzer's own main).
-        .executableTarget(name: "faultline-fuzz", dependencies: ["FaultlineCore"], path: "Tests/Fuzz"),
+        .executableTarget(name: "faultline-fuzz", dependencies: ["FaultlineCore", "FaultlineLinux"], path: "Tests/Fuzz"),
         .testTarget(
             name: "FaultlineCoreTests",
             dependencies: ["FaultlineCore"],

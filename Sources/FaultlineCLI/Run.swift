@@ -37,6 +37,10 @@ struct Run: ParsableCommand {
             print(Plan(experiment).render(notes: MatchesNow.notes(experiment)), terminator: "")
             return
         }
+        if let problem = ReportFiles.problem(root: out) {
+            Output.stderr("faultline: --out: \(ShownText.controlsEscaped(problem)); nothing was run\n")
+            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
+        }
         let console = Console()
         console.quiet = quiet
         var options = Runner.Options()
@@ -63,12 +67,16 @@ struct Run: ParsableCommand {
     func printSummary(_ j: Journal, dir: String, console: Console) {
         let colour = j.verdict == .passed ? "green" : j.verdict == .failed ? "red" : "yellow"
         let safe = ShownText.controlsEscaped
-        var lines = ["", console.style("verdict: \(j.verdict.rawValue.uppercased())", colour) + " — \(safe(j.experiment.title))"]
+        var lines = [
+            "",
+            console.style("verdict: \(j.verdict.rawValue.uppercased())", colour)
+                + " — \(ShownText.escaped(j.experiment.title, limit: 200))",
+        ]
         for c in j.checks {
             let mark = c.passed ? console.style("pass", "green") : console.style("FAIL", "red")
             lines.append("  \(mark)  \(safe(c.name)): expected \(safe(c.expected)), measured \(safe(c.measured))")
             // A failure's evidence belongs where a CI log shows it, not only in report.md.
-            if !c.passed, let e = c.evidence, !e.isEmpty { lines.append("        evidence: \(safe(String(e.prefix(400))))") }
+            if !c.passed, let e = c.evidence, !e.isEmpty { lines.append("        evidence: \(ShownText.escaped(e, limit: 400))") }
         }
         for r in j.reasons { lines.append("  note: \(safe(r))") }
         for r in j.residue { lines.append(console.style("  residue: \(safe(r))", "red")) }
@@ -81,25 +89,36 @@ struct Run: ParsableCommand {
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Re-render report.md and junit.xml from a journal, without touching any host.")
+        abstract: "Re-render report.md and junit.xml from a journal, without touching any host.",
+        discussion:
+            "Exit codes: 0 rendered · 64 the journal cannot be read or is not a faultline journal · 70 the reports cannot be written.")
 
     @Argument(help: "Path to a journal.json.")
     var journal: String
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: journal) else {
-            Output.stderr("\(journal): cannot read file\n")
+        let shown = ShownText.controlsEscaped(journal)
+        let data: [UInt8]
+        switch InputFile.read(journal, maxBytes: Journal.maxBytes) {
+        case .success(let d): data = d
+        case .failure(let p):
+            Output.stderr("\(shown): \(p)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
         }
         let j: Journal
         do {
-            j = try Journal.decode(data)
+            j = try Journal.decode(Data(data))
         } catch {
-            Output.stderr("\(journal): not a faultline journal: \(error)\n")
+            Output.stderr("\(shown): not a faultline journal: \(ShownText.escaped("\(error)", limit: 300))\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
         }
         let dir = (journal as NSString).deletingLastPathComponent
-        try ReportFiles.render(j, into: dir.isEmpty ? "." : dir)
+        do {
+            try ReportFiles.render(j, into: dir.isEmpty ? "." : dir)
+        } catch {
+            Output.stderr("faultline report: cannot write the reports next to \(shown): \(error)\n")
+            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
+        }
         Output.line("rendered \(dir.isEmpty ? "." : dir)/report.md and junit.xml (verdict \(j.verdict.rawValue))")
     }
 }

@@ -18,9 +18,8 @@ struct HostileInputTests {
     func validate(_ files: [String], in dir: String) throws -> (Usage, [String]) {
         let scratch = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let p = try Spawned(
+        let usage = try Spawned.measure(
             [FaultlineBinary.path, "validate"] + files, in: dir, stdout: "\(scratch)/out", stderr: "\(scratch)/err")
-        let usage = p.waitUsage()
         let err = (try? String(contentsOfFile: "\(scratch)/err", encoding: .utf8)) ?? ""
         return (usage, err.split(separator: "\n").map(String.init))
     }
@@ -85,5 +84,67 @@ struct HostileInputTests {
         let (u4, l4) = try validate(["fifo.yaml"], in: dir)
         checkRefused(u4, l4, "a FIFO")
         #expect(l4 == ["fifo.yaml:1:1: cannot read file: not a regular file"])
+    }
+
+    /// `faultline ARGS` in `dir`: its usage and its stdout and stderr lines.
+    func binary(_ args: [String], in dir: String) throws -> (Usage, [String]) {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let usage = try Spawned.measure([FaultlineBinary.path] + args, in: dir, stdout: "\(scratch)/out", stderr: "\(scratch)/err")
+        let text = ["out", "err"].map { (try? String(contentsOfFile: "\(scratch)/\($0)", encoding: .utf8)) ?? "" }.joined()
+        return (usage, text.split(separator: "\n").map(String.init))
+    }
+
+    @Test(
+        "validate and plan of inputs up to 1 MiB that cost too much before: each within 1 s of CPU and 200 MiB",
+        arguments: [
+            "alias-bytes", "aliases-one-line", "inventory-laughs", "inventory-nested-groups", "inventory-80000-hosts", "inventory-30mb",
+            "inventory-10000-hosts",
+        ])
+    func costlyInputs(_ name: String) throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let head = "version: 1\ntitle: t\nduration: 10s\n"
+        var experiment = head + "hosts: {from: inventory}\n"
+        var inventory = ""
+        var valid = false
+        switch name {
+        case "alias-bytes":
+            // One 5 KB scalar aliased 130,000 times: 650 MB of text to every reader.
+            experiment =
+                head + "x-a: &a '\(String(repeating: "s", count: 5_000))'\ntags: [" + String(repeating: "*a, ", count: 130_000) + "]\n"
+        case "aliases-one-line":
+            experiment = head + "x-a: &a x\ntags: [" + String(repeating: "*a, ", count: 40_000) + "]\n"
+            valid = true
+        case "inventory-laughs":
+            var y = "x0: &a0 [a, a, a, a, a, a, a, a, a, a]\n"
+            for i in 1..<9 { y += "x\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 10).joined(separator: ", ") + "]\n" }
+            inventory = y + "all: {hosts: {h1: {ansible_host: 127.0.0.1, x: *a8}}}\n"
+            experiment = head + "hosts: {from: inventory.yaml}\n"
+        case "inventory-nested-groups":
+            for i in 0..<8_000 { inventory += "[g\(i)]\nh\(i)\n[g\(i):children]\ng\(i + 1)\n" }
+        case "inventory-80000-hosts":
+            inventory = "[all]\n" + (0..<80_000).map { "h\($0)" }.joined(separator: "\n") + "\n"
+        case "inventory-30mb":
+            inventory = String(repeating: "# padding\n", count: 3_000_000)
+        default:
+            inventory =
+                "[db]\n" + (0..<10_000).map { "h\($0) ansible_host=198.18.\($0 / 250).\($0 % 250 + 1)" }.joined(separator: "\n") + "\n"
+            experiment += "faults: [{at: 1s, kill: {host: group:db, process: redis-server}}]\n"
+            valid = true
+        }
+        try experiment.write(toFile: "\(dir)/e.yaml", atomically: true, encoding: .utf8)
+        if !inventory.isEmpty {
+            let file = name == "inventory-laughs" ? "inventory.yaml" : "inventory"
+            try inventory.write(toFile: "\(dir)/\(file)", atomically: true, encoding: .utf8)
+        }
+        for command in ["validate", "plan"] {
+            let (usage, lines) = try binary([command, "e.yaml"], in: dir)
+            let what = "\(name): \(command)"
+            #expect(usage.status == (valid ? 0 : ExitCode.badInput), "\(what): exit \(usage.status): \(lines.prefix(3))")
+            #expect(usage.cpuSeconds < 1, "\(what): \(usage.cpuSeconds) s of CPU")
+            #expect(usage.maxRSSKiB < 200 * 1024, "\(what): \(usage.maxRSSKiB) KiB")
+            if !valid { #expect(lines.allSatisfy { $0.split(separator: ":").count >= 4 }, "\(what): \(lines.prefix(3))") }
+        }
     }
 }

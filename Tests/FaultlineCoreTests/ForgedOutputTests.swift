@@ -67,6 +67,35 @@ struct ForgedOutputTests {
         #expect(lines.contains("    - a\\nb: tcp connect 127.0.0.1:1"), "\(text)")
     }
 
+    @Test("bidi overrides, isolates and zero-width characters are shown as escapes in report.md, junit.xml, plan and diagnostics")
+    func bidi() throws {
+        // Displayed, U+202E turns what follows around: "deliaf :tcidrev" would read "verdict: failed".
+        let title = "safe \u{202E}deliaf :tcidrev\u{202C} x\u{200B}y\u{2066}z\u{2069}\u{FEFF}"
+        var j = journal()
+        j.experiment.title = title
+        j.checks[0].name = title
+        let md = MarkdownWriter.render(j)
+        let xml = JUnitWriter.render(j)
+        let e = try ExperimentLoader.load(text: "version: 1\ntitle: \"\(title)\"\nduration: 1s\n", file: "b.yaml")
+        let plan = Plan(e).render()
+        for (name, text) in [("report.md", md), ("junit.xml", xml), ("plan", plan)] {
+            #expect(!text.unicodeScalars.contains { [0x202E, 0x202C, 0x200B, 0x2066, 0x2069, 0xFEFF].contains($0.value) }, "\(name)")
+            #expect(text.contains("\\u{202E}"), "\(name) shows the override as an escape")
+        }
+        let d = Diagnostic(file: "f\u{202E}.yaml", line: 1, column: 1, message: title)
+        #expect(!d.description.unicodeScalars.contains { $0.value == 0x202E })
+    }
+
+    @Test("a letter with 300,000 combining marks is cut like a long word: by bytes as well as characters")
+    func combining() {
+        let zalgo = "a" + String(repeating: "\u{0301}", count: 300_000)
+        let shown = ShownText.escaped(zalgo)
+        #expect(shown.utf8.count < 1_000, "\(shown.utf8.count) bytes")
+        #expect(shown.hasSuffix("more)"))
+        #expect(ShownText.escaped("plain text stays whole") == "plain text stays whole")
+        #expect(ShownText.escaped(String(repeating: "é", count: 90)).hasPrefix(String(repeating: "é", count: 80) + "…(10 more)"))
+    }
+
     @Test("a diagnostic is one line whatever the key or value holds")
     func diagnostics() {
         let d = Diagnostic(file: "x\ny.yaml", line: 1, column: 2, message: "unknown key 'a\nx.yaml:9:9: forged\u{1B}[2J'")

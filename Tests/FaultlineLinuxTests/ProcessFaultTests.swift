@@ -88,8 +88,17 @@ struct ProcessFaultTests {
         defer { sleeper.stop() }
         try "\(sleeper.pid)\n".write(toFile: "\(dir)/s.pid", atomically: true, encoding: .utf8)
         #expect(try ProcessResolver.matches(.pidFile("\(dir)/s.pid")).map(\.pid) == [sleeper.pid])
-        #expect(throws: FaultError.target("cannot read pid file '\(dir)/none.pid'")) {
+        #expect(throws: FaultError.target("cannot read pid file '\(dir)/none.pid': No such file or directory")) {
             try ProcessResolver.matches(.pidFile("\(dir)/none.pid"))
+        }
+        // A file that does not start with a pid, or is not a file: said without showing it.
+        try "hunter2\n\(sleeper.pid)\n".write(toFile: "\(dir)/secret.pid", atomically: true, encoding: .utf8)
+        #expect(throws: FaultError.target("pid file '\(dir)/secret.pid' does not start with a process id (a number on its first line)")) {
+            try ProcessResolver.matches(.pidFile("\(dir)/secret.pid"))
+        }
+        #expect(mkfifo("\(dir)/fifo.pid", 0o600) == 0)
+        #expect(throws: FaultError.target("pid file '\(dir)/fifo.pid' is not a regular file")) {
+            try ProcessResolver.matches(.pidFile("\(dir)/fifo.pid"))
         }
     }
 

@@ -122,4 +122,51 @@ struct TrustTests {
         // A lab name with '..' never becomes a path.
         #expect(LabManager(dataRoot: root, executable: "/nonexistent") { _ in }.down("../pl").first?.contains("is not a lab name") == true)
     }
+
+    @Test(
+        "recover --all on an untrusted state directory follows no planted ssh-* link; in a trusted one, only to a private directory of ours"
+    )
+    func plantedSSHLinks() throws {
+        let state = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        var template = Array("/tmp/ssh-XXXXXX".utf8CString)
+        let victim = try #require(mkdtemp(&template).map { String(cString: $0) })
+        defer { try? FileManager.default.removeItem(atPath: victim) }
+        try "keep me".write(toFile: "\(victim)/data", atomically: true, encoding: .utf8)
+        #expect(symlink(victim, "\(state)/ssh-planted") == 0)
+        chmod(state, 0o777)
+        let untrusted = Recovery.sweepSSHDirectories(state, force: true)
+        #expect(
+            untrusted.failures == 1 && untrusted.lines.first?.contains("no ssh control directory in it was touched") == true,
+            "\(untrusted.lines)")
+        #expect(FileManager.default.fileExists(atPath: "\(victim)/data"), "a planted link in an untrusted directory was followed")
+        // Trusted directory, but the link names a directory others can read: left alone too.
+        chmod(state, 0o700)
+        chmod(victim, 0o755)
+        let open = Recovery.sweepSSHDirectories(state, force: true)
+        #expect(open.lines.first?.contains("not a private directory of this user's; left alone") == true, "\(open.lines)")
+        #expect(FileManager.default.fileExists(atPath: "\(victim)/data"))
+    }
+
+    @Test("a process whose arguments are 'lab host-init' is not taken for a lab's init: 'lab down' leaves it alone")
+    func fakeLabInit() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // python3 runs ./lab, so its command line is 'python3 lab host-init' and it keeps running.
+        try "import time\ntime.sleep(60)\n".write(toFile: "\(root)/lab", atomically: true, encoding: .utf8)
+        let fake = try Child(["python3", "lab", "host-init"], in: root)
+        defer { fake.stop() }
+        let until = MonotonicClock.now() + 2_000_000_000
+        while Array(ProcFS.cmdline(fake.pid).dropFirst()) != ["lab", "host-init"], MonotonicClock.now() < until { usleep(2_000) }
+        #expect(Array(ProcFS.cmdline(fake.pid).dropFirst()) == ["lab", "host-init"])
+        let ref = try #require(ProcFS.stat(fake.pid).map { ProcessRef(pid: fake.pid, startTime: $0.startTime, name: $0.comm) })
+        try FileManager.default.createDirectory(atPath: "\(root)/pl", withIntermediateDirectories: true)
+        var state = LabState(lab: "pl", source: "x", subnet: "198.18.9.0/24", dataDir: "\(root)/pl", createdAt: "")
+        state.hosts = [LabState.Host(name: "n1", address: "198.18.9.11", namespace: "fl-pl-n1", veth: "fl-pl-1", initProcess: ref)]
+        try state.save(dataRoot: root)
+        #expect(!LabState.isLabInit(ref, of: state.hosts[0]))
+        let problems = LabManager(dataRoot: root, executable: "/nonexistent") { _ in }.down("pl")
+        #expect(problems.contains { $0.contains("is not this lab's init") && $0.contains("left alone") }, "\(problems)")
+        #expect(fake.isRunning, "lab down killed a process that only looked like a lab's init")
+    }
 }

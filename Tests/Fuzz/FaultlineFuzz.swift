@@ -1,15 +1,20 @@
 import FaultlineCore
+import FaultlineLinux
 import Foundation
 
-/// libFuzzer's entry point: every input is read as an experiment (YAML, then as a `.json` file)
-/// and as a lab file. Loading may refuse it with diagnostics — that is the point — but must never
-/// crash, hang or exhaust memory. Built only by `make fuzz` (`swift build -sanitize=fuzzer`).
+/// libFuzzer's entry point: every input is read as an experiment (YAML, then as a `.json` file),
+/// as a lab file, as an inventory (INI, YAML, `ansible-inventory --list` JSON), and as a request
+/// to the proxy's API. Each may refuse it — that is the point — but must never crash, hang or
+/// exhaust memory. Built only by `make fuzz` (`swift build -sanitize=fuzzer`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = data.map { Data(bytes: $0, count: size) } ?? Data()
     _ = try? ExperimentLoader.load(data: bytes, file: "fuzz.yaml", labDataRoot: "/nonexistent/labs")
     _ = try? ExperimentLoader.load(data: bytes, file: "fuzz.json", labDataRoot: "/nonexistent/labs")
     _ = try? LabLoader.load(data: bytes, file: "lab.yaml", dataRoot: "/nonexistent/labs")
+    let text = String(decoding: bytes, as: UTF8.self)
+    for file in ["fuzz.ini", "fuzz.yaml", "fuzz.json"] { _ = Inventory.parse(text, file: file) }
+    _ = ToxiproxyHTTP.check(Array(bytes))
     return 0
 }
 

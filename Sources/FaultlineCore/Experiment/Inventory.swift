@@ -14,7 +14,7 @@ public struct Inventory: Equatable, Sendable {
     /// Hosts one inventory may hold, and group memberships (a host in a group, children's
     /// included) all its groups may hold together.
     public static let maxHosts = 10_000
-    public static let maxMemberships = 1_000_000
+    public static let maxMemberships = 500_000
 
     /// Host names in the order the inventory gives them.
     public var order: [String] = []
@@ -65,7 +65,7 @@ public struct Inventory: Equatable, Sendable {
         }
         var inv = Inventory()
         inv.order = raw.order
-        guard let memberships = members(raw) else {
+        guard let m = members(raw) else {
             return .failure(
                 ValidationFailure([
                     Diagnostic(
@@ -75,21 +75,20 @@ public struct Inventory: Equatable, Sendable {
                     )
                 ]))
         }
-        inv.groups = memberships
-        inv.groups["all"] = raw.order
-        var inGroup = Set<String>()
-        var groupsOf: [String: [String]] = [:]
-        for (g, list) in memberships where g != "all" && g != "ungrouped" {
-            for h in list {
-                groupsOf[h, default: []].append(g)
-                inGroup.insert(h)
-            }
+        var groupsOf = [[Int]](repeating: [], count: raw.order.count)
+        for (g, list) in m.lists.enumerated() {
+            let name = m.names[g]
+            inv.groups[name] = list.map { raw.order[$0] }
+            guard name != "all", name != "ungrouped" else { continue }
+            for h in list { groupsOf[h].append(g) }
         }
-        inv.groups["ungrouped"] = raw.order.filter { !inGroup.contains($0) }
-        for h in raw.order {
-            // Group variables, all first, then each group alphabetically, then the host's own.
+        inv.groups["all"] = raw.order
+        inv.groups["ungrouped"] = raw.order.indices.filter { groupsOf[$0].isEmpty }.map { raw.order[$0] }
+        for (i, h) in raw.order.enumerated() {
+            // Group variables, all first, then each group alphabetically (the names are sorted),
+            // then the host's own.
             var vars = raw.groupVars["all"] ?? [:]
-            for g in (groupsOf[h] ?? []).sorted() { vars.merge(raw.groupVars[g] ?? [:]) { _, new in new } }
+            for g in groupsOf[i] { vars.merge(raw.groupVars[m.names[g]] ?? [:]) { _, new in new } }
             vars.merge(raw.hostVars[h] ?? [:]) { _, new in new }
             if let t = InventoryHost.target(h, vars: vars, at: raw.positions[h] ?? Position(line: 1, column: 1), fail: fail) {
                 inv.hosts[h] = t
@@ -98,31 +97,42 @@ public struct Inventory: Equatable, Sendable {
         return problems.isEmpty ? .success(inv) : .failure(ValidationFailure(problems))
     }
 
-    /// Every group's hosts, children's included, depth first and each once; nil when that would
-    /// pass `maxMemberships` (deeply nested groups each count every host beneath them).
-    static func members(_ raw: RawInventory) -> [String: [String]]? {
-        var names = Set(raw.direct.keys).union(raw.children.keys)
-        for list in raw.children.values { names.formUnion(list) }
-        var out: [String: [String]] = [:]
+    /// Every group (names sorted) and its hosts (indices into `raw.order`), children's
+    /// included, depth first and each once; nil when the walk would pass `maxMemberships`
+    /// steps (deeply nested groups each count every group and host beneath them).
+    static func members(_ raw: RawInventory) -> (names: [String], lists: [[Int]])? {
+        var all = Set(raw.direct.keys).union(raw.children.keys)
+        for list in raw.children.values { all.formUnion(list) }
+        let names = all.sorted()
+        var gid: [String: Int] = [:]
+        for (i, g) in names.enumerated() { gid[g] = i }
+        var hid: [String: Int] = [:]
+        for (i, h) in raw.order.enumerated() { hid[h] = i }
+        let direct = names.map { g in (raw.direct[g] ?? []).compactMap { hid[$0] } }
+        let children = names.map { g in (raw.children[g] ?? []).compactMap { gid[$0] } }
+        var groupMark = [Int](repeating: -1, count: names.count)
+        var hostMark = [Int](repeating: -1, count: raw.order.count)
         var budget = maxMemberships
-        for g in names.sorted() {
-            var seenGroups = Set<String>()
-            var seenHosts = Set<String>()
-            var list: [String] = []
+        var lists: [[Int]] = []
+        lists.reserveCapacity(names.count)
+        for g in names.indices {
+            var list: [Int] = []
             var stack = [g]
             while let cur = stack.popLast() {
-                guard seenGroups.insert(cur).inserted else { continue }
-                for h in raw.direct[cur] ?? [] where seenHosts.insert(h).inserted {
+                guard groupMark[cur] != g else { continue }
+                groupMark[cur] = g
+                budget -= 1 + direct[cur].count
+                if budget < 0 { return nil }
+                for h in direct[cur] where hostMark[h] != g {
+                    hostMark[h] = g
                     list.append(h)
-                    budget -= 1
-                    if budget < 0 { return nil }
                 }
                 // Children in their written order (the stack pops the last first).
-                stack += (raw.children[cur] ?? []).reversed()
+                stack += children[cur].reversed()
             }
-            out[g] = list
+            lists.append(list)
         }
-        return out
+        return (names, lists)
     }
 
     /// Names an inventory may give a host or group: letters, digits, '-', '_', '.' (at most 64),

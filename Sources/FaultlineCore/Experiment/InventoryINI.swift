@@ -1,5 +1,3 @@
-import Foundation
-
 /// Ansible's static INI inventory: `[group]` sections of host lines (`db1 ansible_host=… k=v`),
 /// `[group:vars]` of `k=v` lines and `[group:children]` of group names. One pass, every problem
 /// at its line and column.
@@ -9,22 +7,24 @@ enum InventoryINI {
         var problems: [Diagnostic] = []
         var section = "ungrouped"
         var kind = "hosts"
-        for (i, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Bytes, not Characters: a 1 MiB inventory of 30,000 lines is read in milliseconds.
+        let bytes = Array(text.utf8)
+        for (i, rawLine) in bytes.split(separator: 10, omittingEmptySubsequences: false).enumerated() {
             let lineNo = i + 1
             func fail(_ column: Int, _ message: String) {
                 problems.append(Diagnostic(file: file, line: lineNo, column: column, message: message))
             }
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-            let indent = line.prefix { $0 == " " || $0 == "\t" }.count
+            let line = rawLine.last == 13 ? rawLine.dropLast() : rawLine
+            let indent = line.prefix { $0 == 32 || $0 == 9 }.count
             let body = line.dropFirst(indent)
-            if body.isEmpty || body.hasPrefix("#") || body.hasPrefix(";") { continue }
-            if body.hasPrefix("[") {
-                let trimmed = body.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
-                guard trimmed.last == "]" else {
+            guard let first = body.first, first != 35, first != 59 else { continue }  // blank, '#' or ';'
+            if first == 91 {  // '['
+                let trimmed = body.reversed().drop { $0 == 32 || $0 == 9 }.reversed()
+                guard trimmed.last == 93 else {
                     fail(indent + 1, "a section must end with ']'")
                     continue
                 }
-                let name = String(trimmed.dropFirst().dropLast())
+                let name = String(decoding: trimmed.dropFirst().dropLast(), as: UTF8.self)
                 let parts = name.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 section = parts[0]
                 kind = parts.count > 1 ? parts[1] : "hosts"
@@ -46,7 +46,7 @@ enum InventoryINI {
             switch kind {
             case "skip": continue
             case "vars":
-                guard let (k, v) = pair(String(body), column: indent + 1) else {
+                guard let (k, v) = pair(Array(body)) else {
                     fail(indent + 1, "a variable must be 'key=value'")
                     continue
                 }
@@ -70,7 +70,7 @@ enum InventoryINI {
                 }
                 raw.addHost(host, to: section, at: Position(line: lineNo, column: column))
                 for (w, c) in words.dropFirst() {
-                    guard let (k, v) = pair(w, column: c) else {
+                    guard let (k, v) = pair(Array(w.utf8)) else {
                         fail(c, "\(shown: w) must be 'key=value'")
                         continue
                     }
@@ -81,37 +81,41 @@ enum InventoryINI {
         return (raw, problems)
     }
 
-    /// Words separated by spaces, each with its 1-based column; a quoted part is kept whole
-    /// (quotes removed); nil for an open quote.
-    static func words(_ line: Substring) -> [(String, Int)]? {
+    /// Words separated by spaces, each with its 1-based column (in characters); a quoted part
+    /// is kept whole (quotes removed); nil for an open quote.
+    static func words(_ line: ArraySlice<UInt8>) -> [(String, Int)]? {
         var out: [(String, Int)] = []
-        var cur = ""
+        var cur: [UInt8] = []
         var start = 0
-        var quote: Character?
-        for (i, c) in line.enumerated() {
+        var column = 0
+        var quote: UInt8?
+        for c in line {
+            if c & 0xC0 != 0x80 { column += 1 }
             if let q = quote {
                 if c == q { quote = nil } else { cur.append(c) }
-            } else if c == "\"" || c == "'" {
-                if cur.isEmpty { start = i + 1 }
+            } else if c == 34 || c == 39 {
+                if cur.isEmpty { start = column }
                 quote = c
-            } else if c == " " || c == "\t" {
-                if !cur.isEmpty { out.append((cur, start)) }
-                cur = ""
+            } else if c == 32 || c == 9 {
+                if !cur.isEmpty { out.append((String(decoding: cur, as: UTF8.self), start)) }
+                cur = []
             } else {
-                if cur.isEmpty { start = i + 1 }
+                if cur.isEmpty { start = column }
                 cur.append(c)
             }
         }
         if quote != nil { return nil }
-        if !cur.isEmpty { out.append((cur, start)) }
+        if !cur.isEmpty { out.append((String(decoding: cur, as: UTF8.self), start)) }
         return out
     }
 
-    static func pair(_ w: String, column: Int) -> (String, String)? {
-        guard let eq = w.firstIndex(of: "=") else { return nil }
-        let k = w[..<eq].trimmingCharacters(in: .whitespaces)
-        var v = w[w.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-        if v.count >= 2, let f = v.first, f == "\"" || f == "'", v.last == f { v = String(v.dropFirst().dropLast()) }
-        return k.isEmpty ? nil : (k, v)
+    /// `key=value` (spaces around either trimmed, one pair of quotes around the value removed).
+    static func pair(_ w: [UInt8]) -> (String, String)? {
+        guard let eq = w.firstIndex(of: 61) else { return nil }
+        let trim = { (b: ArraySlice<UInt8>) in b.drop { $0 == 32 || $0 == 9 }.reversed().drop { $0 == 32 || $0 == 9 }.reversed() }
+        let k = trim(w[..<eq])
+        var v = Array(trim(w[(eq + 1)...]))
+        if v.count >= 2, let f = v.first, f == 34 || f == 39, v.last == f { v = Array(v.dropFirst().dropLast()) }
+        return k.isEmpty ? nil : (String(decoding: k, as: UTF8.self), String(decoding: v, as: UTF8.self))
     }
 }

@@ -5,6 +5,10 @@ import Foundation
 /// Instants named `*_at` inside a run are nanoseconds since the run's monotonic origin, which
 /// is the wall-clock instant `started_at`.
 public struct Journal: Codable, Equatable, Sendable {
+    /// The largest journal `faultline report` reads: a run's samples and operations are
+    /// bounded (5 million and 10 million), and so is what describes them.
+    public static let maxBytes = 4 << 30
+
     public var schema = "faultline.journal/1"
     public var runId: String
     public var verdict: Verdict

@@ -40,8 +40,9 @@ public enum JUnitWriter {
     }
 
     /// Character data: the markup characters escaped, and every character XML 1.0 forbids (the
-    /// C0 controls but tab and line breaks, U+FFFE, U+FFFF) written as a visible `\u{…}` escape,
-    /// so the file stays well-formed whatever the run recorded.
+    /// C0 controls but tab and line breaks, U+FFFE, U+FFFF) or a viewer would act on (C1
+    /// controls, bidirectional overrides, zero-width characters) written as a visible `\u{…}`
+    /// escape, so the file stays well-formed and shows what the run recorded.
     static func text(_ s: String) -> String {
         var out = ""
         for u in s.unicodeScalars {
@@ -51,7 +52,7 @@ public enum JUnitWriter {
             case ">": out += "&gt;"
             case "\t", "\n", "\r": out.unicodeScalars.append(u)
             default:
-                if u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF {
+                if ShownText.isControl(u) || u.value == 0xFFFE || u.value == 0xFFFF {
                     out += "\\u{\(String(u.value, radix: 16, uppercase: true))}"
                 } else {
                     out.unicodeScalars.append(u)

@@ -101,9 +101,23 @@ public final class AgentServer: @unchecked Sendable {
         leaseLock.unlock()
     }
 
+    /// Answers one request. Only what touches the faults held, the ledger or the snapshot takes
+    /// the `faults` lock, and only while it does: finding processes (a fault's prepare, a heal
+    /// watch's `find`) runs outside it, so no selection can hold up a TTL revert or a lapse.
     func handle(_ request: AgentRequest) -> AgentResponse {
-        faults.lock()
-        defer { faults.unlock() }
+        switch request.op {
+        case .inject(let name, let work, let ttl, let confirmTimeout):
+            return inject(request.id, name: name, work: work, ttl: ttl, confirmTimeout: confirmTimeout)
+        case .reach, .find, .capability, .proxies, .hello, .lease, .bye:
+            return unlocked(request)
+        default:
+            faults.lock()
+            defer { faults.unlock() }
+            return locked(request)
+        }
+    }
+
+    private func locked(_ request: AgentRequest) -> AgentResponse {
         switch request.op {
         case .snapshot:
             let (s, problems) = HostSnapshot.take(ownPIDNamespace: ownPIDNamespace)
@@ -111,8 +125,6 @@ public final class AgentServer: @unchecked Sendable {
             var r = AgentResponse(id: request.id, ok: true)
             r.residue = problems
             return r
-        case .inject(let name, let work, let ttl, let confirmTimeout):
-            return inject(request.id, name: name, work: work, ttl: ttl, confirmTimeout: confirmTimeout)
         case .revert(let name):
             guard let i = held.firstIndex(where: { $0.name == name }) else {
                 var r = AgentResponse(id: request.id, ok: true)
@@ -130,6 +142,13 @@ public final class AgentServer: @unchecked Sendable {
             var r = AgentResponse(id: request.id, ok: true)
             r.residue = residue()
             return r
+        default:
+            return unlocked(request)
+        }
+    }
+
+    private func unlocked(_ request: AgentRequest) -> AgentResponse {
+        switch request.op {
         case .reach(let addresses):
             var r = AgentResponse(id: request.id, ok: true)
             let reached = TCPProbe.answering(addresses, port: 9, timeout: Self.reachTimeout)
@@ -162,7 +181,7 @@ public final class AgentServer: @unchecked Sendable {
                 r.error = "\(e)"
             }
             return r
-        case .hello, .lease, .bye:
+        default:
             return AgentResponse(id: request.id, ok: true)
         }
     }
@@ -174,19 +193,23 @@ public final class AgentServer: @unchecked Sendable {
     func warm(_ request: AgentRequest) {
         guard case .inject(_, let work, _, _) = request.op, let driver = FaultDrivers.driver(for: work) else { return }
         faults.lock()
-        defer { faults.unlock() }
         if ledger == nil { ledger = try? Ledger(directory: stateDirectory, runId: runId) }
+        faults.unlock()
         _ = try? driver.prepareAny(work)
     }
 
     /// A TCP connect to port 9 that gets no answer (accepted or refused) this soon is cut.
     static let reachTimeout: Int64 = 150_000_000
 
+    /// Prepares (finds the targets, changes nothing) outside the `faults` lock, then records,
+    /// applies and confirms under it.
     func inject(_ id: Int, name: String, work: AnyFaultWork, ttl: Int64, confirmTimeout: Int64) -> AgentResponse {
         var r = AgentResponse(id: id, ok: false)
         do {
             guard let driver = FaultDrivers.driver(for: work) else { throw FaultError.refused("no driver for '\(work.key)' work") }
             let injection = try driver.prepareAny(work)
+            faults.lock()
+            defer { faults.unlock() }
             if ledger == nil { ledger = try Ledger(directory: stateDirectory, runId: runId) }
             guard let ledger else { throw FaultError.system("no ledger") }
             let ledgerId = try ledger.record(fault: name, host: work.host, summary: injection.summary, undo: injection.undo)

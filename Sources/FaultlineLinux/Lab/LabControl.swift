@@ -14,7 +14,7 @@ public protocol LabControl: Sendable {
 extension LabControl {
     public func entry(_ state: LabState, host: String) -> HostEntry? {
         // The init's pid comes from a file: entered only if it still is this lab's init.
-        guard let p = state.hosts.first(where: { $0.name == host })?.initProcess, LabState.isLabInit(p) else { return nil }
+        guard let h = state.hosts.first(where: { $0.name == host }), let p = h.initProcess, LabState.isLabInit(p, of: h) else { return nil }
         return .namespaces(initPid: p.pid)
     }
 }
@@ -36,7 +36,7 @@ public struct LabManagerControl: LabControl {
         case .success(let s): existing = s
         }
         if let state = existing {
-            let dead = state.hosts.filter { !($0.initProcess.map(LabState.isLabInit) ?? false) }.map(\.name)
+            let dead = state.hosts.filter { h in !(h.initProcess.map { LabState.isLabInit($0, of: h) } ?? false) }.map(\.name)
             guard dead.isEmpty else {
                 throw LabError.refused(
                     "lab '\(lab.name)' is up but hosts \(dead.joined(separator: ", ")) are not running; 'faultline lab down \(lab.name)' first"

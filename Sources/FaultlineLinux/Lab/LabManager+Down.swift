@@ -14,7 +14,7 @@ extension LabManager {
         }
         var problems: [String] = []
         for host in state.hosts.reversed() {
-            if let p = host.initProcess { problems += stopInit(p, host: host.name) }
+            if let p = host.initProcess { problems += stopInit(p, host: host) }
             problems += remove(["netns", "del", host.namespace], while: "/run/netns/\(host.namespace)")
             // The veth normally goes with the namespace (its peer lived there), asynchronously.
             problems += remove(["link", "del", host.veth], while: "/sys/class/net/\(host.veth)")
@@ -33,16 +33,16 @@ extension LabManager {
 
     /// SIGKILL to a host's PID 1 after checking it is ours; the kernel then kills every process
     /// in that PID namespace.
-    func stopInit(_ p: ProcessRef, host: String) -> [String] {
+    func stopInit(_ p: ProcessRef, host: LabState.Host) -> [String] {
         guard ProcFS.isAlive(p) else { return [] }
-        guard LabState.isLabInit(p) else {
+        guard LabState.isLabInit(p, of: host) else {
             let cmdline = ProcFS.cmdline(p.pid).joined(separator: " ")
-            return ["host '\(host)': pid \(p.pid) is not this lab's init (\(shown: cmdline)); left alone"]
+            return ["host '\(host.name)': pid \(p.pid) is not this lab's init (\(shown: cmdline)); left alone"]
         }
         kill(p.pid, SIGKILL)
         let deadline = MonotonicClock.now() + 5_000_000_000
         while ProcFS.isAlive(p), MonotonicClock.now() < deadline { usleep(2_000) }
-        return ProcFS.isAlive(p) ? ["host '\(host)': init \(p) did not exit"] : []
+        return ProcFS.isAlive(p) ? ["host '\(host.name)': init \(p) did not exit"] : []
     }
 
     /// Runs `ip args` while `path` shows the object exists; an object that vanished meanwhile

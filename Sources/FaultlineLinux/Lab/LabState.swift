@@ -81,12 +81,20 @@ public struct LabState: Codable, Equatable, Sendable {
         return b.allSatisfy { (97...122).contains($0) || (48...57).contains($0) }
     }
 
-    /// Whether `p` is a lab host's init: alive, and running `faultline lab host-init` — checked
-    /// before its namespaces are entered or it is killed, since its pid comes from a file.
-    public static func isLabInit(_ p: ProcessRef) -> Bool {
+    /// Whether `p` is `host`'s init: alive, running `faultline lab host-init`, PID 1 of a PID
+    /// namespace of its own, and in the host's network namespace (which only root can name in
+    /// /run/netns) — checked before its namespaces are entered or it is killed, since its pid
+    /// comes from a file, and any process can have `lab host-init` as its arguments.
+    public static func isLabInit(_ p: ProcessRef, of host: Host) -> Bool {
         guard ProcFS.isAlive(p) else { return false }
         let argv = ProcFS.cmdline(p.pid)
-        return argv.count >= 3 && argv[1] == "lab" && argv[2] == "host-init"
+        guard argv.count >= 3, argv[1] == "lab", argv[2] == "host-init" else { return false }
+        let nsPids = ProcFS.nsPids(p.pid)
+        guard nsPids.count >= 2, nsPids.last == 1 else { return false }
+        var named = stat()
+        var its = stat()
+        guard stat("/run/netns/\(host.namespace)", &named) == 0, stat("/proc/\(p.pid)/ns/net", &its) == 0 else { return false }
+        return named.st_ino == its.st_ino && named.st_dev == its.st_dev
     }
 
     /// Every lab with a state file under `dataRoot` that faultline could have written.

@@ -102,7 +102,7 @@ extension Recovery {
         for lab in LabState.all(dataRoot: labDataRoot) {
             for host in lab.hosts {
                 // Its pid comes from a file: entered only if it still is a lab's init.
-                guard let p = host.initProcess, LabState.isLabInit(p) else { continue }
+                guard let p = host.initProcess, LabState.isLabInit(p, of: host) else { continue }
                 let argv = HostEntry.namespaces(initPid: p.pid).command(
                     SelfCommand(executable: executable).recover(runId: nil, stateDirectory: "/run/faultline", force: force))
                 let r = Spawner.run(.argv(argv), timeout: 60_000_000_000)
@@ -131,17 +131,35 @@ extension Recovery {
     /// one without an owner file is removed only when none of its sockets answers.
     public static func sweepSSHDirectories(_ directory: String, force: Bool) -> Outcome {
         var out = Outcome()
+        // Nothing in a state directory others could write is trusted: not its ledgers, and not
+        // its ssh-* entries, which could name any directory to delete.
+        var st = stat()
+        guard lstat(directory, &st) == 0 else { return out }
+        if let problem = Ledger.untrusted(directory, st, directory: true) {
+            out.lines.append("\(problem); no ssh control directory in it was touched")
+            out.failures += 1
+            return out
+        }
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("ssh-") }.sorted()
         for name in entries {
             var dir = "\(directory)/\(name)"
             // A link stands for a directory made in /tmp (a state path too long for a socket
-            // path); only a /tmp/ssh-* directory is followed, and the link goes with it.
+            // path); only a /tmp/ssh-* directory of this user's, closed to others, is followed,
+            // and the link goes with it.
             var link: String?
             if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: dir) {
                 guard target.hasPrefix("/tmp/ssh-"), !target.dropFirst(5).contains("/") else { continue }
-                guard FileManager.default.fileExists(atPath: target) else {
+                var t = stat()
+                guard lstat(target, &t) == 0 else {
                     try? FileManager.default.removeItem(atPath: dir)
-                    out.lines.append("ssh control directory \(name): its /tmp directory is gone; link removed")
+                    out.lines.append("ssh control directory \(ShownText.escaped(name)): its /tmp directory is gone; link removed")
+                    continue
+                }
+                guard (t.st_mode & S_IFMT) == S_IFDIR, t.st_uid == geteuid(), t.st_mode & 0o077 == 0 else {
+                    out.lines.append(
+                        "ssh control directory \(ShownText.escaped(name)) names \(ShownText.escaped(target)), which is not a private directory of this user's; left alone"
+                    )
+                    out.failures += 1
                     continue
                 }
                 link = dir

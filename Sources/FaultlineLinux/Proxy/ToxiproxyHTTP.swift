@@ -3,7 +3,7 @@ import Foundation
 /// The control API's HTTP/1.1 requests, read from bytes alone (no socket: fuzzed as it is):
 /// a request line, headers up to 64 KiB, a body of Content-Length up to 1 MiB. What is not
 /// such a request is answered with the 4xx that says why, never guessed at.
-enum ToxiproxyHTTP {
+public enum ToxiproxyHTTP {
     static let maxHead = 65_536
     static let maxBody = 1 << 20
     static let maxTarget = 8_192
@@ -101,6 +101,21 @@ enum ToxiproxyHTTP {
     /// The path's segments, percent-decoded (a segment that does not decode is kept as written).
     static func segments(_ path: String) -> [String] {
         path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
+    }
+
+    /// Everything the API does with a request's bytes before it touches a proxy: the request
+    /// parsed, its path split, its body read as JSON and as the proxy or toxic it would make.
+    /// For `make fuzz`; the answer names what the bytes were.
+    public static func check(_ bytes: [UInt8]) -> String {
+        guard case .request(let r) = parse(bytes) else { return "not a request" }
+        let parts = segments(r.path)
+        guard let body = try? JSONValue.parse(r.body) else { return "\(r.method) \(parts.count) segments, no JSON" }
+        let proxy = (try? ProxyServer.proxyFields(body)).map { "proxy \($0.name)" } ?? "no proxy"
+        let type = (try? ProxyServer.string(body, "type")) ?? nil
+        let toxic =
+            type.flatMap { try? ProxyServer.makeToxic($0, body["attributes"]) }.map { "toxic \(Swift.type(of: $0).type)" } ?? "no toxic"
+        _ = try? ProxyServer.toxicity(body["toxicity"])
+        return "\(r.method) \(parts.count) segments, \(proxy), \(toxic)"
     }
 
     static func response(status: Int, body: JSONValue?) -> [UInt8] {

@@ -20,8 +20,36 @@ public enum ReportFiles {
         let latest = "\(root)/latest"
         let tmp = "\(root)/.latest.\(getpid())"
         unlink(tmp)
-        if symlink(journal.runId, tmp) == 0 { rename(tmp, latest) }
+        guard symlink(journal.runId, tmp) == 0, rename(tmp, latest) == 0 else {
+            let why = errnoText()
+            unlink(tmp)
+            throw ReportError("the reports are in '\(dir)', but '\(latest)' could not be pointed at them: \(why)")
+        }
         return dir
+    }
+
+    /// Why reports could not be written under `root`, or nil: checked before a run starts, so
+    /// that a run is never made (faults injected, a verdict reached) only to be lost. `root` is
+    /// created if missing; it must be a directory this process can write, and `root/latest`,
+    /// if there, a symbolic link (which each run replaces).
+    public static func problem(root: String) -> String? {
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        } catch {
+            return "cannot create '\(root)': \(error.localizedDescription)"
+        }
+        var st = stat()
+        guard stat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return "'\(root)' is not a directory" }
+        let probe = "\(root)/.faultline-write-check.\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return "cannot write in '\(root)': \(errnoText())" }
+        close(fd)
+        unlink(probe)
+        var l = stat()
+        if lstat("\(root)/latest", &l) == 0, (l.st_mode & S_IFMT) != S_IFLNK {
+            return "'\(root)/latest' is not a symbolic link (a run points it at its reports): move it away"
+        }
+        return nil
     }
 
     struct ReportError: Error, CustomStringConvertible {

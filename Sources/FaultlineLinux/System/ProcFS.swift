@@ -137,7 +137,6 @@ public enum ProcFS {
         return line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int32($0) }
     }
 
-    /// The PID namespace a process is in, as the link text `pid:[INODE]`.
     /// The file a process runs (`/proc/PID/exe`), or nil when it cannot be read.
     public static func executable(_ pid: Int32) -> String? {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX) + 1) { buf in
@@ -147,6 +146,7 @@ public enum ProcFS {
         }
     }
 
+    /// The PID namespace a process is in, as the link text `pid:[INODE]`.
     public static func pidNamespace(_ pid: Int32) -> String? {
         try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/pid")
     }
