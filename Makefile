@@ -53,7 +53,7 @@ bench-smoke: release
 	BENCH_SMOKE=1 bench/queue-engine.sh
 	python3 bench/collect.py
 
-## libFuzzer on the experiment and lab loaders for FUZZ_TIME seconds (CI runs 60).
+## libFuzzer on the experiment, lab and inventory readers and the proxy API for FUZZ_TIME seconds (CI runs 60).
 FUZZ_TIME ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_TIME)
