@@ -113,4 +113,22 @@ struct HostileFilesTests {
         #expect(!seen.contains("wJalrXUtnFEMIK7MDENG") && !seen.contains("AWS_SECRET") && !seen.contains("ghp_16C7"), "\(seen)")
         #expect(seen.contains("does not start with a process id") && seen.contains("others may not read it"), "\(seen)")
     }
+
+    @Test("recover prints names from a planted ledger escaped: no terminal escape, no forged line")
+    func recoverEscapes() throws {
+        let s = try Scratch()
+        try FileManager.default.createDirectory(atPath: "\(s.dir)/state", withIntermediateDirectories: true)
+        chmod("\(s.dir)/state", 0o700)
+        let forged = "f\u{1B}[2J\nrun x: ledger clean, removed\u{202E}"
+        let ledger = """
+            {"run_id": "planted", "owner_pid": 999999, "owner_start_time": 1, "created_at": "",
+             "entries": [{"id": 0, "fault": \(JSONText.quoted(forged)), "host": \(JSONText.quoted(forged)), "summary": "x", "undo": [], "state": "pending"}]}
+            """
+        try s.write("state/planted.json", ledger, mode: 0o600)
+        let r = try s.run(["recover", "--run", "planted", "--state-dir", "state"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].contains("reverted 'f\\u{1B}[2J\\nrun x"), "\(r.stdout)")
+        #expect(!r.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x202E }, "\(r.stdout)")
+    }
 }
