@@ -43,6 +43,12 @@ enum InventoryINI {
                 fail(indent + 1, "an unterminated quote")
                 continue
             }
+            // Only empty quotes (`""`): no word at all (found by the fuzzer: indexing the first
+            // word of such a line trapped).
+            guard !words.isEmpty || kind == "vars" else {
+                fail(indent + 1, "a line with nothing but empty quotes")
+                continue
+            }
             switch kind {
             case "skip": continue
             case "vars":

@@ -212,6 +212,10 @@ case("231-inventory-from-directory.yaml", "version: 1\ntitle: t\nhosts: {from: i
 case("232-inventory-ini-problems.yaml", "version: 1\ntitle: t\nhosts: {from: inventories/problems.ini}\nduration: 1s\n")
 inv("problems.ini", "[web\n[db:hosts]\n[ok]\nweb[01:10]\nbad/name\nh ansible_become=maybe ansible_ssh_private_key_file=-i\n[ok:children]\nx/y\n")
 
+# found by the fuzzer: a line of nothing but empty quotes trapped the INI reader
+case("233-inventory-empty-quotes.yaml", "version: 1\ntitle: t\nhosts: {from: inventories/quotes.ini}\nduration: 1s\n")
+inv("quotes.ini", "[db]\n \"\"\nh1\n[db:children]\n''\n")
+
 for path, text in cases:
     data = text if isinstance(text, bytes) else text.encode("utf-8")
     with open(path, "wb") as f:
