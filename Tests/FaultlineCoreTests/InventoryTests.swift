@@ -76,7 +76,8 @@ struct InventoryTests {
             ("h ansible_ssh_private_key_file=-x\n", "i.ini:1:3: host 'h': 'ansible_ssh_private_key_file' must be a path"),
             ("h ansible_become=maybe\n", "i.ini:1:3: host 'h': 'ansible_become' must be true or false, got 'maybe'"),
             // Found by the fuzzer: a line of empty quotes trapped.
-            ("[db]\n \"\"\n", "i.ini:2:2: a line with nothing but empty quotes"), ("[db:children]\n''\n", "i.ini:2:1: a line with nothing but empty quotes"),
+            ("[db]\n \"\"\n", "i.ini:2:2: a line with nothing but empty quotes"),
+            ("[db:children]\n''\n", "i.ini:2:1: a line with nothing but empty quotes"),
         ]
         for (text, expected) in cases {
             guard case .failure(let f) = Inventory.parse(text, file: "i.ini") else {
