@@ -17,6 +17,13 @@ public struct NetworkWork: FaultWork {
     public var ifb: String
     public var queueBase: UInt16
     public var seed: UInt64
+
+    /// Whether the queue engine hands packets to the delay line. Loss on the faulted host's
+    /// egress always does: a drop in the output hook makes the sender's syscall fail (EPERM),
+    /// which real loss never does; the delay line's drop verdict comes after the packet has
+    /// left the socket. Loss on ingress alone is dropped in the kernel (the input hook), as a
+    /// wire would lose it.
+    public var usesDelayLine: Bool { shaping.needsDelayLine || (shaping.loss != nil && filter.direction != .ingress) }
 }
 
 /// The `network` fault: netem through libnl where the host has sch_netem, else the queue engine
@@ -125,7 +132,7 @@ public struct NetworkDriver: FaultDriver {
         default:
             if w.shaping.needsDelayLine || w.shaping.loss != nil {
                 undo += [.nftDelete(family: "ip", table: w.table), .stopQueueEngine(table: w.table)]
-                what.append("nft table ip \(w.table) (\(w.shaping.needsDelayLine ? "NFQUEUE to the delay line" : "loss in the kernel"))")
+                what.append("nft table ip \(w.table) (\(w.usesDelayLine ? "NFQUEUE to the delay line" : "loss in the kernel, on input"))")
             }
             if w.shaping.rate != nil, egress {
                 undo.append(

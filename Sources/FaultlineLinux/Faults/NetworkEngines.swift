@@ -21,7 +21,8 @@ enum NetworkEngines {
         default:
             if w.shaping.needsDelayLine || w.shaping.loss != nil {
                 _ = try NetworkQueueEngine(
-                    tableName: w.table, rules: { rules(w, $0) }, shaping: w.shaping, queueBase: w.queueBase, seed: w.seed)
+                    tableName: w.table, rules: { rules(w, $0) }, shaping: w.shaping, delayLine: w.usesDelayLine, queueBase: w.queueBase,
+                    seed: w.seed)
             }
             if let r = w.shaping.rate, egress {
                 try tc.addRateLimit(device: w.device, rate: r.bitsPerSecond / 8, burst: r.burst, filters: filters(w, outgoing: true))

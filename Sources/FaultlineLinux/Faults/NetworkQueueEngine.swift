@@ -21,16 +21,19 @@ final class NetworkQueueEngine: @unchecked Sendable {
 
     /// Binds a queue (the first free number from `queueBase`), starts the delay line, then creates
     /// the table: by the time a packet is queued, something serves the queue.
-    init(tableName: String, rules: (NftQueueTable.Action) -> [NftQueueTable.Rule], shaping: Shaping, queueBase: UInt16, seed: UInt64)
-        throws(FaultError)
-    {
+    /// `delayLine`: the packets go to the delay line; otherwise the rules drop `shaping.loss`'s
+    /// share in the kernel (for input hooks only: see `NetworkWork.usesDelayLine`).
+    init(
+        tableName: String, rules: (NftQueueTable.Action) -> [NftQueueTable.Rule], shaping: Shaping, delayLine: Bool, queueBase: UInt16,
+        seed: UInt64
+    ) throws(FaultError) {
         self.shaping = shaping
         do {
             owner = try NetlinkSocket(protocol: NetlinkSocket.netfilter)
         } catch {
             throw FaultError.system("\(error)")
         }
-        if shaping.needsDelayLine {
+        if delayLine {
             var bound: NfQueue?
             var lastError = ""
             for k in 0..<32 {
@@ -125,7 +128,7 @@ public final class QueueEngineSession: @unchecked Sendable {
             try NetworkQueueEngine(
                 tableName: "faultline_bench_q",
                 rules: { [NftQueueTable.Rule(hook: .output, peer: subnet, proto: 17, port: port, action: $0)] },
-                shaping: s, queueBase: 4_242, seed: 1)
+                shaping: s, delayLine: true, queueBase: 4_242, seed: 1)
         }
     }
 

@@ -38,6 +38,11 @@ public final class Ledger: @unchecked Sendable {
     /// Each entry's text as it stands in the file, encoded when it changes: a record costs the
     /// encoding of one entry, not of every entry the run has made so far.
     private var entryTexts: [String] = []
+    /// Group commit: every change has a generation; a writer persists every change made so far,
+    /// so faults recorded at one instant by concurrent injects share one write and fsync.
+    private var generation = 0
+    private var persisted = 0
+    private let writing = NSLock()
 
     /// Prepares the ledger of a new run under `directory` (created with mode 0700 if missing).
     ///
@@ -53,22 +58,55 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Records an entry durably and returns its id. Call before injecting.
+    /// Records an entry durably and returns its id. Call before injecting. Safe from several
+    /// threads at once: entries recorded while a write is under way are written together next.
     public func record(fault: String, host: String, summary: String, undo: [UndoStep]) throws(LedgerError) -> Int {
         lock.lock()
-        defer { lock.unlock() }
         let id = file.entries.count
         file.entries.append(
             Entry(id: id, fault: fault, host: host, summary: summary, undo: undo, state: undo.isEmpty ? .irreversible : .pending))
-        try persist(changed: id)
+        let mine: Int
+        do {
+            mine = try change(id)
+        } catch {
+            file.entries.removeLast()
+            lock.unlock()
+            throw error
+        }
+        lock.unlock()
+        try persist(through: mine)
         return id
     }
 
     public func markReverted(_ id: Int) throws(LedgerError) {
         lock.lock()
-        defer { lock.unlock() }
-        guard file.entries.indices.contains(id), file.entries[id].state == .pending else { return }
+        guard file.entries.indices.contains(id), file.entries[id].state == .pending else {
+            lock.unlock()
+            return
+        }
         file.entries[id].state = .reverted
-        try persist(changed: id)
+        let mine: Int
+        do {
+            mine = try change(id)
+        } catch {
+            lock.unlock()
+            throw error
+        }
+        lock.unlock()
+        try persist(through: mine)
+    }
+
+    /// Encodes entry `id` anew and returns the generation of this change. Called with `lock` held.
+    private func change(_ id: Int) throws(LedgerError) -> Int {
+        let entry: String
+        do {
+            entry = try Journal.encoder().text(file.entries[id], indent: 2)
+        } catch {
+            throw LedgerError.io("encode ledger '\(path)': \(error)")
+        }
+        if id < entryTexts.count { entryTexts[id] = entry } else { entryTexts.append(entry) }
+        generation += 1
+        return generation
     }
 
     public var pending: [Entry] {
@@ -91,26 +129,41 @@ public final class Ledger: @unchecked Sendable {
         return unlink(path) == 0 || errno == ENOENT
     }
 
-    /// Writes the whole file, entry `changed` encoded anew: the same text, byte for byte, as
-    /// encoding the file whole (`LedgerTests`).
-    private func persist(changed: Int) throws(LedgerError) {
-        let text: String
+    /// Makes every change up to generation `mine` durable: the whole file, as it stands, written
+    /// once for all the changes since the last write (the same text, byte for byte, as encoding
+    /// the file whole: `LedgerTests`). A change another writer has already covered costs nothing.
+    private func persist(through mine: Int) throws(LedgerError) {
+        writing.lock()
+        defer { writing.unlock() }
+        lock.lock()
+        guard persisted < mine else {
+            lock.unlock()
+            return
+        }
+        let covers = generation
+        let text = Result { () throws(LedgerError) in try composed() }
+        lock.unlock()
+        let written = try text.get()
+        try Self.writeDurably(Data(written.utf8), to: path)
+        lock.lock()
+        persisted = max(persisted, covers)
+        lock.unlock()
+    }
+
+    /// The file's text, from the entries' encoded texts. Called with `lock` held.
+    private func composed() throws(LedgerError) -> String {
+        var head = file
+        head.entries = []
+        let empty = "\"entries\" : [\n\n  ]"
+        let whole: String
         do {
-            let entry = try Journal.encoder().text(file.entries[changed], indent: 2)
-            if changed < entryTexts.count { entryTexts[changed] = entry } else { entryTexts.append(entry) }
-            var head = file
-            head.entries = []
-            let empty = "\"entries\" : [\n\n  ]"
-            let whole = try Journal.encoder().text(head, indent: 0)
-            guard let at = whole.range(of: empty) else { throw LedgerError.io("ledger '\(path)': no entries array") }
-            let items = "\"entries\" : [\n" + entryTexts.map { "    " + $0 }.joined(separator: ",\n") + "\n  ]"
-            text = whole.replacingCharacters(in: at, with: items)
-        } catch let e as LedgerError {
-            throw e
+            whole = try Journal.encoder().text(head, indent: 0)
         } catch {
             throw LedgerError.io("encode ledger '\(path)': \(error)")
         }
-        try Self.writeDurably(Data(text.utf8), to: path)
+        guard let at = whole.range(of: empty) else { throw LedgerError.io("ledger '\(path)': no entries array") }
+        let items = "\"entries\" : [\n" + entryTexts.map { "    " + $0 }.joined(separator: ",\n") + "\n  ]"
+        return whole.replacingCharacters(in: at, with: items)
     }
 
     /// Writes to a temporary file, fsyncs it, renames it over `path` and fsyncs the directory.
