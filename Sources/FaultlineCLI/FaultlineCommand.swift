@@ -2,12 +2,16 @@ import ArgumentParser
 import FaultlineCore
 import FaultlineLinux
 import Foundation
+import Glibc
 
 /// The `faultline` root command.
 public struct FaultlineCommand: ParsableCommand {
     /// Work that can start before the arguments are parsed: a `run` almost always builds an
     /// HTTP probe within milliseconds, so libcurl is loaded on another core meanwhile.
     public static func prepare(_ arguments: [String]) {
+        // Started inside a lab host through the descriptor its launch opened (`Launch`): the
+        // descriptor is this program's own file, and nothing this process starts needs it.
+        if arguments.first == SelfCommand.inherited { _ = fcntl(3, F_SETFD, FD_CLOEXEC) }
         if arguments.dropFirst().first == "run" { CurlEasy.preload() }
     }
 

@@ -263,6 +263,48 @@ struct LabRunTests {
         #expect(try s.faultline(["lab", "down", s.name]).status == 0)
         #expect(s.leftovers().isEmpty)
     }
+
+    @Test("a host with a private /tmp starts its service and runs its agent when the faultline binary lives under /tmp")
+    func binaryUnderTmp() throws {
+        // A checkout under /tmp, as a CI runner's work folder or a downloaded release is: the
+        // binary there is hidden inside a host whose /tmp is private ("nsenter: failed to
+        // execute /tmp/…/faultline" before), so commands enter the host through a descriptor.
+        let bin = try temporaryDirectory()
+        let outside = try temporaryDirectory(under: "/var/tmp")
+        defer {
+            _ = try? FaultlineBinary.run(["lab", "down", "tmpbin", "--lab-dir", "\(outside)/labs"], in: outside)
+            try? FileManager.default.removeItem(atPath: bin)
+            try? FileManager.default.removeItem(atPath: outside)
+        }
+        try FileManager.default.copyItem(atPath: FaultlineBinary.path, toPath: "\(bin)/faultline")
+        try """
+        lab: tmpbin
+        subnet: 198.18.212.0/24
+        hosts:
+          n1:
+            address: 198.18.212.11
+            private: [/run, /tmp]
+            services:
+              - name: web
+                argv: [python3, -m, http.server, "8000", --bind, "{address}", --directory, "{dir}"]
+                ready: {tcp: "{address}:8000"}
+        """.write(toFile: "\(outside)/lab.yaml", atomically: true, encoding: .utf8)
+        try """
+        version: 1
+        title: a pause on a host with a private /tmp
+        lab: lab.yaml
+        duration: 800ms
+        faults: [{name: hold, at: 200ms, duration: 300ms, pause: {host: n1, process: {cmdline: "http\\\\.server 8000"}}}]
+        """.write(toFile: "\(outside)/e.yaml", atomically: true, encoding: .utf8)
+        let p = try Spawned(
+            ["\(bin)/faultline", "run", "e.yaml", "--lab-dir", "\(outside)/labs", "--state-dir", "\(outside)/state", "--out", "reports"],
+            in: outside, stdout: "\(outside)/out", stderr: "\(outside)/err")
+        let status = p.wait()
+        let printed = ["out", "err"].map { (try? String(contentsOfFile: "\(outside)/\($0)", encoding: .utf8)) ?? "" }.joined()
+        #expect(status == 0, "\(printed)")
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(outside)/reports/latest/journal.json")))
+        #expect(j.faults.first?.confirmed == true && j.faults.first?.revertedAt != nil, "\(j.faults)")
+    }
 }
 
 /// Partitions among lab hosts: nft tables inside the hosts, confirmed and healed.

@@ -336,7 +336,9 @@ struct NetworkQueueTests {
             let back = try pair.roundTrips(2_000, gap: 250_000, wait: 300 * Self.ms)
             let stats = e.stop()
             let lost = back.filter { $0 == nil }.count
-            print("loss (correlation \(correlation)): \(lost) of 2000 lost; 99 % interval \(interval); delay line: \(stats.map { "\($0.dropped) dropped" } ?? "none")")
+            print(
+                "loss (correlation \(correlation)): \(lost) of 2000 lost; 99 % interval \(interval); delay line: \(stats.map { "\($0.dropped) dropped" } ?? "none")"
+            )
             #expect(interval.contains(lost), "\(lost) of 2,000 lost with correlation \(correlation)")
             #expect(stats?.dropped == lost, "the delay line dropped what was lost")
         }
@@ -385,7 +387,9 @@ struct NetworkQueueTests {
             to.sin_addr.s_addr = inet_addr(NamespacePair.addressB)
             var failed = 0
             for _ in 0..<3_000 {
-                let n = withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(sender, "x", 1, 0, $0, 16) } }
+                let n = withUnsafePointer(to: &to) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(sender, "x", 1, 0, $0, 16) }
+                }
                 if n != 1 { failed += 1 }
                 usleep(200)
             }

@@ -12,7 +12,7 @@ final class ProcessAgentChannel: AgentChannel, @unchecked Sendable {
     private var buffer: [UInt8] = []
     private var reaped = false
 
-    init(host: String, argv: [String], sharesClock: Bool = true) throws(AgentError) {
+    init(host: String, argv: [String], inherit: String? = nil, sharesClock: Bool = true) throws(AgentError) {
         self.sharesClock = sharesClock
         guard let toAgent = Launcher.pipe(), let fromAgent = Launcher.pipe() else {
             throw AgentError.failed(host, "pipe: \(errnoText())")
@@ -22,6 +22,7 @@ final class ProcessAgentChannel: AgentChannel, @unchecked Sendable {
         options.stdout = .descriptor(fromAgent.write)
         options.stderr = .descriptor(STDERR_FILENO)
         options.newGroup = true  // a Ctrl-C at the terminal reaches the runner, which decides
+        options.inherit = inherit
         let launched = Launcher.spawn(argv, options)
         Glibc.close(toAgent.read)
         Glibc.close(fromAgent.write)

@@ -26,8 +26,9 @@ public struct SpawnedAgentTransport: AgentTransport {
             let argv = remote.agent(runId: runId, stateDirectory: install.stateDirectory(link.target), ownPIDNamespace: false)
             return try ProcessAgentChannel(host: host.name, argv: link.command(install.checked(link.target, argv)), sharesClock: false)
         }
-        let argv = binary.agent(runId: runId, stateDirectory: stateDirectory(for: entry), ownPIDNamespace: entry.ownPIDNamespace)
-        return try ProcessAgentChannel(host: host.name, argv: entry.command(argv))
+        let dir = stateDirectory(for: entry)
+        let launch = entry.faultline(binary) { $0.agent(runId: runId, stateDirectory: dir, ownPIDNamespace: entry.ownPIDNamespace) }
+        return try ProcessAgentChannel(host: host.name, argv: launch.argv, inherit: launch.inherit)
     }
 
     public func recover(_ host: HostSpec, entry: HostEntry, runId: String) -> (ok: Bool, lines: [String]) {
@@ -38,8 +39,9 @@ public struct SpawnedAgentTransport: AgentTransport {
             let r = link.run(install.checked(link.target, argv), timeout: 60_000_000_000)
             return (r.status == 0, (r.stdout + r.stderr).split(separator: "\n").map(String.init))
         }
-        let argv = binary.recover(runId: runId, stateDirectory: stateDirectory(for: entry), force: false)
-        let r = Spawner.run(.argv(entry.command(argv)), timeout: 60_000_000_000)
+        let dir = stateDirectory(for: entry)
+        let launch = entry.faultline(binary) { $0.recover(runId: runId, stateDirectory: dir, force: false) }
+        let r = Spawner.run(.argv(launch.argv), timeout: 60_000_000_000, inherit: launch.inherit)
         return (r.status == 0, r.output.split(separator: "\n").map(String.init))
     }
 }

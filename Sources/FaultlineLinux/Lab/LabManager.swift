@@ -105,11 +105,12 @@ public final class LabManager {
         let hostDir = "\(state.dataDir)/\(host.name)"
         let dir = service.dir.map { $0.hasPrefix("/") ? $0 : "\(hostDir)/\($0)" } ?? hostDir
         let logFile = service.log.hasPrefix("/") ? service.log : "\(state.dataDir)/\(host.name)/\(service.log)"
-        let argv = HostEntry.namespaces(initPid: initProcess.pid).command(
-            SelfCommand(executable: executable).labExec(dir: dir, log: logFile, env: service.env, argv: service.argv))
+        let launch = HostEntry.namespaces(initPid: initProcess.pid).faultline(SelfCommand(executable: executable)) {
+            $0.labExec(dir: dir, log: logFile, env: service.env, argv: service.argv)
+        }
         state.hosts[index].services.append(LabState.Service(name: service.name, process: nil, log: logFile))
         try state.save(dataRoot: dataRoot)
-        let r = Spawner.run(.argv(argv), timeout: 10_000_000_000)
+        let r = Spawner.run(.argv(launch.argv), timeout: 10_000_000_000, inherit: launch.inherit)
         guard r.status == 0, let nsPid = Int32(r.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw LabError.system(
                 "host '\(host.name)': start service '\(service.name)': \(r.error ?? r.output.trimmingCharacters(in: .whitespacesAndNewlines))"

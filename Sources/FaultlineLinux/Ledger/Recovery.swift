@@ -103,9 +103,10 @@ extension Recovery {
             for host in lab.hosts {
                 // Its pid comes from a file: entered only if it still is a lab's init.
                 guard let p = host.initProcess, LabState.isLabInit(p, of: host) else { continue }
-                let argv = HostEntry.namespaces(initPid: p.pid).command(
-                    SelfCommand(executable: executable).recover(runId: nil, stateDirectory: "/run/faultline", force: force))
-                let r = Spawner.run(.argv(argv), timeout: 60_000_000_000)
+                let launch = HostEntry.namespaces(initPid: p.pid).faultline(SelfCommand(executable: executable)) {
+                    $0.recover(runId: nil, stateDirectory: "/run/faultline", force: force)
+                }
+                let r = Spawner.run(.argv(launch.argv), timeout: 60_000_000_000, inherit: launch.inherit)
                 let lines = r.output.split(separator: "\n").map { "lab \(lab.lab) host \(host.name): \($0)" }
                 out.lines += lines.filter { !$0.contains("nothing to recover") }
                 if r.status != 0 { out.failures += 1 }

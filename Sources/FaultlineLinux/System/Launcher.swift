@@ -24,6 +24,8 @@ enum Launcher {
         var defaultSignals: [Int32] = [SIGINT, SIGTERM, SIGPIPE, SIGHUP]
         /// Replaces the environment when set.
         var environment: [String: String]?
+        /// A file opened read-only as the child's descriptor 3 before it runs (`Launch.inherit`).
+        var inherit: String?
     }
 
     /// Every spawn holds this lock, so descriptors made close-on-exec just before a spawn are
@@ -44,6 +46,8 @@ enum Launcher {
         wire(&actions, o.stdin, to: 0, read: true)
         wire(&actions, o.stdout, to: 1, read: false)
         if let e = o.stderr { wire(&actions, e, to: 2, read: false) } else { posix_spawn_file_actions_adddup2(&actions, 1, 2) }
+        // Opened in the child, without O_CLOEXEC: it survives the exec and what that execs.
+        if let path = o.inherit { posix_spawn_file_actions_addopen(&actions, 3, path, O_RDONLY, 0) }
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }

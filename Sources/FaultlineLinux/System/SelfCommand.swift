@@ -7,6 +7,12 @@ public struct SelfCommand: Sendable {
 
     public init(executable: String) { self.executable = executable }
 
+    /// How a command run inside a lab host names the faultline executable: the descriptor the
+    /// launch opened on it (`Launch.inherit`) before entering the host. A host with a private
+    /// `/tmp` hides a binary under /tmp (a CI runner's work folder, a downloaded release), and
+    /// the descriptor still reaches it — and the very file the runner runs, not an older one.
+    public static let inherited = "/proc/self/fd/3"
+
     /// `faultline agent`: serves one run's faults on its host, under a lease.
     public func agent(runId: String, stateDirectory: String, ownPIDNamespace: Bool) -> [String] {
         [executable, "agent", "--run", runId, "--state-dir", stateDirectory] + (ownPIDNamespace ? ["--own-pid-namespace"] : [])
@@ -30,6 +36,13 @@ public struct SelfCommand: Sendable {
     }
 }
 
+/// A command line to start, and the file to open as its descriptor 3 first (see
+/// `SelfCommand.inherited`).
+public struct Launch: Sendable, Equatable {
+    public var argv: [String]
+    public var inherit: String?
+}
+
 /// How a command reaches a host: here, or inside a lab host's network, PID and mount
 /// namespaces (entered through the host's init). The namespace-entry prefix is built only here.
 public enum HostEntry: Sendable, Equatable {
@@ -46,6 +59,13 @@ public enum HostEntry: Sendable, Equatable {
         case .namespaces(let pid): return ["nsenter", "--target", String(pid), "--net", "--pid", "--mount", "--"] + argv
         case .ssh(let link): return link.command(argv)
         }
+    }
+
+    /// A command line of the faultline binary, made by `make` from the binary, as run on this
+    /// host: inside a lab host it names the executable by the descriptor the launch opens.
+    public func faultline(_ binary: SelfCommand, _ make: (SelfCommand) -> [String]) -> Launch {
+        guard case .namespaces = self else { return Launch(argv: command(make(binary)), inherit: nil) }
+        return Launch(argv: command(make(SelfCommand(executable: SelfCommand.inherited))), inherit: binary.executable)
     }
 
     /// A command spec as run on the host (a shell script becomes `/bin/sh -c` inside it).

@@ -17,7 +17,8 @@ public enum Spawner {
     public static let outputLimit = 64 * 1024
 
     /// Runs `command` in its own process group; on timeout the whole group gets SIGKILL.
-    public static func run(_ command: CommandSpec, timeout: Int64, outputLimit limit: Int = outputLimit) -> Result {
+    /// `inherit`: a file opened as the command's descriptor 3 (`Launch`).
+    public static func run(_ command: CommandSpec, timeout: Int64, outputLimit limit: Int = outputLimit, inherit: String? = nil) -> Result {
         let argv: [String]
         switch command {
         case .argv(let a): argv = a
@@ -29,6 +30,7 @@ public enum Spawner {
         var options = Launcher.Options()
         options.stdout = .descriptor(writeFd)
         options.newGroup = true
+        options.inherit = inherit
         let launched = Launcher.spawn(argv, options)
         close(writeFd)
         let pid: pid_t
