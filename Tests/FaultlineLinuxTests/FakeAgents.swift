@@ -70,13 +70,14 @@ final class FakeAgents: AgentTransport, @unchecked Sendable {
         let silent = silentHosts.contains(host)
         lock.unlock()
         guard !silent else { return [] }
-        if let id = AgentRequest.goId(line) {
-            lock.lock()
-            let request = armed.removeValue(forKey: "\(host)/\(id)")
-            lock.unlock()
+        if let ids = AgentRequest.goIds(line) {
             record(Call(host: host, op: "go"))
-            guard let request else { return [] }
-            return respond(host, request)
+            return ids.flatMap { id -> [[UInt8]] in
+                lock.lock()
+                let request = armed.removeValue(forKey: "\(host)/\(id)")
+                lock.unlock()
+                return request.map { respond(host, $0) } ?? []
+            }
         }
         guard let request = try? Journal.decoder().decode(AgentRequest.self, from: Data(line)) else { return [] }
         if request.armed == true {

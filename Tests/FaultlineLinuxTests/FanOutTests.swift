@@ -33,12 +33,16 @@ struct FanOutTests {
 
 @Suite("agent protocol: go lines and clock readings")
 struct AgentProtocolTests {
-    @Test("a go line round-trips its id; anything else is not one")
+    @Test("a go line round-trips its ids (the armed requests of one instant); anything else is not one")
     func goLines() {
-        #expect(AgentRequest.goId(AgentRequest.go(17)) == 17)
-        #expect(AgentRequest.goId(Array(#"{"go":0}"#.utf8)) == 0)
-        for bad in [#"{"go":}"#, #"{"go":1x}"#, #"{"go":-1}"#, #"{"go":12"#, #"{"id":1,"op":"bye"}"#, #"{"go":1234567890123456789}"#] {
-            #expect(AgentRequest.goId(Array(bad.utf8)) == nil, "\(bad)")
+        #expect(AgentRequest.goIds(AgentRequest.go([17])) == [17])
+        #expect(AgentRequest.goIds(AgentRequest.go([3, 4, 50])) == [3, 4, 50])
+        #expect(AgentRequest.goIds(Array(#"{"go":[0]}"#.utf8)) == [0])
+        for bad in [
+            #"{"go":[]}"#, #"{"go":[1x]}"#, #"{"go":[-1]}"#, #"{"go":[12"#, #"{"go":[1,]}"#, #"{"go":[,1]}"#, #"{"go":17}"#,
+            #"{"id":1,"op":"bye"}"#, #"{"go":[1234567890123456789]}"#,
+        ] {
+            #expect(AgentRequest.goIds(Array(bad.utf8)) == nil, "\(bad)")
         }
     }
 

@@ -400,7 +400,8 @@ struct NetworkQueueTests {
             // TCP: 2 MB from a to b; every send succeeds and every byte arrives (TCP resends
             // what the wire lost), and the sender's kernel counts the resent segments.
             let retransBefore = try retransmitted(pair)
-            let (tcpFailures, tcpBytes) = try tcpTransfer(pair, bytes: 2 << 20)
+            // A port of its own each round: the last round's connection may still be closing.
+            let (tcpFailures, tcpBytes) = try tcpTransfer(pair, bytes: 2 << 20, port: correlation == 0 ? 5_002 : 5_003)
             let retrans = try retransmitted(pair) - retransBefore
             let stats = e.stop()
             print(
@@ -427,8 +428,8 @@ struct NetworkQueueTests {
     }
 
     /// `bytes` over TCP from `a` to a sink in `b`: the sends that failed, and what arrived.
-    func tcpTransfer(_ pair: NamespacePair, bytes: Int) throws -> (failures: Int, received: Int) {
-        let server = try pair.tcp(in: pair.b, listen: NamespacePair.addressB, 5_002)
+    func tcpTransfer(_ pair: NamespacePair, bytes: Int, port: UInt16) throws -> (failures: Int, received: Int) {
+        let server = try pair.tcp(in: pair.b, listen: NamespacePair.addressB, port)
         defer { close(server) }
         let received = Locked(0)
         let sink = Thread {
@@ -446,7 +447,7 @@ struct NetworkQueueTests {
         let client = try NetworkNamespace.run(pair.path(pair.a)) { socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0) }
         var to = sockaddr_in()
         to.sin_family = sa_family_t(AF_INET)
-        to.sin_port = UInt16(5_002).bigEndian
+        to.sin_port = port.bigEndian
         to.sin_addr.s_addr = inet_addr(NamespacePair.addressB)
         let rc = withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(16)) } }
         guard rc == 0 else { throw TestFailure("connect: \(String(cString: strerror(errno)))") }

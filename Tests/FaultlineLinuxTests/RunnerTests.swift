@@ -65,6 +65,31 @@ struct RunnerTests {
         #expect(j.faults[0].clockUncertainty == nil, "the fake agents share the runner's clock")
     }
 
+    @Test("faults of one instant: every one armed ahead, then one go line per host for all of them, then the answers")
+    func oneInstant() throws {
+        let agents = FakeAgents()
+        var e = experiment(
+            [
+                kill("k1", at: 20 * ms, process: "a"), pause("p1", at: 20 * ms, for: 5 * ms, process: "b"),
+                kill("k2", at: 20 * ms, process: "c"), pause("p2", at: 20 * ms, for: 5 * ms, process: "d"),
+            ], duration: 40 * ms)
+        e.hosts.append(HostSpec(name: "db1", transport: .local))
+        e.faults[2].spec = KillFault(ProcessTarget(host: "db1", selector: .name("c")), signal: SIGKILL, signalName: "KILL")
+        e.faults[3].spec = PauseFault(ProcessTarget(host: "db1", selector: .name("d")))
+        let (j, _) = run(e, agents)
+        #expect(j.verdict == .passed, "\(j.reasons)")
+        let ops = agents.calls.map { "\($0.host):\($0.op)" }
+        let goes = ops.enumerated().filter { $0.element.hasSuffix(":go") }
+        // One go line per host, naming both of its faults, after all four were armed.
+        #expect(goes.map(\.element).sorted() == ["db1:go", "local:go"], "\(ops)")
+        let lastArmed = try #require(ops.lastIndex { $0.hasSuffix(":armed") })
+        #expect(ops.filter { $0.hasSuffix(":armed") }.count == 4 && lastArmed < goes[0].offset, "\(ops)")
+        #expect(ops.filter { $0.hasSuffix(":inject") }.count == 4, "\(ops)")
+        #expect(j.faults.allSatisfy { $0.confirmed && $0.scheduledAt == j.faults[0].scheduledAt }, "\(j.faults)")
+        // The two pauses end at one instant too: their reverts sent together.
+        #expect(j.faults.filter { $0.kind == "pause" }.allSatisfy { $0.revertedAt != nil })
+    }
+
     @Test("a role among candidates: resolved at the instant (never armed), and refused when it names a host outside them")
     func roleAmong() {
         func run(_ answer: String) -> (Journal, FakeAgents) {

@@ -32,12 +32,14 @@ public enum MarkdownWriter {
     static func faults(_ j: Journal) -> String {
         guard !j.faults.isEmpty else { return "" }
         var out =
-            "\n## Faults\n\n| fault | kind | host | target | injected | confirmed | reverted | detail |\n|---|---|---|---|---|---|---|---|\n"
+            "\n## Faults\n\n| fault | kind | host | target | scheduled | injected | late by | confirmed | reverted | detail |\n|---|---|---|---|---|---|---|---|---|---|\n"
         for f in j.faults {
             let within = f.clockUncertainty.map { " ± \(DurationText.format(max($0, 1_000)))" } ?? ""
             let confirmed = f.confirmed ? "yes" + (f.confirmedAt.map { " (+\(DurationText.format($0))\(within))" } ?? "") : "**no**"
+            // From its instant to the first host's injection: what "at" cost, on one clock.
+            let late = f.injectedAt.map { DurationText.format(max(0, $0 - f.scheduledAt)) + within } ?? "-"
             out +=
-                "| \(cell(f.name)) | \(cell(f.kind)) | \(cell(f.host)) | \(cell(f.target)) | \(at(f.injectedAt)) | \(confirmed) | \(at(f.revertedAt)) | \(cell(f.error ?? f.detail ?? "")) |\n"
+                "| \(cell(f.name)) | \(cell(f.kind)) | \(cell(f.host)) | \(cell(f.target)) | \(at(f.scheduledAt)) | \(at(f.injectedAt)) | \(late) | \(confirmed) | \(at(f.revertedAt)) | \(cell(f.error ?? f.detail ?? "")) |\n"
         }
         // What was chosen, how the effect was confirmed, and what the host measured: asked against got.
         let notes = j.faults.filter { $0.preflight != nil || $0.confirmation != nil || $0.measured != nil }

@@ -107,9 +107,10 @@ public final class AgentClient: @unchecked Sendable {
         return id
     }
 
-    /// Performs the armed request `id`: a line of a few bytes, read by the agent without decoding.
-    public func go(_ id: Int) throws(AgentError) {
-        guard channel.send(AgentRequest.go(id)) else { throw AgentError.failed(host, "agent is gone") }
+    /// Performs the armed requests `ids`, all at once: a line of a few bytes, read by the agent
+    /// without decoding.
+    public func go(_ ids: [Int]) throws(AgentError) {
+        guard channel.send(AgentRequest.go(ids)) else { throw AgentError.failed(host, "agent is gone") }
     }
 
     /// Waits for the response to request `id`.

@@ -4,7 +4,7 @@ import Foundation
 /// A request from the runner to a host agent: one JSON object per line on the agent's stdin.
 ///
 /// An *armed* request is sent ahead of its instant and held by the agent, decoded and ready,
-/// until a go line names its id (`{"go":ID}`, read without the JSON decoder): a fault fired on
+/// until a go line names its id (`{"go":[ID,…]}`, read without the JSON decoder): a fault fired on
 /// many hosts at its scheduled instant costs each of them a few bytes on the wire and no
 /// decoding then. An armed request that never gets its go is dropped when the agent ends.
 public struct AgentRequest: Codable, Equatable, Sendable {
@@ -19,19 +19,32 @@ public struct AgentRequest: Codable, Equatable, Sendable {
         self.armed = armed
     }
 
-    /// The line that performs the armed request `id`.
-    public static func go(_ id: Int) -> [UInt8] { Array("{\"go\":\(id)}".utf8) }
+    /// The line that performs the armed requests `ids` together (the faults of one instant on
+    /// one host): `{"go":[3,4,5]}`.
+    public static func go(_ ids: [Int]) -> [UInt8] { Array("{\"go\":[\(ids.map(String.init).joined(separator: ","))]}".utf8) }
 
-    /// The id of a go line, or nil when the line is another request.
-    public static func goId<C: BidirectionalCollection<UInt8>>(_ line: C) -> Int? {
-        let prefix = Array("{\"go\":".utf8)
-        guard line.count > prefix.count + 1, line.starts(with: prefix), line.last == UInt8(ascii: "}") else { return nil }
+    /// The ids of a go line, or nil when the line is another request.
+    public static func goIds<C: BidirectionalCollection<UInt8>>(_ line: C) -> [Int]? {
+        let prefix = Array("{\"go\":[".utf8)
+        guard line.count > prefix.count + 2, line.starts(with: prefix), line.last == UInt8(ascii: "}"),
+            line.dropLast().last == UInt8(ascii: "]")
+        else { return nil }
+        var ids: [Int] = []
         var id = 0
-        for (k, b) in line.dropFirst(prefix.count).dropLast().enumerated() {
-            guard k < 18, b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+        var digits = 0
+        for b in line.dropFirst(prefix.count).dropLast(2) {
+            if b == UInt8(ascii: ",") {
+                guard digits > 0 else { return nil }
+                ids.append(id)
+                (id, digits) = (0, 0)
+                continue
+            }
+            guard digits < 18, b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
             id = id * 10 + Int(b - UInt8(ascii: "0"))
+            digits += 1
         }
-        return id
+        guard digits > 0 else { return nil }
+        return ids + [id]
     }
 
     public enum Op: Codable, Equatable, Sendable {

@@ -42,15 +42,24 @@ public final class AgentServer: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         let watchdog = Thread { [self] in self.watch() }
         watchdog.start()
+        // Realtime, as the threads of armed faults are: a go line is read the moment it
+        // arrives, not when the scheduler next gets round to this agent among 32 others.
+        _ = promoteToRealtime(priority: 5)
         let decoder = Journal.decoder()
-        // Armed requests by id, decoded ahead of their go line; read by this thread alone.
-        var armed: [Int: AgentRequest] = [:]
+        // Armed requests by id, each on its thread waiting for its go; read by this thread alone.
+        var armed: [Int: Armed] = [:]
         while let line = readLine(strippingNewline: true) {
-            if let id = AgentRequest.goId(line.utf8) {
-                if let request = armed.removeValue(forKey: id) {
-                    worker.async { self.respond(self.handle(request)) }
-                } else {
-                    respond(AgentResponse(id: id, ok: false, error: "agent: go for request \(id), which was not armed"))
+            if let ids = AgentRequest.goIds(line.utf8) {
+                // The faults of one instant: each finds its processes in a table of the host
+                // read after this instant, so they share one scan of /proc (`ProcessTable`).
+                let instant = MonotonicClock.now()
+                let batch = InstantBatch(count: ids.filter { armed[$0] != nil }.count)
+                for id in ids {
+                    if let a = armed.removeValue(forKey: id) {
+                        a.fire(at: instant, with: batch)
+                    } else {
+                        respond(AgentResponse(id: id, ok: false, error: "agent: go for request \(id), which was not armed"))
+                    }
                 }
                 continue
             }
@@ -59,8 +68,7 @@ public final class AgentServer: @unchecked Sendable {
                 continue
             }
             if request.armed == true {
-                armed[request.id] = request
-                worker.async { self.warm(request) }
+                armed[request.id] = arm(request)
                 continue
             }
             switch request.op {
@@ -88,11 +96,25 @@ public final class AgentServer: @unchecked Sendable {
                 worker.sync {}
                 lapse(reason: nil)
             default:
-                worker.async { self.respond(self.handle(request)) }
+                perform(request)
             }
         }
         worker.sync {}
         lapse(reason: "the runner closed the connection")
+    }
+
+    /// Runs a request: an inject on a thread of its own, so that the faults of one instant are
+    /// prepared, recorded, applied and confirmed together (a partition's confirmation takes
+    /// its probes' time, and the kill beside it must not wait for them); anything else in
+    /// order, on the worker.
+    private func perform(_ request: AgentRequest) {
+        guard case .inject = request.op else {
+            worker.async { self.respond(self.handle(request)) }
+            return
+        }
+        let t = Thread { self.respond(self.handle(request)) }
+        t.stackSize = 1 << 20
+        t.start()
     }
 
     func extendLease(_ ns: Int64) {
@@ -186,6 +208,67 @@ public final class AgentServer: @unchecked Sendable {
         }
     }
 
+    /// The go line's batch an inject belongs to (nil: an inject on its own).
+    @TaskLocal static var batch: InstantBatch?
+
+    /// An armed request: its thread, started when it was armed, waits for the go line.
+    final class Armed: @unchecked Sendable {
+        private let go = DispatchSemaphore(value: 0)
+        private var fired: (Int64, InstantBatch)?
+
+        /// Lets the request run, for the instant its go line arrived, with the others of it.
+        func fire(at instant: Int64, with batch: InstantBatch) {
+            fired = (instant, batch)
+            go.signal()
+        }
+
+        func wait() -> (Int64, InstantBatch) {
+            go.wait()
+            return fired ?? (MonotonicClock.now(), InstantBatch(count: 1))
+        }
+    }
+
+    /// The injects of one go line: each stages its ledger entry, and once all have (or 20 ms
+    /// have passed), their entries are made durable in one write.
+    final class InstantBatch: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var waiting: Int
+
+        init(count: Int) { waiting = count }
+
+        /// This inject's entry is staged (or it failed before it could be): wait for the others.
+        func arrive() {
+            condition.lock()
+            defer { condition.unlock() }
+            waiting -= 1
+            if waiting <= 0 {
+                condition.broadcast()
+                return
+            }
+            let until = Date(timeIntervalSinceNow: 0.020)
+            while waiting > 0, condition.wait(until: until) {}
+        }
+    }
+
+    /// Starts an armed request's thread: it readies the request (`warm`), then waits for its
+    /// go, so that at the instant nothing is left to start — the go line only wakes it.
+    func arm(_ request: AgentRequest) -> Armed {
+        let a = Armed()
+        let t = Thread {
+            self.warm(request)
+            // Realtime while it waits and fires (below the delay line's priority): woken by the
+            // go line at once, not at the scheduler's next tick behind the host's other work.
+            _ = promoteToRealtime(priority: 5)
+            let (instant, batch) = a.wait()
+            ProcessTable.$instant.withValue(instant) {
+                Self.$batch.withValue(batch) { self.respond(self.handle(request)) }
+            }
+        }
+        t.stackSize = 1 << 20
+        t.start()
+        return a
+    }
+
     /// Readies an armed inject while it waits for its go: the ledger opened, and the driver's
     /// prepare run once for nothing (it changes nothing: it finds the targets and checks the
     /// rules), so that at the instant its code and the files it reads are warm. The instant's
@@ -201,25 +284,32 @@ public final class AgentServer: @unchecked Sendable {
     /// A TCP connect to port 9 that gets no answer (accepted or refused) this soon is cut.
     static let reachTimeout: Int64 = 150_000_000
 
-    /// Prepares (finds the targets, changes nothing) outside the `faults` lock, then records,
-    /// applies and confirms under it.
+    /// Prepares (finds the targets, changes nothing) and records in the ledger outside the
+    /// `faults` lock — concurrent injects share the ledger's writes (group commit) — then holds
+    /// and applies under it (a lapse or a TTL revert never meets a half-applied fault), then
+    /// confirms outside it again.
     func inject(_ id: Int, name: String, work: AnyFaultWork, ttl: Int64, confirmTimeout: Int64) -> AgentResponse {
         var r = AgentResponse(id: id, ok: false)
         do {
+            // Arrives in its batch once, however it ends: the others wait for it at most 20 ms.
+            var arrived = false
+            defer { if !arrived { Self.batch?.arrive() } }
             guard let driver = FaultDrivers.driver(for: work) else { throw FaultError.refused("no driver for '\(work.key)' work") }
             let injection = try driver.prepareAny(work)
-            faults.lock()
-            defer { faults.unlock() }
-            if ledger == nil { ledger = try Ledger(directory: stateDirectory, runId: runId) }
-            guard let ledger else { throw FaultError.system("no ledger") }
-            let ledgerId = try ledger.record(fault: name, host: work.host, summary: injection.summary, undo: injection.undo)
-            // What has nothing to undo (a kill) is not held: no TTL, no revert, the ledger
-            // keeps it for the audit trail.
-            if !injection.undo.isEmpty {
-                held.append((name, Held(work: work, injection: injection, ledgerId: ledgerId, deadline: MonotonicClock.now() + ttl)))
+            let ledger = try openLedger()
+            let (ledgerId, generation) = try ledger.stage(fault: name, host: work.host, summary: injection.summary, undo: injection.undo)
+            arrived = true
+            Self.batch?.arrive()
+            try ledger.commit(generation)
+            try applying {
+                // What has nothing to undo (a kill) is not held: no TTL, no revert, the ledger
+                // keeps it for the audit trail.
+                if !injection.undo.isEmpty {
+                    held.append((name, Held(work: work, injection: injection, ledgerId: ledgerId, deadline: MonotonicClock.now() + ttl)))
+                }
+                r.injectedAt = MonotonicClock.now()
+                try driver.applyAny(work, injection)
             }
-            r.injectedAt = MonotonicClock.now()
-            try driver.applyAny(work, injection)
             r.detail = injection.summary
             let c = driver.confirmAny(work, injection, deadline: MonotonicClock.now() + confirmTimeout)
             r.ok = true
@@ -231,6 +321,22 @@ public final class AgentServer: @unchecked Sendable {
             r.error = "\(error)"
         }
         return r
+    }
+
+    /// The run's ledger, opened once.
+    private func openLedger() throws -> Ledger {
+        faults.lock()
+        defer { faults.unlock() }
+        if let ledger { return ledger }
+        let opened = try Ledger(directory: stateDirectory, runId: runId)
+        ledger = opened
+        return opened
+    }
+
+    private func applying(_ body: () throws -> Void) throws {
+        faults.lock()
+        defer { faults.unlock() }
+        try body()
     }
 
     @discardableResult

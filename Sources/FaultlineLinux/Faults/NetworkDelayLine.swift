@@ -198,6 +198,13 @@ func promoteToRealtime(priority: Int32 = 10) -> Bool {
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0
 }
 
+/// The calling thread back to the normal scheduler.
+func demoteFromRealtime() {
+    var param = sched_param()
+    param.sched_priority = 0
+    _ = pthread_setschedparam(pthread_self(), SCHED_OTHER, &param)
+}
+
 /// A binary min-heap.
 struct Heap<T: Comparable> {
     private var items: [T] = []

@@ -13,6 +13,7 @@ public enum ProcessResolver {
     /// also matched was left out.
     static func resolve(_ selector: ProcessSelector) throws(FaultError) -> (matches: [ProcessRef], protected: [String]) {
         let me = getpid()
+        let asked = ProcessTable.instant ?? MonotonicClock.now()
         var candidates: [Int32]
         switch selector {
         case .pid(let p):
@@ -23,13 +24,13 @@ public enum ProcessResolver {
             let inodes = ProcFS.listeningInodes(port: port)
             candidates = inodes.isEmpty ? [] : ProcFS.pids().filter { !ProcFS.socketInodes($0).isDisjoint(with: inodes) }
         case .name(let name):
-            candidates = ProcFS.pids().filter { pid in
-                if ProcFS.stat(pid)?.comm == name { return true }
-                guard let argv0 = ProcFS.cmdline(pid).first else { return false }
+            candidates = ProcessTable.since(asked).filter { e in
+                if e.stat.comm == name { return true }
+                guard let argv0 = e.cmdline.first else { return false }
                 return argv0.split(separator: "/").last.map(String.init) == name
-            }
+            }.map(\.pid)
         case .cmdline(let source):
-            candidates = try cmdlineMatches(source, except: me)
+            candidates = try cmdlineMatches(source, except: me, asked: asked)
         }
         let protected = Protected.current
         var refused: [String] = []
@@ -73,13 +74,14 @@ public enum ProcessResolver {
     static let selectionBudget = 100_000_000
 
     /// Processes whose command line (arguments joined by spaces) matches `source`.
-    static func cmdlineMatches(_ source: String, except me: Int32) throws(FaultError) -> [Int32] {
+    static func cmdlineMatches(_ source: String, except me: Int32, asked: Int64) throws(FaultError) -> [Int32] {
         let pattern: Pattern
         do { pattern = try Pattern(source) } catch { throw FaultError.target("invalid cmdline pattern \(shown: source): \(error)") }
         var budget = selectionBudget
         var out: [Int32] = []
-        for pid in ProcFS.pids() where pid != me {
-            let line = ProcFS.cmdline(pid).joined(separator: " ")
+        for e in ProcessTable.since(asked) where e.pid != me {
+            let pid = e.pid
+            let line = e.cmdline.joined(separator: " ")
             guard !line.isEmpty else { continue }
             do {
                 if try pattern.matches(line, budget: &budget) { out.append(pid) }

@@ -61,22 +61,29 @@ public final class Ledger: @unchecked Sendable {
     /// Records an entry durably and returns its id. Call before injecting. Safe from several
     /// threads at once: entries recorded while a write is under way are written together next.
     public func record(fault: String, host: String, summary: String, undo: [UndoStep]) throws(LedgerError) -> Int {
+        let (id, generation) = try stage(fault: fault, host: host, summary: summary, undo: undo)
+        try commit(generation)
+        return id
+    }
+
+    /// Adds an entry without writing it yet: its id, and the generation `commit` makes durable.
+    /// The faults of one instant stage their entries, then commit them in one write.
+    func stage(fault: String, host: String, summary: String, undo: [UndoStep]) throws(LedgerError) -> (id: Int, generation: Int) {
         lock.lock()
+        defer { lock.unlock() }
         let id = file.entries.count
         file.entries.append(
             Entry(id: id, fault: fault, host: host, summary: summary, undo: undo, state: undo.isEmpty ? .irreversible : .pending))
-        let mine: Int
         do {
-            mine = try change(id)
+            return (id, try change(id))
         } catch {
             file.entries.removeLast()
-            lock.unlock()
             throw error
         }
-        lock.unlock()
-        try persist(through: mine)
-        return id
     }
+
+    /// Makes every change up to `generation` durable (one write for all staged before it).
+    func commit(_ generation: Int) throws(LedgerError) { try persist(through: generation) }
 
     public func markReverted(_ id: Int) throws(LedgerError) {
         lock.lock()

@@ -41,18 +41,68 @@ extension Runner {
         .inject(name: name, work: w, ttlNs: ttl, confirmTimeoutNs: experiment.settings.confirmTimeout)
     }
 
-    /// Resolves the fault's role, expands it into per-host work through its driver, and asks
-    /// each host's agent, all at once, to prepare, record (fsynced), apply and confirm its part.
-    /// A fault armed ahead (`arm`) skips the expansion: its agents are sent their go lines.
+    /// A fault on its way in at its instant: bound to its hosts, in the journal, held.
+    struct Firing {
+        var step: FaultStep
+        var index: Int
+        var works: [AnyFaultWork]
+        var armed: [Result<Int, AgentError>]?
+        var started: [Result<Int, AgentError>] = []
+        var healBefore: (ProcessSelector, Set<String>, AgentClient)?
+    }
+
+    /// One fault at its instant (`injectTogether` of one).
     func inject(_ step: FaultStep, scheduled: Nanos, armed: Armed? = nil) {
+        injectTogether([(step, armed)], scheduled: scheduled)
+    }
+
+    /// Every fault due at one instant, fired together: their roles resolved at once, then each
+    /// expanded into per-host work through its driver (or taken as armed ahead), then every
+    /// request to every agent sent (an armed one as a go line of a few bytes) before any answer
+    /// is waited for — so a region outage with latency on its links, or a kill with a
+    /// partition, lands as one failure, not one after another. Each agent prepares, records
+    /// (fsynced), applies and confirms its part; the answers are tallied per fault.
+    func injectTogether(_ faults: [(step: FaultStep, armed: Armed?)], scheduled: Nanos) {
         let scheduledAt = (phaseStart.map(offset) ?? 0) + scheduled
-        var spec = prepared[step.name]?.spec ?? step.spec
-        if let role = spec.role {
-            let hosts = HostSet(experiment)
-            switch resolve(role, candidates: role.candidates(hosts, fallback: spec.hosts(in: hosts))) {
+        let specs = bindRoles(faults.map(\.step), scheduledAt: scheduledAt)
+        var firings: [Firing] = []
+        for ((step, armed), spec) in zip(faults, specs) {
+            guard let spec, let f = begin(step, spec, armed: armed, scheduledAt: scheduledAt) else { continue }
+            firings.append(f)
+        }
+        // What a watched kill must be told apart from, read before anything is sent.
+        for i in firings.indices { firings[i].healBefore = replacementBaseline(firings[i].step, firings[i].works) }
+        send(&firings)
+        let confirm = experiment.settings.confirmTimeout
+        for f in firings {
+            let results = fanIn(f.works.map(\.host), f.started, timeout: confirm + 10_000_000_000)
+            tally(f.step.name, results, into: f.index)
+            if journal.faults[f.index].confirmed, let (selector, before, agent) = f.healBefore {
+                heal.watch(f.step.name, selector, before: before, agent: agent)
+            }
+        }
+    }
+
+    /// Each fault's spec with its role's host filled in: the roles' commands run at once; a
+    /// role that resolves to nothing is recorded and its fault left out (nil).
+    func bindRoles(_ steps: [FaultStep], scheduledAt: Nanos) -> [(any FaultKind)?] {
+        let specs = steps.map { prepared[$0.name]?.spec ?? $0.spec }
+        // Nothing to resolve (the common case): no thread, nothing between the instant and the sends.
+        guard specs.contains(where: { $0.role != nil }) else { return specs }
+        let hosts = HostSet(experiment)
+        // resolve reads the experiment and the lab's state, which nothing changes meanwhile.
+        let runner = Unchecked(value: self)
+        let answers = Parallel.map(specs.map { Unchecked(value: $0) }, limit: 16) { box -> Result<String, FaultError>? in
+            let spec = box.value
+            return spec.role.map { runner.value.resolve($0, candidates: $0.candidates(hosts, fallback: spec.hosts(in: hosts))) }
+        }
+        return zip(zip(steps, specs), answers).map { pair, answer -> (any FaultKind)? in
+            let (step, spec) = pair
+            guard let role = spec.role, let answer else { return spec }
+            switch answer {
             case .success(let host):
-                spec = spec.onHost(host)
                 emit(.roleResolved(role: role.role, host: host, fault: step.name))
+                return spec.onHost(host)
             case .failure(let why):
                 var record = FaultRecord(
                     name: step.name, kind: step.kind, host: "role '\(role.role)'", target: spec.target, scheduledAt: scheduledAt)
@@ -60,9 +110,14 @@ extension Runner {
                 journal.faults.append(record)
                 invalidReasons.append("fault '\(step.name)': \(why)")
                 emit(.roleUnresolved(role: role.role, reason: why.description))
-                return
+                return nil
             }
         }
+    }
+
+    /// Expands a fault (unless armed), records it in the journal and holds it: if a call fails
+    /// half-way, revert still asks every agent. Nil when it cannot be expanded (recorded).
+    func begin(_ step: FaultStep, _ spec: any FaultKind, armed: Armed?, scheduledAt: Nanos) -> Firing? {
         var record = FaultRecord(name: step.name, kind: step.kind, host: "", target: spec.target, scheduledAt: scheduledAt)
         let driver: any FaultDriver
         let works: [AnyFaultWork]
@@ -76,7 +131,7 @@ extension Runner {
                 journal.faults.append(record)
                 invalidReasons.append("fault '\(step.name)' could not be injected: \(error)")
                 emit(.injectFailed(fault: step.name, reason: error.description))
-                return
+                return nil
             }
         }
         record.host = works.map(\.host).joined(separator: ",")
@@ -85,13 +140,44 @@ extension Runner {
         journal.faults.append(record)
         var bound = step
         bound.spec = spec
-        // Held before the answers: if a call fails half-way, revert still asks every agent.
         held.append(Held(step: bound, driver: driver, works: works, record: index))
-        let healBefore = replacementBaseline(bound, works)
-        let results = injectAll(step.name, works, ttl: ttl(of: step), armed: armed?.ids)
-        tally(step.name, results, into: index)
-        if journal.faults[index].confirmed, let (selector, before, agent) = healBefore {
-            heal.watch(step.name, selector, before: before, agent: agent)
+        return Firing(step: bound, index: index, works: works, armed: armed?.ids)
+    }
+
+    /// Every host's part of every fault of the instant, sent: a fault armed ahead costs its
+    /// hosts one go line each for the whole instant (naming every armed request of theirs), a
+    /// fault with a role its request.
+    func send(_ firings: inout [Firing]) {
+        var goes: [String: [Int]] = [:]
+        var order: [String] = []
+        for f in firings.indices {
+            let ttl = ttl(of: firings[f].step)
+            firings[f].started = firings[f].works.indices.map { i -> Result<Int, AgentError> in
+                let w = firings[f].works[i]
+                return Result { () throws(AgentError) -> Int in
+                    guard let agent = agents[w.host] else { throw AgentError.failed(w.host, "no agent") }
+                    guard let armed = firings[f].armed else { return try agent.start(injectOp(firings[f].step.name, w, ttl: ttl)) }
+                    let id = try armed[i].get()
+                    if goes[w.host] == nil { order.append(w.host) }
+                    goes[w.host, default: []].append(id)
+                    return id
+                }
+            }
+        }
+        var failed: [String: AgentError] = [:]
+        for host in order {
+            do throws(AgentError) {
+                guard let agent = agents[host] else { throw AgentError.failed(host, "no agent") }
+                try agent.go(goes[host] ?? [])
+            } catch {
+                failed[host] = error
+            }
+        }
+        guard !failed.isEmpty else { return }
+        for f in firings.indices {
+            for (i, w) in firings[f].works.enumerated() where firings[f].armed != nil {
+                if let e = failed[w.host] { firings[f].started[i] = .failure(e) }
+            }
         }
     }
 
@@ -99,28 +185,6 @@ extension Runner {
     func ttl(of step: FaultStep) -> Nanos {
         let end = step.duration.map { step.at + $0 } ?? experiment.duration
         return end - step.at + experiment.settings.confirmTimeout + 5_000_000_000
-    }
-
-    /// Every host's part at once, from this thread: each request (or armed request's go line)
-    /// goes out first, then each answer is waited for, so a partition is cut at one instant
-    /// rather than host by host, and a fleet costs no thread per host.
-    func injectAll(_ name: String, _ works: [AnyFaultWork], ttl: Nanos, armed: [Result<Int, AgentError>]? = nil)
-        -> [(String, Result<AgentResponse, AgentError>)]
-    {
-        let confirm = experiment.settings.confirmTimeout
-        let started = works.indices.map { i -> Result<Int, AgentError> in
-            let w = works[i]
-            return Result { () throws(AgentError) -> Int in
-                guard let agent = agents[w.host] else { throw AgentError.failed(w.host, "no agent") }
-                if let armed {
-                    let id = try armed[i].get()
-                    try agent.go(id)
-                    return id
-                }
-                return try agent.start(injectOp(name, w, ttl: ttl))
-            }
-        }
-        return fanIn(works.map(\.host), started, timeout: confirm + 10_000_000_000)
     }
 
     /// The answers to requests started on each host, in the hosts' order; the timeout runs
@@ -185,10 +249,15 @@ extension Runner {
         }
     }
 
-    /// Reverts one held fault by name (a held fault whose duration ended).
-    func revert(named name: String) {
-        guard let i = held.firstIndex(where: { $0.step.name == name }) else { return }
-        revert(held.remove(at: i))
+    /// Reverts held faults by name (held faults whose durations end at one instant), at once.
+    func revertTogether(_ names: [String]) {
+        var due: [Held] = []
+        for name in names {
+            guard let i = held.firstIndex(where: { $0.step.name == name }) else { continue }
+            due.append(held.remove(at: i))
+        }
+        let started = due.map(sendRevert)
+        for (h, s) in zip(due, started) { finishRevert(h, s) }
     }
 
     /// Reverts everything still held, newest first.
@@ -198,15 +267,22 @@ extension Runner {
 
     /// Every host of the fault at once (a heal should be one instant, not a sweep); then, for
     /// kinds that prove it, that the effect is gone.
-    func revert(_ h: Held) {
+    func revert(_ h: Held) { finishRevert(h, sendRevert(h)) }
+
+    func sendRevert(_ h: Held) -> [Result<Int, AgentError>] {
         let name = h.step.name
         let agents = self.agents
-        let started = h.hosts.map { host in
+        return h.hosts.map { host in
             Result { () throws(AgentError) -> Int in
                 guard let agent = agents[host] else { throw AgentError.failed(host, "no agent") }
                 return try agent.start(.revert(name: name))
             }
         }
+    }
+
+    func finishRevert(_ h: Held, _ started: [Result<Int, AgentError>]) {
+        let name = h.step.name
+        let agents = self.agents
         let results = fanIn(h.hosts, started, timeout: 30_000_000_000)
         var revertedAt: Nanos?
         var details: [String] = []

@@ -2,20 +2,33 @@ import FaultlineCore
 import Foundation
 
 extension Runner {
-    /// Walks the plan until its end, an interrupt, an unconfirmed fault or a lost agent.
+    /// Walks the plan until its end, an interrupt, an unconfirmed fault or a lost agent. Steps
+    /// due at one instant happen together: its reverts at once, then its faults at once
+    /// (`injectTogether`), then its actions in order.
     func runSchedule(_ probes: [ContinuousProbe]) {
         guard let start = phaseStart else { return }
-        for step in plan.steps {
-            // A fault whose hosts are known now is armed on them while the schedule waits for
-            // its instant, which then costs each host a go line (`Runner.arm`).
-            var armed: Armed?
-            if case .inject(let f) = step.kind, invalidReasons.isEmpty { armed = arm(f) }
-            if !invalidReasons.isEmpty || wait(until: start + step.at, probes) { return }
-            switch step.kind {
-            case .inject(let f): inject(f, scheduled: step.at, armed: armed)
-            case .revert(let f): revert(named: f.name)
-            case .action(let a): journal.actions.append(runCommand(a, scheduled: step.at, role: "action"))
+        // Realtime while it walks the plan (it sleeps between instants): woken at an instant at
+        // once, not at the scheduler's next tick behind the probes, the workload and the agents.
+        let realtime = promoteToRealtime(priority: 5)
+        defer { if realtime { demoteFromRealtime() } }
+        var next = plan.steps[...]
+        while let at = next.first?.at {
+            let instant = next.prefix { $0.at == at }
+            next = next.dropFirst(instant.count)
+            // Faults whose hosts are known now are armed on them while the schedule waits for
+            // their instant, which then costs each host a go line (`Runner.arm`).
+            var armed: [String: Armed] = [:]
+            if invalidReasons.isEmpty {
+                for case .inject(let f) in instant.map(\.kind) { armed[f.name] = arm(f) }
             }
+            if !invalidReasons.isEmpty || wait(until: start + at, probes) { return }
+            let reverts = instant.compactMap { s -> String? in if case .revert(let f) = s.kind { return f.name } else { return nil } }
+            if !reverts.isEmpty { revertTogether(reverts) }
+            let faults = instant.compactMap { s -> (step: FaultStep, armed: Armed?)? in
+                if case .inject(let f) = s.kind { return (f, armed[f.name]) } else { return nil }
+            }
+            if !faults.isEmpty { injectTogether(faults, scheduled: at) }
+            for case .action(let a) in instant.map(\.kind) { journal.actions.append(runCommand(a, scheduled: at, role: "action")) }
         }
         if invalidReasons.isEmpty { _ = wait(until: start + experiment.duration, probes) }
     }

@@ -33,3 +33,9 @@ enum Parallel {
         return results.value.compactMap { $0 }
     }
 }
+
+/// A value handed to `Parallel`'s threads that is not Sendable but only read there (the
+/// runner, when its roles are resolved at once): the caller vouches for it.
+struct Unchecked<T>: @unchecked Sendable {
+    let value: T
+}

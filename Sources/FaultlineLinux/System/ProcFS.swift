@@ -25,6 +25,8 @@ public enum ProcFS {
         public var state: Character
         public var ppid: Int32
         public var startTime: UInt64
+        /// PF_KTHREAD in the flags (field 9): a kernel thread, without a command line.
+        public var kernelThread = false
     }
 
     public static func pids() -> [Int32] {
@@ -52,6 +54,7 @@ public enum ProcFS {
             var i = close + 2
             var state: UInt8 = 0
             var ppid: Int64 = -1
+            var flags: UInt64 = 0
             var start: UInt64?
             while i < b.count, start == nil {
                 var j = i
@@ -59,6 +62,7 @@ public enum ProcFS {
                 switch field {
                 case 3: state = j > i ? b[i] : 0
                 case 4: ppid = decimal(b, i, j).map(Int64.init) ?? -1
+                case 9: flags = decimal(b, i, j) ?? 0
                 case 22: start = decimal(b, i, j)
                 default: break
                 }
@@ -66,7 +70,9 @@ public enum ProcFS {
                 i = j + 1
             }
             guard state != 0, ppid >= 0, let start else { return nil }
-            return Stat(comm: comm, state: Character(Unicode.Scalar(state)), ppid: Int32(truncatingIfNeeded: ppid), startTime: start)
+            return Stat(
+                comm: comm, state: Character(Unicode.Scalar(state)), ppid: Int32(truncatingIfNeeded: ppid), startTime: start,
+                kernelThread: flags & 0x0020_0000 != 0)
         }
     }
 
@@ -92,7 +98,10 @@ public enum ProcFS {
 
     /// `body` over the whole of a (proc) file, read with open and read alone into a stack buffer
     /// of `capacity` bytes (stat fits in 1 KiB, most command lines in 4); a longer file goes on
-    /// into a heap buffer. Nil when it cannot be opened or read.
+    /// into a heap buffer. Nil when it cannot be opened or read. A process's stat and command
+    /// line are made whole by each read, so a read that leaves room is the end of them: no
+    /// second read to see it (a quarter of the system calls of a scan of /proc, which the
+    /// faults of one instant wait for).
     static func withContents<R>(_ path: String, capacity: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R?) -> R? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -106,6 +115,7 @@ public enum ProcFS {
                 if r < 0 { return nil }
                 if r == 0 { break }
                 n += r
+                if n < buf.count { break }
             }
             return n
         }
