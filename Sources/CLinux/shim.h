@@ -2,6 +2,7 @@
 #define FAULTLINE_CLINUX_SHIM_H
 // Linux calls Glibc's Swift module does not bring: timerfd. Wrapped under names of our own, so
 // nothing here shadows what Glibc already exports to Swift.
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -58,4 +59,14 @@ static inline int faultline_accept(int fd) { return (int)syscall(SYS_accept4, fd
 
 /// A non-blocking, close-on-exec eventfd (to wake an epoll loop from another thread).
 static inline int faultline_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+/// glibc ≥ 2.34 declares this only under _GNU_SOURCE, which Glibc's Swift module is not built with.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int);
+
+/// A spawn action closing every descriptor from `from` up, after the ones wired before it: a
+/// child gets its stdio (and what was named for it), never a descriptor a concurrent thread
+/// opened without close-on-exec.
+static inline int faultline_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
 #endif

@@ -102,19 +102,27 @@ struct NetworkTests {
         #expect(s.leftovers().isEmpty, "\(s.leftovers())")
     }
 
-    @Test("20 % loss toward a peer: confirmed by counting the connects it leaves unanswered")
-    func lossConfirmed() throws {
+    @Test(
+        "20 % loss toward a peer and from it: confirmed by the delay line's own counters while probe packets (bare TCP ACKs, no connection) go toward the peer",
+        arguments: ["egress", "ingress"])
+    func lossConfirmed(_ direction: String) throws {
         let s = try LabTests.Scratch()
         _ = try s.lab(octet: 239, hosts: 2)
         let file = try experiment(
-            s, octet: 239, fault: "at: 500ms, duration: 1500ms, network: {host: n1, to: n2, loss: 20%}", duration: "2500ms")
+            s, octet: 239, fault: "at: 500ms, duration: 1500ms, network: {host: n1, to: n2, direction: \(direction), loss: 20%}",
+            duration: "2500ms")
         let out = FaultlineBinary.collect(try start(s, file), in: s.dir)
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         let f = try #require(try journal(s).faults.first)
         #expect(f.confirmed, "\(f)")
-        // 200 connects at once toward n2's port 9, about 40 unanswered.
-        let lost = f.confirmation?.firstMatch(of: /([0-9]+) of 200 connects toward 198\.18\.239\.12:9 unanswered/).flatMap { Int($0.1) }
-        #expect(lost.map { (16...72).contains($0) } == true, "\(f.confirmation ?? "")")
+        // 1,000 ACKs toward n2's port 9 (egress), or the resets n2 answers them with (ingress):
+        // about a fifth of them dropped, by the delay line's own count.
+        let m = f.confirmation?.firstMatch(
+            of: /([0-9]+) dropped of ([0-9]+) packets the delay line was handed while ([0-9]+) probes went toward 198\.18\.239\.12:9/)
+        let (dropped, handled, sent) = (m.flatMap { Int($0.1) } ?? -1, m.flatMap { Int($0.2) } ?? -1, m.flatMap { Int($0.3) } ?? -1)
+        print("loss \(direction): \(f.confirmation ?? "")")
+        #expect(sent == 1_000 && handled >= 900 && Double(dropped) / Double(max(1, handled)) > 0.14, "\(f.confirmation ?? "")")
+        #expect(Double(dropped) / Double(max(1, handled)) < 0.26, "\(f.confirmation ?? "")")
         #expect(s.leftovers().isEmpty, "\(s.leftovers())")
     }
 

@@ -383,6 +383,54 @@ struct SSHTests {
         _ = runner.wait()
     }
 
+    @Test("a partition whose host is lost mid-fault: its side reported as not verified, with why and since when; exit 4")
+    func lostDuringPartition() throws {
+        let l = try SSHLab(octet: 219)
+        let file = try l.write(
+            "p.yaml",
+            """
+            version: 1
+            title: split two hosts, then lose one of them
+            hosts: {\(l.host(1)), \(l.host(2))}
+            duration: 6s
+            faults:
+              - {name: split, at: 300ms, duration: 4s, partition: {groups: [[s1], [s2]]}}
+            """)
+        let runner = try l.run(file)
+        // s2 no longer reaches s1's server: the partition holds.
+        let s2 = ["ip", "netns", "exec", "fl-\(l.lab.name)-s2"]
+        let reaches = { () -> Bool in
+            Spawner.run(.argv(s2 + ["curl", "-s", "-o", "/dev/null", "-m", "0.3", "http://\(l.address(1)):8000/"]), timeout: 2_000_000_000)
+                .status == 0
+        }
+        let start = MonotonicClock.now()
+        while reaches(), MonotonicClock.now() - start < 15_000_000_000 { usleep(20_000) }
+        #expect(!reaches(), "the partition never took")
+        // Then s1's SSH path is cut (this test's own table in s1's namespace): its agent is lost.
+        let table = "fltest_\(l.lab.name)"
+        let ns = ["ip", "netns", "exec", "fl-\(l.lab.name)-s1"]
+        let rules =
+            "add table ip \(table); add chain ip \(table) in { type filter hook input priority 0; }; add rule ip \(table) in tcp dport 22 drop; "
+            + "add chain ip \(table) out { type filter hook output priority 0; }; add rule ip \(table) out tcp sport 22 drop"
+        let add = Spawner.run(.argv(ns + ["nft", rules]), timeout: 5_000_000_000)
+        defer { _ = Spawner.run(.argv(ns + ["nft", "delete", "table", "ip", table]), timeout: 5_000_000_000) }
+        #expect(add.status == 0, "\(add.output)")
+        let out = FaultlineBinary.collect(runner, in: l.dir)
+        #expect(out.status == ExitCode.residue, "\(out.stdout)\(out.stderr)")
+        let j = try l.journal()
+        // Both the partition's check and the ledger replay say what they could not see.
+        let s1 = j.residue.filter {
+            $0.hasPrefix("split: s1: not verified: its agent was lost (") || $0.hasPrefix("s1: not verified: its agent was lost (")
+        }
+        #expect(s1.count == 2, "\(j.residue)")
+        #expect(s1.allSatisfy { $0.contains(", at +") }, "when it was lost: \(s1)")
+        #expect(
+            !j.residue.contains { $0.contains("still cannot reach") }, "a host it could not ask is not reported as still cut: \(j.residue)")
+        #expect(!j.residue.contains { $0.contains("\r") || $0.contains("\u{1b}") }, "\(j.residue)")
+        // What it could not see did happen: s1's lease expired and its agent reverted.
+        #expect(reaches(), "s2 reaches s1 again")
+    }
+
     @Test("a host key that does not match: refused before anything is injected")
     func hostKeyMismatch() throws {
         let l = try SSHLab(octet: 224)

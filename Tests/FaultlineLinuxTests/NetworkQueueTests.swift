@@ -221,7 +221,7 @@ struct NetworkQueueTests {
         return try NetworkNamespace.run(pair.path(pair.a)) {
             try NetworkQueueEngine(
                 tableName: table, rules: { [NftQueueTable.Rule(hook: .output, peer: peer, proto: 17, port: 7, action: $0)] },
-                shaping: shaping, delayLine: shaping.needsDelayLine || shaping.loss != nil,
+                shaping: shaping,
                 queueBase: UInt16.random(in: 1_000...60_000), seed: 42)
         }
     }
@@ -243,7 +243,7 @@ struct NetworkQueueTests {
         let median = quantile(delayed, 0.5) - baseMedian
         let p99 = quantile(delayed, 0.99) - baseMedian
         print(
-            "delay: base median \(DurationText.format(baseMedian)), added median \(DurationText.format(median)), p99 \(DurationText.format(p99)), realtime \(stats?.realtime ?? false), late \(stats?.late ?? -1), lateness p99 \(DurationText.format(stats.map { quantile($0.lateness.sorted(), 0.99) } ?? 0))"
+            "delay: base median \(DurationText.format(baseMedian)), added median \(DurationText.format(median)), p99 \(DurationText.format(p99)), realtime \(stats.realtime), late \(stats.late), lateness p99 \(DurationText.format(quantile(stats.lateness.sorted(), 0.99)))"
         )
         #expect(delayed.count == 1_000, "every packet came back")
         #expect(abs(median - 50 * Self.ms) <= Self.ms, "median added \(DurationText.format(median))")
@@ -253,7 +253,7 @@ struct NetworkQueueTests {
         // shares two cores with the other suites, and was once starved to +61.9 ms at p99 (136
         // packets late by its own account), where quiet runs give +50.2 ms.
         #expect(p99 <= 65 * Self.ms, "p99 added \(DurationText.format(p99))")
-        #expect(stats?.received == 1_000 && stats?.overflows == 0)
+        #expect(stats.received == 1_000 && stats.overflows == 0)
         // After the stop nothing is delayed any more.
         let after = sorted(try pair.roundTrips(100))
         #expect(quantile(after, 0.5) < 5 * Self.ms)
@@ -337,15 +337,15 @@ struct NetworkQueueTests {
             let stats = e.stop()
             let lost = back.filter { $0 == nil }.count
             print(
-                "loss (correlation \(correlation)): \(lost) of 2000 lost; 99 % interval \(interval); delay line: \(stats.map { "\($0.dropped) dropped" } ?? "none")"
+                "loss (correlation \(correlation)): \(lost) of 2000 lost; 99 % interval \(interval); delay line: \(stats.dropped) dropped"
             )
             #expect(interval.contains(lost), "\(lost) of 2,000 lost with correlation \(correlation)")
-            #expect(stats?.dropped == lost, "the delay line dropped what was lost")
+            #expect(stats.dropped == lost, "the delay line dropped what was lost")
         }
     }
 
     /// The queue engine for 20 % loss on `a`'s egress toward `b` (any protocol), as the network
-    /// driver makes it (`NetworkWork.usesDelayLine`).
+    /// driver makes it (`Shaping.needsDelayLine`: loss goes through the delay line).
     func egressLoss(_ pair: NamespacePair, correlation: Double) throws -> NetworkQueueEngine {
         var s = Shaping()
         s.loss = .random(p: 0.2, correlation: correlation)
@@ -354,12 +354,12 @@ struct NetworkQueueTests {
         let w = NetworkWork(
             host: "a", device: "-", peers: [], filter: f, shaping: s, engine: .queue, table: "faultline_test_eloss", ifb: "-", queueBase: 0,
             seed: 7)
-        #expect(w.usesDelayLine, "egress loss goes through the delay line")
+        #expect(w.shaping.needsDelayLine, "egress loss goes through the delay line")
         let peer = IPv4Subnet("\(NamespacePair.addressB)/32")
         return try NetworkNamespace.run(pair.path(pair.a)) {
             try NetworkQueueEngine(
                 tableName: w.table, rules: { [NftQueueTable.Rule(hook: .output, peer: peer, proto: nil, port: nil, action: $0)] },
-                shaping: s, delayLine: w.usesDelayLine, queueBase: UInt16.random(in: 1_000...60_000), seed: 42)
+                shaping: s, queueBase: UInt16.random(in: 1_000...60_000), seed: 42)
         }
     }
 
@@ -405,7 +405,7 @@ struct NetworkQueueTests {
             let retrans = try retransmitted(pair) - retransBefore
             let stats = e.stop()
             print(
-                "egress loss (correlation \(correlation)): UDP \(lost) of 3000 lost (99 % interval \(interval)), \(failed) sends failed; TCP \(tcpBytes) bytes, \(tcpFailures) sends failed, \(retrans) segments resent; delay line dropped \(stats?.dropped ?? -1) of \(stats?.received ?? -1)"
+                "egress loss (correlation \(correlation)): UDP \(lost) of 3000 lost (99 % interval \(interval)), \(failed) sends failed; TCP \(tcpBytes) bytes, \(tcpFailures) sends failed, \(retrans) segments resent; delay line dropped \(stats.dropped) of \(stats.received)"
             )
             #expect(failed == 0, "\(failed) UDP sends failed")
             #expect(interval.contains(lost), "\(lost) of 3,000 lost")

@@ -1,3 +1,4 @@
+internal import CLinux
 import Foundation
 import Glibc
 
@@ -41,6 +42,9 @@ public final class Spawned {
             posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         }
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // A test's socket (opened without close-on-exec) never lives on in a child: it would
+        // stay bound, and the next test binding its port would find it in use.
+        faultline_spawn_closefrom(&actions, 3)
         // posix_spawn_file_actions_addchdir_np is not exported to Swift: let sh change directory.
         let full = dir.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + argv } ?? argv
         let cargs = full.map { strdup($0) } + [nil]

@@ -1,8 +1,7 @@
 import Foundation
 
-/// Judges a loss fault from a sample taken on the faulted host: `sent` TCP connects toward a
-/// peer at once, `lost` of them unanswered (the SYN or its answer dropped; a retransmission
-/// comes only after the kernel's 1 s initial timeout, later than the sample waits). Pure.
+/// Judges a loss fault from its mechanism's own counters while probe packets went through it:
+/// `handled` packets reached the delay line (or netem), `dropped` of them were dropped. Pure.
 public enum LossSample {
     public enum Verdict: Equatable, Sendable {
         /// The loss is there, and (for independent loss) consistent with the share asked.
@@ -25,24 +24,25 @@ public enum LossSample {
     }
 
     /// `z` = 3.29: a 99.9 % interval, so an honest fault is called absent about once in a
-    /// thousand confirmations.
-    public static func judge(_ loss: Shaping.Loss, sent: Int, lost: Int, toward target: String) -> Verdict {
+    /// thousand confirmations. `what` says what was counted (`of 1000 packets the delay line…`).
+    public static func judge(_ loss: Shaping.Loss, handled sent: Int, dropped lost: Int, what: String) -> Verdict {
         let p = mean(loss)
         let asked = "loss \(PercentText.format(p)) asked"
-        let seen = "\(lost) of \(sent) connects toward \(target) unanswered"
+        let seen = "\(lost) dropped \(what)"
         let (low, high) = wilson(lost, sent, z: 3.29)
         let interval = "99.9 % interval \(PercentText.format(low)) to \(PercentText.format(high))"
+        if sent == 0 { return .absent("\(asked), but no packet reached it: \(what)") }
         // Chance that an honest fault loses none of them.
         if pow(1 - p, Double(sent)) > 0.001 {
             return .tooSmall("\(asked): \(seen), too few to tell from none; in place by its mechanism")
         }
-        if lost == 0 { return .absent("\(asked), but all \(sent) connects toward \(target) were answered") }
+        if lost == 0 { return .absent("\(asked), but none dropped \(what)") }
         // Correlated loss comes in bursts: its spread is wider than a binomial's, so only its
         // presence is judged.
         let independent: Bool
         if case .random(_, let c) = loss { independent = c == 0 } else { independent = false }
         if independent, !(low...high).contains(p) { return .absent("\(asked), but \(seen) (\(interval))") }
-        return .seen("\(asked), \(seen) (\(interval))")
+        return .seen("\(asked): \(seen) (\(interval))")
     }
 
     /// Wilson's score interval for `k` successes in `n` trials.

@@ -64,12 +64,9 @@ public struct Shaping: Codable, Equatable, Sendable {
         duplicate == nil ? nil : "cannot duplicate packets (an NFQUEUE verdict passes or drops one packet)"
     }
 
-    /// Whether the delay line is needed (anything but kernel-only loss and rate).
-    public var needsDelayLine: Bool {
-        if delay > 0 || corrupt != nil || reorder != nil { return true }
-        if case .random(_, let c)? = loss, c == 0 { return false }
-        return loss != nil
-    }
+    /// Whether the queue engine's delay line is needed: for every effect but the rate (loss
+    /// included: it drops after the packet has left the socket, and counts what it dropped).
+    public var needsDelayLine: Bool { delay > 0 || corrupt != nil || reorder != nil || loss != nil }
 
     public var summary: String {
         var parts: [String] = []

@@ -37,11 +37,17 @@ public struct SpawnedAgentTransport: AgentTransport {
             let remote = SelfCommand(executable: install.remotePath(link.target))
             let argv = remote.recover(runId: runId, stateDirectory: install.stateDirectory(link.target), force: false)
             let r = link.run(install.checked(link.target, argv), timeout: 60_000_000_000)
-            return (r.status == 0, (r.stdout + r.stderr).split(separator: "\n").map(String.init))
+            return (r.status == 0, Self.lines(r.stdout + r.stderr))
         }
         let dir = stateDirectory(for: entry)
         let launch = entry.faultline(binary) { $0.recover(runId: runId, stateDirectory: dir, force: false) }
         let r = Spawner.run(.argv(launch.argv), timeout: 60_000_000_000, inherit: launch.inherit)
-        return (r.status == 0, r.output.split(separator: "\n").map(String.init))
+        return (r.status == 0, Self.lines(r.output))
+    }
+
+    /// Another program's output as lines for a message: ssh's CR LF and any control character
+    /// escaped, each line cut, empty ones left out.
+    static func lines(_ text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline).map { ShownText.escaped(String($0), limit: 300) }.filter { !$0.isEmpty }
     }
 }

@@ -87,8 +87,17 @@ public struct ExpansionContext: Sendable {
 /// Requests to the agents of a run, for checks the runner makes after a revert.
 public struct AgentCalls: Sendable {
     public var call: @Sendable (_ host: String, _ op: AgentRequest.Op) -> AgentResponse?
+    /// Why and when a host's agent was lost during the run, or nil: a check that cannot ask a
+    /// host says so instead of reporting what it could not see.
+    public var lost: @Sendable (_ host: String) -> String?
 
-    public init(_ call: @escaping @Sendable (_ host: String, _ op: AgentRequest.Op) -> AgentResponse?) { self.call = call }
+    public init(
+        _ call: @escaping @Sendable (_ host: String, _ op: AgentRequest.Op) -> AgentResponse?,
+        lost: @escaping @Sendable (_ host: String) -> String? = { _ in nil }
+    ) {
+        self.call = call
+        self.lost = lost
+    }
 }
 
 /// A prepared injection: what will be done, to what, and how to undo it — as data, recorded in

@@ -18,12 +18,6 @@ public struct NetworkWork: FaultWork {
     public var queueBase: UInt16
     public var seed: UInt64
 
-    /// Whether the queue engine hands packets to the delay line. Loss on the faulted host's
-    /// egress always does: a drop in the output hook makes the sender's syscall fail (EPERM),
-    /// which real loss never does; the delay line's drop verdict comes after the packet has
-    /// left the socket. Loss on ingress alone is dropped in the kernel (the input hook), as a
-    /// wire would lose it.
-    public var usesDelayLine: Bool { shaping.needsDelayLine || (shaping.loss != nil && filter.direction != .ingress) }
 }
 
 /// The `network` fault: netem through libnl where the host has sch_netem, else the queue engine
@@ -130,9 +124,9 @@ public struct NetworkDriver: FaultDriver {
                 what.append("netem under an htb root fa17: on \(w.device)")
             }
         default:
-            if w.shaping.needsDelayLine || w.shaping.loss != nil {
+            if w.shaping.needsDelayLine {
                 undo += [.nftDelete(family: "ip", table: w.table), .stopQueueEngine(table: w.table)]
-                what.append("nft table ip \(w.table) (\(w.usesDelayLine ? "NFQUEUE to the delay line" : "loss in the kernel, on input"))")
+                what.append("nft table ip \(w.table) (NFQUEUE to the delay line)")
             }
             if w.shaping.rate != nil, egress {
                 undo.append(
@@ -151,24 +145,16 @@ public struct NetworkDriver: FaultDriver {
         var injection = Injection(
             undo: undo,
             summary: "\(w.engine.rawValue) engine: \(w.shaping.summary) for \(w.filter.summary); \(what.joined(separator: ", "))")
-        if w.shaping.delay > 0, let probe = NetworkProbe(w) { injection.baseline["rtt"] = probe.medianRoundTrip(5) }
-        if w.shaping.loss != nil, let probe = NetworkProbe(w), let wait = Self.lossWait(w) {
-            injection.baseline["unanswered"] = Double(probe.unanswered(Self.lossBaseline, timeout: wait))
+        if w.shaping.delay > 0, let probe = NetworkProbe(w) {
+            // No median: the peer did not answer before the fault, and confirm says so.
+            injection.baseline["rtt"] = probe.medianRoundTrip(5).median ?? -1
         }
         return injection
     }
 
-    /// Connects in a loss sample, and before the fault.
-    static let lossSample = 200
-    static let lossBaseline = 20
-
-    /// How long a loss sample waits for answers: the round trip with the fault's delay and
-    /// jitter, and room; nil when that comes near the kernel's 1 s SYN retransmission, after
-    /// which a lost connect would be answered after all.
-    static func lossWait(_ w: NetworkWork) -> Int64? {
-        let wait = w.shaping.delay + 4 * w.shaping.jitter + 250_000_000
-        return wait <= 900_000_000 ? wait : nil
-    }
+    /// Probe packets a loss is confirmed with: small ones (a TCP ACK, a UDP byte, an ICMP echo)
+    /// that the fault's own counters count; a thousand make 1 % loss tell from none.
+    static let lossProbes = 1_000
 
     /// Refuses a device whose root qdisc or ingress qdisc someone else added.
     static func foreignRoot(_ device: String) throws(FaultError) {
@@ -201,8 +187,8 @@ public struct NetworkDriver: FaultDriver {
             case .failure(let d): return Confirmation(ok: false, detail: d.text, at: nil)
             }
         }
-        if let loss = w.shaping.loss, let probe = NetworkProbe(w) {
-            switch confirmLoss(w, loss, injection: injection, probe: probe, deadline: deadline) {
+        if let loss = w.shaping.loss {
+            switch confirmLoss(w, loss, deadline: deadline) {
             case .success(let d): details.append(d)
             case .failure(let d): return Confirmation(ok: false, detail: d.text, at: nil)
             }
@@ -214,8 +200,25 @@ public struct NetworkDriver: FaultDriver {
     struct Unconfirmed: Error { var text: String }
 
     func confirmDelay(_ w: NetworkWork, base: Double, probe: NetworkProbe, deadline: Int64) -> Result<String, Unconfirmed> {
+        guard base >= 0 else {
+            return .success(
+                "delay \(DurationText.format(w.shaping.delay)) in place; not measured: \(probe.target) did not answer TCP connects before the fault (none accepted or refused within 1s), so there is no round trip to add to"
+            )
+        }
+        // Room for the delay itself, and its jitter, on top of the connect's own second.
+        let timeout = 1_000_000_000 + w.shaping.delay + 4 * w.shaping.jitter
         while true {
-            let rtt = probe.medianRoundTrip(5)
+            let (median, answered) = probe.medianRoundTrip(5, timeout: timeout)
+            guard let rtt = median else {
+                if MonotonicClock.now() > deadline {
+                    return .failure(
+                        Unconfirmed(
+                            text:
+                                "delay \(DurationText.format(w.shaping.delay)) asked, but \(probe.target), which answered before the fault, answered \(answered) of 5 connects within \(DurationText.format(timeout)) after it"
+                        ))
+                }
+                continue
+            }
             let added = rtt - base
             if added >= 0.5 * Double(w.shaping.delay) {
                 return .success(
@@ -232,24 +235,31 @@ public struct NetworkDriver: FaultDriver {
         }
     }
 
-    /// A sample of connects at once; one more if the first looks absent and time remains.
-    func confirmLoss(
-        _ w: NetworkWork, _ loss: Shaping.Loss, injection: Injection, probe: NetworkProbe, deadline: Int64
-    ) -> Result<String, Unconfirmed> {
-        guard let wait = Self.lossWait(w) else {
-            return .success("loss in place (the delay leaves no time to count unanswered connects before a retransmission)")
-        }
-        if let before = injection.baseline["unanswered"], before > 0 {
-            return .success(
-                "loss in place (\(Int(before)) of \(Self.lossBaseline) connects toward \(probe.target) went unanswered before the fault, so it cannot be counted)"
-            )
+    /// Loss, confirmed by the mechanism's own counters — the packets the delay line (or netem)
+    /// was handed and dropped — while probe packets that match the fault's filter go toward its
+    /// first peer: no connect burst at the peer's service, and no answer needed from it. Without
+    /// a peer or a probe that the filter matches (a UDP or ICMP filter on ingress), the
+    /// mechanism in place confirms it, and the revert's `measured` gives the share dropped.
+    func confirmLoss(_ w: NetworkWork, _ loss: Shaping.Loss, deadline: Int64) -> Result<String, Unconfirmed> {
+        let outgoing = w.filter.direction != .ingress
+        let answered = w.filter.proto == .tcp || w.filter.proto == .all || w.filter.proto == .icmp
+        guard let probe = ProbePackets(w), outgoing || answered, let counts = NetworkEngines.lossCounters(w) else {
+            return .success("loss in place by its mechanism (no probe its filter would count: measured at revert)")
         }
         while true {
-            let lost = probe.unanswered(Self.lossSample, timeout: wait)
-            switch LossSample.judge(loss, sent: Self.lossSample, lost: lost, toward: probe.target) {
+            let before = counts()
+            let sent = probe.send(Self.lossProbes)
+            // Decisions are taken as packets arrive; the peer's answers (ingress) take a round trip.
+            MonotonicClock.sleep(until: MonotonicClock.now() + 20_000_000 + (outgoing ? 0 : w.shaping.delay + 4 * w.shaping.jitter))
+            let after = counts()
+            let seen = after.packets - before.packets
+            let dropped = after.dropped - before.dropped
+            let what =
+                "of \(seen) packets the \(w.engine == .netem ? "netem qdisc" : "delay line") was handed while \(sent) probes went toward \(probe.target)"
+            switch LossSample.judge(loss, handled: seen, dropped: dropped, what: what) {
             case .seen(let t), .tooSmall(let t): return .success(t)
             case .absent(let t):
-                if MonotonicClock.now() + wait > deadline { return .failure(Unconfirmed(text: t)) }
+                if MonotonicClock.now() + 200_000_000 > deadline { return .failure(Unconfirmed(text: t)) }
             }
         }
     }

@@ -19,10 +19,9 @@ enum NetworkEngines {
             }
             return
         default:
-            if w.shaping.needsDelayLine || w.shaping.loss != nil {
+            if w.shaping.needsDelayLine {
                 _ = try NetworkQueueEngine(
-                    tableName: w.table, rules: { rules(w, $0) }, shaping: w.shaping, delayLine: w.usesDelayLine, queueBase: w.queueBase,
-                    seed: w.seed)
+                    tableName: w.table, rules: { rules(w, $0) }, shaping: w.shaping, queueBase: w.queueBase, seed: w.seed)
             }
             if let r = w.shaping.rate, egress {
                 try tc.addRateLimit(device: w.device, rate: r.bitsPerSecond / 8, burst: r.burst, filters: filters(w, outgoing: true))
@@ -63,6 +62,29 @@ enum NetworkEngines {
                     outgoing ? U32Key(value: port, mask: 0xFFFF, offset: 20) : U32Key(value: port << 16, mask: 0xFFFF_0000, offset: 20))
             }
             return keys
+        }
+    }
+
+    /// Reads the packets the fault's mechanism was handed and dropped so far: the delay line's
+    /// account, or the netem qdiscs' statistics (on the device and its IFB); nil when neither
+    /// runs here.
+    static func lossCounters(_ w: NetworkWork) -> (() -> (packets: Int, dropped: Int))? {
+        if w.engine == .netem {
+            guard let tc = try? TrafficControl() else { return nil }
+            return {
+                var total = (packets: 0, dropped: 0)
+                for device in [w.device, w.ifb] {
+                    guard let s = try? tc.netemStats(device: device) else { continue }
+                    total.packets += Int(s.packets + s.drops)
+                    total.dropped += Int(s.drops)
+                }
+                return total
+            }
+        }
+        guard let engine = NetworkQueueEngine.find(table: w.table) else { return nil }
+        return {
+            let s = engine.stats
+            return (s.received, s.dropped)
         }
     }
 

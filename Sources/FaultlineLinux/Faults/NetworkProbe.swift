@@ -22,22 +22,21 @@ struct NetworkProbe {
         (address, length) = (resolved.0, resolved.1)
     }
 
-    /// How many of `n` connects, started at once, got no answer within `timeout`.
-    func unanswered(_ n: Int, timeout: Int64) -> Int {
-        TCPProbe.answers([String](repeating: host, count: n), port: port, timeout: timeout).filter { !$0 }.count
-    }
-
-    /// The median of `n` connects' round trips, nanoseconds (a connect that times out counts as
-    /// its 1 s timeout). The connects run at once, so confirming a 400 ms delay takes one round
-    /// trip, not five.
-    func medianRoundTrip(_ n: Int) -> Double {
+    /// The median round trip of `n` connects that were answered (accepted or refused), in
+    /// nanoseconds, and how many were; nil median when fewer than half were answered within
+    /// `timeout` — the peer is silent (a host that drops SYNs, a firewall), and a median of
+    /// timeouts would measure the timeout, not the network. The connects run at once, so
+    /// confirming a 400 ms delay takes one round trip, not five.
+    func medianRoundTrip(_ n: Int, timeout: Int64 = 1_000_000_000) -> (median: Double?, answered: Int) {
         let (address, length) = (self.address, self.length)
-        let times = Parallel.map(Array(0..<n)) { _ in
+        let times = Parallel.map(Array(0..<n)) { _ -> Double? in
             var a = address
             let start = MonotonicClock.now()
-            _ = TCPProbe.connect(&a, length, family: AF_INET, timeout: 1_000_000_000)
-            return Double(MonotonicClock.now() - start)
+            let (ok, why) = TCPProbe.connect(&a, length, family: AF_INET, timeout: timeout)
+            let answered = ok || (why ?? "").contains(String(cString: strerror(ECONNREFUSED)))
+            return answered ? Double(MonotonicClock.now() - start) : nil
         }
-        return times.sorted()[times.count / 2]
+        let answered = times.compactMap { $0 }.sorted()
+        return (answered.count * 2 > n ? answered[answered.count / 2] : nil, answered.count)
     }
 }

@@ -92,7 +92,12 @@ public struct PartitionDriver: FaultDriver {
     /// After every side is reverted, each host must reach the peers it was cut from.
     public func confirmReverted(_ blocks: [PartitionBlock], _ agents: AgentCalls) -> RevertCheck? {
         let problems = blocks.compactMap { b -> String? in
-            let reached = agents.call(b.host, .reach(addresses: b.from))?.detail ?? ""
+            guard let answer = agents.call(b.host, .reach(addresses: b.from)) else {
+                // A host that cannot be asked is not known to be cut still: it is unverified.
+                let why = agents.lost(b.host).map { "its agent was lost (\($0))" } ?? "its agent did not answer"
+                return "\(b.host): not verified: \(why), so whether it reaches \(b.from.joined(separator: ", ")) again could not be checked"
+            }
+            let reached = answer.detail ?? ""
             let missing = b.from.filter { !reached.split(separator: ",").map(String.init).contains($0) }
             return missing.isEmpty ? nil : "\(b.host) still cannot reach \(missing.joined(separator: ", "))"
         }

@@ -4,8 +4,9 @@ import FaultlineCore
 /// of family ip owned by the socket that creates it (`NFT_TABLE_F_OWNER`: the kernel removes it
 /// when that socket closes, so an agent that dies takes its rules with it), a base chain per
 /// hook, and one rule per peer that hands matching packets to an NFQUEUE (the xtables target
-/// through nft_compat, with queue-bypass: while no program is bound to the queue, packets pass)
-/// or drops a share of them in the kernel (numgen).
+/// through nft_compat, with queue-bypass: while no program is bound to the queue, packets pass).
+/// Loss is the delay line's verdict too, never a drop here: a drop in the output hook makes
+/// the sender's syscall fail, which a wire's loss never does.
 ///
 /// This kernel has the xtables NFQUEUE target but not nft's own `queue` statement; the compat
 /// target works in a table of family ip, not inet.
@@ -21,8 +22,6 @@ struct NftQueueTable {
 
     enum Action: Equatable {
         case queue(number: UInt16)
-        /// Drop `perTenThousand` of 10,000 packets.
-        case drop(perTenThousand: UInt32)
     }
 
     struct Rule: Equatable {
@@ -143,29 +142,6 @@ struct NftQueueTable {
                 $0.attribute(2, be32: 3)  // revision 3: struct xt_NFQ_info_v3
                 // queuenum, queues_total, flags (NFQ_FLAG_BYPASS), in host order as xtables keeps them.
                 $0.attribute(3, [UInt8(number & 0xff), UInt8(number >> 8), 1, 0, 1, 0])
-            }
-        case .drop(let share):
-            expression("numgen", into: &m) {
-                $0.attribute(1, be32: 1)  // NFTA_NG_DREG
-                $0.attribute(2, be32: 10_000)  // NFTA_NG_MODULUS
-                $0.attribute(3, be32: 1)  // NFTA_NG_TYPE: NFT_NG_RANDOM
-            }
-            // The register holds host order; cmp compares bytes: turn it to network order first.
-            expression("byteorder", into: &m) {
-                $0.attribute(1, be32: 1)  // SREG
-                $0.attribute(2, be32: 1)  // DREG
-                $0.attribute(3, be32: 1)  // OP: NFT_BYTEORDER_HTON
-                $0.attribute(4, be32: 4)  // LEN
-                $0.attribute(5, be32: 4)  // SIZE
-            }
-            cmp(op: 2, NetlinkMessage.be32(share), into: &m)  // NFT_CMP_LT
-            expression("immediate", into: &m) {
-                $0.attribute(1, be32: 0)  // NFTA_IMMEDIATE_DREG: NFT_REG_VERDICT
-                $0.nest(2)  // NFTA_IMMEDIATE_DATA
-                $0.nest(2)  // NFTA_DATA_VERDICT
-                $0.attribute(1, be32: 0)  // NFTA_VERDICT_CODE: NF_DROP
-                $0.close()
-                $0.close()
             }
         }
     }

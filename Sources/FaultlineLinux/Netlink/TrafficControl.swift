@@ -182,6 +182,24 @@ final class TrafficControl {
         return 0
     }
 
+    /// What faultline's netem qdisc on `device` passed and dropped (`rtnl_tc_get_stat`:
+    /// RTNL_TC_PACKETS, RTNL_TC_DROPS); nil when it has none there.
+    func netemStats(device: String) throws(NetlinkError) -> (packets: UInt64, drops: UInt64)? {
+        var cache: OpaquePointer?
+        guard let index = Self.index(device) else { return nil }
+        try check(rtnl_qdisc_alloc_cache(socket, &cache), "rtnl_qdisc_alloc_cache")
+        guard let cache else { return nil }
+        defer { nl_cache_free(cache) }
+        var object = nl_cache_get_first(cache)
+        while let o = object {
+            if rtnl_tc_get_ifindex(o) == index, rtnl_tc_get_handle(o) == Self.handle(Self.major + 1, 0) {
+                return (rtnl_tc_get_stat(o, RTNL_TC_PACKETS), rtnl_tc_get_stat(o, RTNL_TC_DROPS))
+            }
+            object = nl_cache_get_next(o)
+        }
+        return nil
+    }
+
     /// An IFB link named `name`, up.
     func addIFB(_ name: String) throws(NetlinkError) {
         guard let l = rtnl_link_alloc() else { throw NetlinkError.call("rtnl_link_alloc", "out of memory") }

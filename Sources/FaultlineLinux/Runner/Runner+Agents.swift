@@ -107,13 +107,16 @@ extension Runner {
         }
         let transport = environment.transport
         let runId = options.runId
+        let origin = self.origin
         let started = Parallel.map(targets, limit: 16) { [lost, interrupts, lease] pair -> (String, Result<AgentClient, AgentError>) in
             let (host, entry) = pair
             let name = host.name
             let r = Result { () throws(AgentError) -> AgentClient in
                 let channel = try transport.open(host, entry: entry, runId: runId)
                 return try AgentClient(host: name, channel: channel, lease: lease) { why in
-                    lost.mutate { $0[name] = why }
+                    // When, on the run's clock: a residue it could not check says since when.
+                    let at = DurationText.format(MonotonicInstant.now - origin)
+                    lost.mutate { $0[name] = "\(ShownText.escaped(why, limit: 300)), at +\(at)" }
                     interrupts.wake()
                 }
             }
@@ -201,13 +204,20 @@ extension Runner {
     func recoverLost(_ host: String) {
         guard recovered.insert(host).inserted, let spec = experiment.hosts.first(where: { $0.name == host }) else { return }
         agents[host]?.close()
+        let why = lost.value[host].map { " (\($0))" } ?? ""
         guard let entry = entry(for: host) else {
-            journal.residue.append("\(host): agent lost and the host is not reachable to recover its ledger")
+            journal.residue.append(
+                "\(host): not verified: its agent was lost\(why) and the host cannot be reached to replay its ledger; its lease reverts what it held"
+            )
             return
         }
         let (ok, lines) = environment.transport.recover(spec, entry: entry, runId: options.runId)
         emit(.recovered(host: host, ok: ok, lines: lines))
-        if !ok { journal.residue.append("\(host): agent lost; recovery failed: \(lines.joined(separator: "; "))") }
+        if !ok {
+            journal.residue.append(
+                "\(host): not verified: its agent was lost\(why) and replaying its ledger failed (\(lines.joined(separator: "; "))); its lease reverts what it held"
+            )
+        }
     }
 
     /// Ends every agent session (each reverts anything still held before it exits).

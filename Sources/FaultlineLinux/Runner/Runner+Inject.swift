@@ -318,7 +318,7 @@ extension Runner {
 
     func confirmReverted(_ h: Held) {
         let agents = self.agents
-        let calls = AgentCalls { host, op in try? agents[host]?.call(op, timeout: 10_000_000_000) }
+        let calls = AgentCalls({ host, op in try? agents[host]?.call(op, timeout: 10_000_000_000) }, lost: { [lost] in lost.value[$0] })
         guard let check = h.driver.confirmRevertedAny(h.works, calls) else { return }
         if check.problems.isEmpty {
             emit(.revertConfirmed(fault: h.step.name, detail: check.detail))

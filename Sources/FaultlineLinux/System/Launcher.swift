@@ -1,3 +1,4 @@
+internal import CLinux
 import Foundation
 import Glibc
 
@@ -48,6 +49,9 @@ enum Launcher {
         if let e = o.stderr { wire(&actions, e, to: 2, read: false) } else { posix_spawn_file_actions_adddup2(&actions, 1, 2) }
         // Opened in the child, without O_CLOEXEC: it survives the exec and what that execs.
         if let path = o.inherit { posix_spawn_file_actions_addopen(&actions, 3, path, O_RDONLY, 0) }
+        // Nothing else: a descriptor some library opened without close-on-exec would otherwise
+        // live on in a lab's service or an agent (a bound socket stays bound while they run).
+        faultline_spawn_closefrom(&actions, o.inherit == nil ? 3 : 4)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
