@@ -66,9 +66,16 @@ let package = Package(
             name: "FaultlineCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // What runs on a host, for the agent product too: the agent, the faults' effects,
+        // netlink, the ledger, the proxy.
+        .target(
+            name: "FaultlineAgent",
+            dependencies: ["FaultlineCore", "CNetlink", "CLinux"]
+        ),
+        // The runner's side: runs, labs, ssh, probes, workloads (re-exports FaultlineAgent).
         .target(
             name: "FaultlineLinux",
-            dependencies: ["FaultlineCore", "CCurl", "CNetlink", "CPostgres", "CLinux"]
+            dependencies: ["FaultlineCore", "FaultlineAgent", "CCurl", "CNetlink", "CPostgres", "CLinux"]
         ),
         .target(
             name: "FaultlineCLI",
@@ -100,9 +107,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .target(name: "FaultlineTestSupport", dependencies: ["CLinux"], path: "Tests/Support"),
-        .testTarget(name: "FaultlineLinuxTests", dependencies: ["FaultlineLinux", "FaultlineCore", "FaultlineTestSupport"]),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["FaultlineCore", "FaultlineLinux", "FaultlineTestSupport"],
+            name: "FaultlineLinuxTests", dependencies: ["FaultlineAgent", "FaultlineLinux", "FaultlineCore", "FaultlineTestSupport"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["FaultlineCore", "FaultlineAgent", "FaultlineLinux", "FaultlineTestSupport"],
             // Run from the checkout by the tests (python3), not a resource of the bundle.
             exclude: ["Fixtures/toxiproxy_client.py"]),
     ]

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// The etcd gateway's JSON as etcd 3.4 answers it (bodies copied from a lab member's answers).

@@ -2,6 +2,7 @@ import FaultlineCore
 import Foundation
 import Glibc
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// Agents that live in memory: they answer the protocol as a real agent does, record what they

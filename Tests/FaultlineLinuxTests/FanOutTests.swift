@@ -1,6 +1,7 @@
 import FaultlineCore
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 @Suite("process faults over a list of hosts")

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 @Suite("ledger and recovery", .serialized)

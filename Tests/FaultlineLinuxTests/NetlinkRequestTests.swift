@@ -2,6 +2,7 @@ import FaultlineCore
 import Foundation
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// An attribute read back in order (netlink lists repeat their types, so no dictionary).

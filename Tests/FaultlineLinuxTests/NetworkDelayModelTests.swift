@@ -2,6 +2,7 @@ import FaultlineCore
 import Foundation
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// The delay line's decisions without packets or time: seeded, so every figure is exact.

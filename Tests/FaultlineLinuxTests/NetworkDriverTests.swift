@@ -2,6 +2,7 @@ import FaultlineCore
 import Foundation
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// The network fault as written, and the choices its driver makes from what a host answers —

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// Two network namespaces of the test's own, joined by a veth pair: `a` (198.18.230.1) sends,

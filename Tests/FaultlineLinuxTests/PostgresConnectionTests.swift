@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// A server that completes TCP handshakes (the kernel does, from the listen backlog) and then

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// The proxy's API as an unauthenticated client may drive it: values that overflowed, a client

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 private let ms: Nanos = 1_000_000

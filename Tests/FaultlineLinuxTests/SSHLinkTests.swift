@@ -2,6 +2,7 @@ import FaultlineCore
 import Glibc
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 @Suite("ssh command lines")

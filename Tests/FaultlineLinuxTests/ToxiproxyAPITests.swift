@@ -2,6 +2,7 @@ import FaultlineCore
 import Foundation
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// The control API's routes, statuses and JSON, called without HTTP; and its JSON reader.

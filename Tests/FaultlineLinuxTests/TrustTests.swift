@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import FaultlineAgent
 @testable import FaultlineLinux
 
 /// Records faultline reads back — ledgers, lab state, its own output files — are refused

@@ -25,7 +25,7 @@ final class RedisClient {
     init(_ endpoint: String, timeout: Int64) throws(Failure) {
         self.endpoint = endpoint
         guard let colon = endpoint.lastIndex(of: ":"), let port = Int(endpoint[endpoint.index(after: colon)...]),
-            var address = TCPProbe.resolve(String(endpoint[..<colon]), port)
+            var address = TCPConnect.resolve(String(endpoint[..<colon]), port)
         else { throw .connect("bad endpoint '\(endpoint)'") }
         let fd = socket(address.2, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .connect("socket: \(errnoText())") }
