@@ -33,11 +33,19 @@ let releaseLinking: [LinkerSetting] = {
     return [.unsafeFlags(flags, .when(platforms: [.linux], configuration: .release))]
 }()
 
+/// The agent product is linked the same way, without the run's function order.
+let agentLinking: [LinkerSetting] = [
+    .unsafeFlags(
+        ["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "--gc-sections"], .when(platforms: [.linux], configuration: .release)
+    )
+]
+
 let package = Package(
     name: "faultline",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "faultline", targets: ["faultline"]),
+        .executable(name: "faultline-agent", targets: ["faultline-agent"]),
         .library(name: "FaultlineCore", targets: ["FaultlineCore"]),
     ],
     dependencies: [
@@ -62,15 +70,19 @@ let package = Package(
             name: "CPostgres",
             providers: [.apt(["libpq-dev"])]
         ),
+        // Values, texts and fault data every product shares, Foundation's essentials only (no
+        // ICU, no Yams): what the agent product is built from, with FaultlineAgent.
+        .target(name: "FaultlineEssentials"),
+        // The experiment format (Yams), expectations, checkers, journal and reports.
         .target(
             name: "FaultlineCore",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["FaultlineEssentials", .product(name: "Yams", package: "Yams")]
         ),
         // What runs on a host, for the agent product too: the agent, the faults' effects,
         // netlink, the ledger, the proxy.
         .target(
             name: "FaultlineAgent",
-            dependencies: ["FaultlineCore", "CNetlink", "CLinux"]
+            dependencies: ["FaultlineEssentials", "CNetlink", "CLinux"]
         ),
         // The runner's side: runs, labs, ssh, probes, workloads (re-exports FaultlineAgent).
         .target(
@@ -89,6 +101,12 @@ let package = Package(
             dependencies: ["FaultlineCLI"],
             exclude: ["hot-functions.txt"],
             linkerSettings: releaseLinking
+        ),
+        // The agent product: what `faultline run` copies to SSH hosts (SSHAgentInstall).
+        .executableTarget(
+            name: "faultline-agent",
+            dependencies: ["FaultlineAgent"],
+            linkerSettings: agentLinking
         ),
         // Benchmark-only commands (bench/*.sh), kept out of the product's command line.
         .executableTarget(

@@ -120,8 +120,12 @@ cp "$scratch/reports/latest/journal.json" "$scratch/journal-n.json"
 } > "$scratch/kill1.yaml"
 /usr/bin/time -f "%M" -o "$scratch/rss.1" "$fl" run "$scratch/kill1.yaml" --state-dir "$scratch/state" --out "$scratch/reports" --quiet >/dev/null
 
+agent_bin="$(dirname "$fl")/faultline-agent"
+agent_gz=$(ls "$scratch"/state/faultline-agent-*.gz 2>/dev/null | head -1)
+agent_sent="faultline-agent: $(( $(stat -c %s "$agent_bin") / 1048576 )) MiB, $(awk -v b="$(stat -c %s "${agent_gz:-$agent_bin}")" 'BEGIN { printf "%.1f", b / 1048576 }') MiB ${agent_gz:+gzip-compressed }on the wire"
 if [ -n "${BENCH_FAULTLINE_ONLY:-}" ]; then
   cat "$scratch/fl.txt"
+  echo "agents: first run $first_agents ms ($agent_sent), warm $(cut -d' ' -f6 "$scratch/fl.txt") ms"
   cp "$scratch/journal-n.json" /tmp/fl-ssh-journal.json
   python3 - "$scratch/journal-n.json" <<'PY'
 import json, sys
@@ -173,6 +177,6 @@ per_host=$(( (rss_n - rss_1) / (n > 1 ? n - 1 : 1) ))
   printf "  %-14s %8s ms\n" parallel-ssh "$pss_med"
   awk -v a="$ans_med" -v f="$fl_med" -v p="$pss_med" 'BEGIN { printf "  faultline is %.0fx faster than ansible, %.0fx faster than parallel-ssh\n", a / f, p / f }'
   echo "  connection set-up for $n hosts (run start to the last master up): $setup ms"
-  echo "  agents started on $n hosts after that: $first_agents ms on a first run (the $(( $(stat -c %s "$fl") / 1048576 )) MiB binary copied to each), $agents ms once it is there (its sha256 checked at each start)"
+  echo "  agents started on $n hosts after that: $first_agents ms on a first run ($agent_sent copied to each), $agents ms once it is there (its recorded identity checked at each start)"
   echo "  runner max RSS: $((rss_1 / 1024)) MiB with 1 host, $((rss_n / 1024)) MiB with $n: $per_host KiB per host (ssh clients not included)"
 } | tee bench/results/ssh-fanout.txt

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Fails when code outside a kind's own files or the registries knows about that kind.
 
-A fault kind is one spec type in FaultlineCore (`struct X: FaultKindReader`), one driver in
-FaultlineLinux (`struct X: FaultDriver`, and its wire work `struct X: FaultWork`); an
+A fault kind is one spec type in FaultlineCore (`struct X: FaultKindReader`), one effect in
+FaultlineAgent (`struct X: FaultEffect`, what a host does, and its wire work `struct X: FaultWork`)
+that FaultlineLinux extends into a driver (`extension X: FaultDriver`, what the runner plans); an
 expectation kind is one type (`struct X: ExpectationKindReader`); a proxy toxic one type
-(`struct X: Toxic`). The registries list them (FaultKinds.swift, FaultDrivers.swift,
+(`struct X: Toxic`). The registries list them (FaultKinds.swift, FaultEffects.swift, FaultDrivers.swift,
 ExpectationKinds.swift, ToxicKinds.swift). Anywhere else in Sources/, a
 kind's type name or its key as a string literal ("kill", "load_balancing") means a switch or a
 comparison over kinds has crept back in: this script names each one and exits 1.
@@ -19,12 +20,13 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "Sources"
-REGISTRIES = {"FaultKinds.swift", "FaultDrivers.swift", "ExpectationKinds.swift", "ToxicKinds.swift"}
-CONFORMANCE = re.compile(r"^(?:public\s+)?struct\s+(\w+)\s*:\s*([\w\s,&]+?)\s*\{", re.M)
-EXTENSION = re.compile(r"^extension\s+(\w+)\s*:\s*FaultWork\b", re.M)
+REGISTRIES = {"FaultKinds.swift", "FaultEffects.swift", "FaultDrivers.swift", "ExpectationKinds.swift", "ToxicKinds.swift"}
+CONFORMANCE = re.compile(r"^(?:(?:public|package)\s+)?struct\s+(\w+)\s*:\s*([\w\s,&]+?)\s*\{", re.M)
+EXTENSION = re.compile(r"^extension\s+(\w+)\s*:\s*([\w\s,&]+?)\s*\{", re.M)
+DECLARATION = re.compile(r"^(?:(?:public|package)\s+)?struct\s+(\w+)\b[^{]*\{", re.M)
 KEY = re.compile(r'static\s+let\s+key\s*=\s*"([^"]+)"')
 SUFFIXES = ("Expectation", "Fault", "Driver", "Block", "Work", "Toxic")
-KIND_PROTOCOLS = {"FaultKindReader", "ExpectationKindReader", "FaultDriver", "FaultWork", "Toxic"}
+KIND_PROTOCOLS = {"FaultKindReader", "ExpectationKindReader", "FaultEffect", "FaultDriver", "FaultWork", "Toxic"}
 
 
 def stem(name: str) -> str:
@@ -44,15 +46,19 @@ def main() -> int:
     files = sorted(SOURCES.rglob("*.swift"))
     texts = {f: f.read_text() for f in files}
     kinds = {}  # type name -> (stem, key or None)
+    keys = {}  # type name -> its `static let key`, wherever the type is declared
     for f, text in texts.items():
-        for m in CONFORMANCE.finditer(text):
+        for m in DECLARATION.finditer(text):
+            body = text[m.end():]
+            body = body[: body.find("\n}\n") if "\n}\n" in body else len(body)]
+            key = KEY.search(body)
+            if key:
+                keys[m.group(1)] = key.group(1)
+    for f, text in texts.items():
+        for m in list(CONFORMANCE.finditer(text)) + list(EXTENSION.finditer(text)):
             name, protocols = m.group(1), {p.strip() for p in re.split(r"[,&]", m.group(2))}
             if protocols & KIND_PROTOCOLS:
-                body = text[m.end():]
-                key = KEY.search(body[: body.find("\n}\n") if "\n}\n" in body else len(body)])
-                kinds[name] = (stem(name), key.group(1) if key else None)
-        for m in EXTENSION.finditer(text):
-            kinds.setdefault(m.group(1), (stem(m.group(1)), None))
+                kinds[name] = (stem(name), keys.get(name))
     if not kinds:
         print("check-kinds: found no kinds; is the script looking in the right place?", file=sys.stderr)
         return 1

@@ -15,7 +15,8 @@
 # tables relocated, where the archive adds the few members used, resolved at link time
 # (BENCHMARKS.md). GCC's runtime library exception allows this. Where the toolchain's clang
 # finds no archive, the build falls back to the shared library.
-# An argument names another product of the package (bench/*.sh build faultline-bench so).
+# An argument names another product of the package (bench/*.sh build faultline-bench so);
+# building faultline also builds faultline-agent, the program it copies to SSH hosts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 product="${1:-faultline}"
@@ -30,9 +31,14 @@ else
 fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! swift build "${flags[@]}" --product "$product" >"$log" 2>&1; then
-  cat "$log" >&2
-  exit 1
-fi
-tail -n 1 "$log" >&2
+# faultline copies faultline-agent (built beside it) to SSH hosts: the one comes with the other.
+products=("$product")
+[ "$product" != faultline ] || products+=(faultline-agent)
+for p in "${products[@]}"; do
+  if ! swift build "${flags[@]}" --product "$p" >"$log" 2>&1; then
+    cat "$log" >&2
+    exit 1
+  fi
+  tail -n 1 "$log" >&2
+done
 echo "$(swift build "${flags[@]}" --show-bin-path)/$product"

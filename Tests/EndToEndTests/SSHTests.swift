@@ -179,8 +179,11 @@ struct SSHTests {
         // The agent is on the host at a versioned path named by its hash, readable by root only.
         let ls = l.direct(1, ["stat", "-c", "%a %n", "/run/fl/agent"])
         #expect(ls.status == 0, "\(ls)")
+        // The agent product (not the whole faultline binary), and its identity with its hash.
         let listing = l.direct(1, ["ls", "/run/fl/agent"])
-        #expect(listing.stdout.firstMatch(of: /^faultline-[0-9.]+-[0-9a-f]{16}\n$/) != nil, "\(listing)")
+        #expect(
+            listing.stdout.firstMatch(of: /^faultline-agent-[0-9.]+-[0-9a-f]{16}\nfaultline-agent-[0-9.]+-[0-9a-f]{16}\.id\n$/) != nil,
+            "\(listing)")
         #expect(ls.stdout.hasPrefix("700 "), "\(ls)")
         #expect(l.answers(1))
     }
@@ -320,6 +323,40 @@ struct SSHTests {
         // A role among an inventory group: its address named s2, an ssh host of group back.
         #expect(j.faults.first { $0.name == "primary" }?.host == "s2", "\(j.faults)")
         #expect(j.faults.first { $0.name == "split" }?.confirmation?.contains("s2: cut from \(l.address(1))") == true, "\(j.faults)")
+    }
+
+    @Test("the agent on a host: started when its file is the one recorded, re-hashed when that changed, refused when its bytes did")
+    func agentIdentity() throws {
+        let l = try SSHLab(octet: 218)
+        let target = SSHTarget(
+            user: "root", host: l.address(1), identity: "\(l.dir)/id", knownHosts: "\(l.dir)/known_hosts", directory: "/run/fl")
+        let link = SSHLink(target: target, controlPath: "\(l.dir)/no-master")
+        let install = try SSHAgentInstall.cached(FaultlineBinary.path)
+        #expect(install.isAgentProduct, "the agent product is built beside faultline: \(install.localPath)")
+        let copied = try install.ensure(link, host: "s1", cacheDirectory: l.dir)
+        #expect(copied.contains("agent copied to") && copied.contains("gzip-compressed"), "\(copied)")
+        let path = install.remotePath(target)
+        let idTime = { l.direct(1, ["stat", "-c", "%.9Y", "\(path).id"]).stdout }
+        let start = { link.run(install.checked(target, ["true"]), timeout: 30_000_000_000) }
+        // The identity kept at install: a start runs it without hashing (the record is not
+        // rewritten, which only a full hash does).
+        let kept = l.direct(1, ["cat", "\(path).id"]).stdout
+        #expect(kept.hasSuffix(" \(install.sha256)\n"), "\(kept)")
+        let before = idTime()
+        #expect(start().status == 0)
+        #expect(idTime() == before, "a start with the recorded identity hashed the file")
+        // Touched: another identity, the same bytes: hashed, run, and the identity recorded anew.
+        _ = l.direct(1, ["touch", path])
+        #expect(start().status == 0)
+        #expect(idTime() != before, "a changed identity was not re-hashed")
+        #expect(l.direct(1, ["cat", "\(path).id"]).stdout != kept)
+        // Its bytes changed: refused, before it runs.
+        _ = l.direct(1, ["/bin/sh", "-c", "printf x >> \"$0\"", path])
+        let refused = start()
+        #expect(refused.status == 97 && refused.stderr.contains("sha256 differs"), "\(refused)")
+        // Present again (ensure finds a file at the path, the start check refuses it): hosts
+        // check reports it not current.
+        #expect(!install.present(link, path))
     }
 
     @Test("SIGKILL of the runner mid-fault: the remote agent sees its session end and reverts")

@@ -79,6 +79,11 @@ struct LabLoaderTests {
         #expect(s.isInside(.benchmarking))
         #expect(IPv4Subnet("198.18.4.1/22") == nil)
         #expect(IPv4Address("1.2.3") == nil && IPv4Address("1.2.3.256") == nil)
+        for bad in ["", "1.2.3.4.", ".1.2.3", "1..2.3", "1.2.3.4.5", "1.2.3.1000", "+1.2.3.4", "1.2.3.a", "1.2.3.4 "] {
+            #expect(IPv4Address(bad) == nil, "\(bad)")
+        }
+        #expect(IPv4Address("255.0.10.7")?.value == 0xFF00_0A07)
+        #expect(IPv4Address("0.0.0.0")?.description == "0.0.0.0")
     }
 
     @Test("templates fill in one pass, left to right: {ip:{host}} is the same on every run")

@@ -58,14 +58,14 @@ struct ProcessFaultTests {
         let child = try Child(["sleep", "30"])
         defer { child.stop() }
         let ref = try #require(ProcessResolver.matches(.pid(child.pid)).first)
-        let alive = FaultDrivers.awaitExit([ref], deadline: MonotonicClock.now() + 50_000_000)
+        let alive = FaultEffects.awaitExit([ref], deadline: MonotonicClock.now() + 50_000_000)
         #expect(!alive.ok && alive.detail.hasPrefix("not gone before the confirm timeout"), "\(alive.detail)")
         kill(child.pid, SIGKILL)
-        let gone = FaultDrivers.awaitExit([ref], deadline: MonotonicClock.now() + 5_000_000_000)
+        let gone = FaultEffects.awaitExit([ref], deadline: MonotonicClock.now() + 5_000_000_000)
         #expect(gone.ok && gone.at != nil, "\(gone.detail)")
         // A pid whose start time is not the target's is another process: gone too.
         let stale = ProcessRef(pid: getpid(), startTime: 1, name: "old")
-        #expect(FaultDrivers.awaitExit([stale], deadline: MonotonicClock.now() + 50_000_000).ok)
+        #expect(FaultEffects.awaitExit([stale], deadline: MonotonicClock.now() + 50_000_000).ok)
     }
 
     @Test("select by pid, name, cmdline and listening port")
@@ -172,7 +172,7 @@ struct ProcessFaultTests {
         #expect(ProcFS.stat(victim.pid)?.state == "T")
         // Pausing an already stopped process is refused: continuing it later would change state we did not make.
         #expect(throws: FaultError.self) { try driver.prepare(pause) }
-        let residue = try FaultDrivers.revert(injection)
+        let residue = try FaultEffects.revert(injection)
         #expect(residue.isEmpty)
         #expect(ProcFS.stat(victim.pid)?.state != "T")
     }

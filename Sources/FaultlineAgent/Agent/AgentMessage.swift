@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 
 /// A request from the runner to a host agent: one JSON object per line on the agent's stdin.
 ///

@@ -1,5 +1,6 @@
-import FaultlineCore
-import Foundation
+import Dispatch
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// `faultline agent`: runs faults on its host for one run, under a lease.
@@ -21,13 +22,13 @@ public final class AgentServer: @unchecked Sendable {
     /// Started inside a lab host: /proc shows only this host's processes.
     let ownPIDNamespace: Bool
     /// Serialises everything that touches faults: worker requests, TTL reverts, lapse.
-    private let faults = NSLock()
+    private let faults = Lock()
     private var held: [(name: String, held: Held)] = []
     private var ledger: Ledger?
     private var snapshot: HostSnapshot?
-    private let leaseLock = NSLock()
+    private let leaseLock = Lock()
     private var leaseDeadline = Int64.max
-    private let writeLock = NSLock()
+    private let writeLock = Lock()
     private let worker = DispatchQueue(label: "faultline.agent.worker")
 
     public init(runId: String, stateDirectory: String, ownPIDNamespace: Bool = false) {
@@ -40,12 +41,12 @@ public final class AgentServer: @unchecked Sendable {
     public func serve() -> Int32 {
         signal(SIGINT, SIG_IGN)  // the runner decides; a Ctrl-C at the terminal must not kill us
         signal(SIGPIPE, SIG_IGN)
-        let watchdog = Thread { [self] in self.watch() }
+        let watchdog = PThread { [self] in self.watch() }
         watchdog.start()
         // Realtime, as the threads of armed faults are: a go line is read the moment it
         // arrives, not when the scheduler next gets round to this agent among 32 others.
         _ = promoteToRealtime(priority: 5)
-        let decoder = Journal.decoder()
+        let decoder = FaultlineJSON.decoder()
         // Armed requests by id, each on its thread waiting for its go; read by this thread alone.
         var armed: [Int: Armed] = [:]
         while let line = readLine(strippingNewline: true) {
@@ -112,7 +113,7 @@ public final class AgentServer: @unchecked Sendable {
             worker.async { self.respond(self.handle(request)) }
             return
         }
-        let t = Thread { self.respond(self.handle(request)) }
+        let t = PThread { self.respond(self.handle(request)) }
         t.stackSize = 1 << 20
         t.start()
     }
@@ -231,7 +232,7 @@ public final class AgentServer: @unchecked Sendable {
     /// The injects of one go line: each stages its ledger entry, and once all have (or 20 ms
     /// have passed), their entries are made durable in one write.
     final class InstantBatch: @unchecked Sendable {
-        private let condition = NSCondition()
+        private let condition = Condition()
         private var waiting: Int
 
         init(count: Int) { waiting = count }
@@ -245,7 +246,7 @@ public final class AgentServer: @unchecked Sendable {
                 condition.broadcast()
                 return
             }
-            let until = Date(timeIntervalSinceNow: 0.020)
+            let until = MonotonicClock.now() + 20_000_000
             while waiting > 0, condition.wait(until: until) {}
         }
     }
@@ -254,7 +255,7 @@ public final class AgentServer: @unchecked Sendable {
     /// go, so that at the instant nothing is left to start — the go line only wakes it.
     func arm(_ request: AgentRequest) -> Armed {
         let a = Armed()
-        let t = Thread {
+        let t = PThread {
             self.warm(request)
             // Realtime while it waits and fires (below the delay line's priority): woken by the
             // go line at once, not at the scheduler's next tick behind the host's other work.
@@ -274,7 +275,7 @@ public final class AgentServer: @unchecked Sendable {
     /// rules), so that at the instant its code and the files it reads are warm. The instant's
     /// own prepare decides; this one's result is dropped.
     func warm(_ request: AgentRequest) {
-        guard case .inject(_, let work, _, _) = request.op, let driver = FaultDrivers.driver(for: work) else { return }
+        guard case .inject(_, let work, _, _) = request.op, let driver = FaultEffects.effect(for: work) else { return }
         faults.lock()
         if ledger == nil { ledger = try? Ledger(directory: stateDirectory, runId: runId) }
         faults.unlock()
@@ -294,7 +295,7 @@ public final class AgentServer: @unchecked Sendable {
             // Arrives in its batch once, however it ends: the others wait for it at most 20 ms.
             var arrived = false
             defer { if !arrived { Self.batch?.arrive() } }
-            guard let driver = FaultDrivers.driver(for: work) else { throw FaultError.refused("no driver for '\(work.key)' work") }
+            guard let driver = FaultEffects.effect(for: work) else { throw FaultError.refused("no driver for '\(work.key)' work") }
             let injection = try driver.prepareAny(work)
             let ledger = try openLedger()
             let (ledgerId, generation) = try ledger.stage(fault: name, host: work.host, summary: injection.summary, undo: injection.undo)
@@ -348,10 +349,10 @@ public final class AgentServer: @unchecked Sendable {
     func revert(_ id: Int, _ h: (name: String, held: Held)) -> AgentResponse {
         var r = AgentResponse(id: id, ok: true)
         // What the fault did, read before its mechanism is taken down.
-        let measured = FaultDrivers.driver(for: h.held.work)?.measureAny(h.held.work, h.held.injection)
+        let measured = FaultEffects.effect(for: h.held.work)?.measureAny(h.held.work, h.held.injection)
         r.measured = measured
         do {
-            r.residue = try FaultDrivers.revert(h.held.injection).map { "\(h.name): \($0)" }
+            r.residue = try FaultEffects.revert(h.held.injection).map { "\(h.name): \($0)" }
             try ledger?.markReverted(h.held.ledgerId)
             r.revertedAt = MonotonicClock.now()
             r.detail = h.held.injection.undo.map(\.description).joined(separator: "; ")

@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 
 /// What a host looked like before the first injection, compared after everything is reverted.
 ///

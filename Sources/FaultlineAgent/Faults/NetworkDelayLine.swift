@@ -1,5 +1,6 @@
-import FaultlineCore
-import Foundation
+import Dispatch
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// The queue engine's delay line: the agent's thread that holds each queued packet until its
@@ -42,11 +43,11 @@ package final class NetworkDelayLine: @unchecked Sendable {
     private var model: NetworkDelayModel
     private var heap = Heap<Held>()
     private var order: UInt64 = 0
-    private let lock = NSLock()
+    private let lock = Lock()
     private var stats = Stats()
     private var stopping = false
     private let done = DispatchSemaphore(value: 0)
-    private var thread: Thread?
+    private var thread: PThread?
 
     init(queue: NfQueue, shaping: Shaping, seed: UInt64) {
         self.queue = queue
@@ -54,7 +55,7 @@ package final class NetworkDelayLine: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in
+        let t = PThread { [self] in
             prctlTimerSlack()
             let rt = promoteToRealtime()
             lock.lock()

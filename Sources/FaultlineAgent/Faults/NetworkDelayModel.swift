@@ -1,5 +1,6 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
+import Glibc
 
 /// What the queue engine does to each packet, with netem's parameters: drop it (random loss
 /// with correlation, or Gilbert–Elliott), send it at once (reordering), or hold it for the delay

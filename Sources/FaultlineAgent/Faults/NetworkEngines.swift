@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 
 /// Starting a network fault's mechanisms on this host, and reading back what they did: the
 /// queue engine (delay line or kernel loss), an HTB rate (on an IFB for ingress), or netem.

@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 /// Round trips toward a network fault's first peer, as the faulted host sees them: TCP connects

@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// The queue engine on one host: faultline's own nf_tables table sends the selected packets to
@@ -16,7 +16,7 @@ package final class NetworkQueueEngine: @unchecked Sendable {
     /// Running engines by table name, so that an undo step executed in this process finds the
     /// one to stop; an engine of a process that died is gone with it.
     nonisolated(unsafe) static var running: [String: NetworkQueueEngine] = [:]
-    static let lock = NSLock()
+    static let lock = Lock()
 
     /// Binds a queue (the first free number from `queueBase`), starts the delay line, then creates
     /// the table: by the time a packet is queued, something serves the queue.

@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// One host's part of a partition, as its agent receives it: drop packets from these
@@ -32,23 +32,9 @@ public struct PartitionBlock: FaultWork {
 /// Confirmed by TCP connects to port 9: a dropped peer's answer never arrives (the connect times
 /// out), while a reachable peer answers at once — with a refusal if nothing listens there. The
 /// heal is confirmed the same way once every host has reverted.
-public struct PartitionDriver: FaultDriver {
+public struct PartitionDriver: FaultEffect {
     public init() {}
     static let confirmConnectTimeout: Int64 = 150_000_000
-
-    public func expand(_ spec: PartitionFault, _ context: ExpansionContext) throws(FaultError) -> [PartitionBlock] {
-        let hosts = context.hosts.peerHosts
-        let addresses = context.hosts.addresses
-        let table = OwnedNames.table(runId: context.runId, faultIndex: context.faultIndex)
-        let outage = spec.outageHosts(sets: context.hosts)
-        return spec.grudges(among: hosts, sets: context.hosts).sorted { $0.key < $1.key }.map {
-            host, peers in
-            let reachable = hosts.filter { $0 != host && !peers.contains($0) }
-            return PartitionBlock(
-                host: host, from: peers.compactMap { addresses[$0] }, reachable: reachable.compactMap { addresses[$0] }, table: table,
-                everything: outage.contains(host) ? true : nil)
-        }
-    }
 
     public func prepare(_ b: PartitionBlock) throws(FaultError) -> Injection {
         guard UndoStep.isFaultlineTable(b.table) else {
@@ -67,7 +53,7 @@ public struct PartitionDriver: FaultDriver {
             add rule inet \(b.table) input \(rule)
             """
         let r = Spawner.run(.argv(["nft", script]), timeout: 10_000_000_000)
-        guard r.status == 0 else { throw FaultError.system("nft: \(r.error ?? r.output.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        guard r.status == 0 else { throw FaultError.system("nft: \(r.error ?? r.output.trimmingBlanks)") }
     }
 
     public func confirm(_ b: PartitionBlock, _ injection: Injection, deadline: Int64) -> Confirmation {
@@ -87,21 +73,6 @@ public struct PartitionDriver: FaultDriver {
                 return Confirmation(ok: false, detail: "not cut from \(notCut); unreachable though not cut: \(notOpen)", at: nil)
             }
         }
-    }
-
-    /// After every side is reverted, each host must reach the peers it was cut from.
-    public func confirmReverted(_ blocks: [PartitionBlock], _ agents: AgentCalls) -> RevertCheck? {
-        let problems = blocks.compactMap { b -> String? in
-            guard let answer = agents.call(b.host, .reach(addresses: b.from)) else {
-                // A host that cannot be asked is not known to be cut still: it is unverified.
-                let why = agents.lost(b.host).map { "its agent was lost (\($0))" } ?? "its agent did not answer"
-                return "\(b.host): not verified: \(why), so whether it reaches \(b.from.joined(separator: ", ")) again could not be checked"
-            }
-            let reached = answer.detail ?? ""
-            let missing = b.from.filter { !reached.split(separator: ",").map(String.init).contains($0) }
-            return missing.isEmpty ? nil : "\(b.host) still cannot reach \(missing.joined(separator: ", "))"
-        }
-        return RevertCheck(detail: "every host reaches the peers it was cut from", problems: problems)
     }
 
     /// Which blocked addresses are cut and which reachable ones answer, all probed at once

@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 extension PauseFault: FaultWork {
@@ -6,17 +6,8 @@ extension PauseFault: FaultWork {
 }
 
 /// Stops the selected processes with SIGSTOP; revert sends SIGCONT. Confirmed by state `T`.
-public struct PauseDriver: FaultDriver {
+public struct PauseDriver: FaultEffect {
     public init() {}
-
-    /// One per host of its target: a list of hosts is one fault, injected on all at once.
-    public func expand(_ spec: PauseFault, _ context: ExpansionContext) throws(FaultError) -> [PauseFault] {
-        spec.process.perHost(context.hosts).map { t in
-            var one = spec
-            one.process = t
-            return one
-        }
-    }
 
     public func prepare(_ work: PauseFault) throws(FaultError) -> Injection {
         let targets = try ProcessResolver.targets(work.process)
@@ -31,10 +22,10 @@ public struct PauseDriver: FaultDriver {
     }
 
     public func apply(_ work: PauseFault, _ injection: Injection) throws(FaultError) {
-        try FaultDrivers.send(SIGSTOP, to: injection.targets)
+        try FaultEffects.send(SIGSTOP, to: injection.targets)
     }
 
     public func confirm(_ work: PauseFault, _ injection: Injection, deadline: Int64) -> Confirmation {
-        FaultDrivers.poll(injection.targets, deadline: deadline, what: "stopped") { ProcFS.stat($0.pid)?.state == "T" }
+        FaultEffects.poll(injection.targets, deadline: deadline, what: "stopped") { ProcFS.stat($0.pid)?.state == "T" }
     }
 }

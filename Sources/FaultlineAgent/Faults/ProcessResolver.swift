@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// Finds the processes a selector names on this host.

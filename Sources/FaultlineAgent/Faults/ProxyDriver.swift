@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// One `proxy` fault as its agent receives it: the proxy, the toxics with the names they get on
@@ -11,21 +11,21 @@ public struct ProxyWork: FaultWork {
     public var toxics: [ProxyToxic]
     public var names: [String]
     public var down: Bool
+
+    public init(host: String, proxy: String, toxics: [ProxyToxic], names: [String], down: Bool) {
+        self.host = host
+        self.proxy = proxy
+        self.toxics = toxics
+        self.names = names
+        self.down = down
+    }
 }
 
 /// Toxics on a fault proxy the agent runs (`proxies:`), removed at revert; or the proxy
 /// disabled and enabled again. Confirmed by the proxy listing the toxics; a proxy taken down by
 /// a connection to its address being refused.
-public struct ProxyDriver: FaultDriver {
+public struct ProxyDriver: FaultEffect {
     public init() {}
-
-    public func expand(_ spec: ProxyFault, _ context: ExpansionContext) throws(FaultError) -> [ProxyWork] {
-        let names = spec.toxics.enumerated().map { i, t in "faultline-\(context.faultIndex)-\(i)-\(t.type)" }
-        return [
-            ProxyWork(
-                host: context.hosts.proxies[spec.proxy] ?? "local", proxy: spec.proxy, toxics: spec.toxics, names: names, down: spec.down)
-        ]
-    }
 
     public func prepare(_ w: ProxyWork) throws(FaultError) -> Injection {
         guard let server = AgentProxies.server, let shown = try? server.show(w.proxy) else {

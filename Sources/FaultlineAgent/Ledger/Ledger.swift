@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// The on-disk record of what a run changed and how to undo it.
@@ -33,7 +33,7 @@ public final class Ledger: @unchecked Sendable {
     }
 
     public let path: String
-    private let lock = NSLock()
+    private let lock = Lock()
     private var file: File
     /// Each entry's text as it stands in the file, encoded when it changes: a record costs the
     /// encoding of one entry, not of every entry the run has made so far.
@@ -42,7 +42,7 @@ public final class Ledger: @unchecked Sendable {
     /// so faults recorded at one instant by concurrent injects share one write and fsync.
     private var generation = 0
     private var persisted = 0
-    private let writing = NSLock()
+    private let writing = Lock()
 
     /// Prepares the ledger of a new run under `directory` (created with mode 0700 if missing).
     ///
@@ -107,7 +107,7 @@ public final class Ledger: @unchecked Sendable {
     private func change(_ id: Int) throws(LedgerError) -> Int {
         let entry: String
         do {
-            entry = try Journal.encoder().text(file.entries[id], indent: 2)
+            entry = try FaultlineJSON.encoder().text(file.entries[id], indent: 2)
         } catch {
             throw LedgerError.io("encode ledger '\(path)': \(error)")
         }
@@ -164,13 +164,15 @@ public final class Ledger: @unchecked Sendable {
         let empty = "\"entries\" : [\n\n  ]"
         let whole: String
         do {
-            whole = try Journal.encoder().text(head, indent: 0)
+            whole = try FaultlineJSON.encoder().text(head, indent: 0)
         } catch {
             throw LedgerError.io("encode ledger '\(path)': \(error)")
         }
-        guard let at = whole.range(of: empty) else { throw LedgerError.io("ledger '\(path)': no entries array") }
+        guard let at = whole.firstRange(of: empty) else { throw LedgerError.io("ledger '\(path)': no entries array") }
         let items = "\"entries\" : [\n" + entryTexts.map { "    " + $0 }.joined(separator: ",\n") + "\n  ]"
-        return whole.replacingCharacters(in: at, with: items)
+        var out = whole
+        out.replaceSubrange(at, with: items)
+        return out
     }
 
     /// Writes to a temporary file, fsyncs it, renames it over `path` and fsyncs the directory.
@@ -195,7 +197,7 @@ public final class Ledger: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw LedgerError.io("create state directory '\(dir)': \((error as NSError).localizedDescription); use --state-dir")
+            throw LedgerError.io("create state directory '\(dir)': \(error); use --state-dir")
         }
     }
 

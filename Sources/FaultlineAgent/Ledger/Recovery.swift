@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// Replays pending undo steps from ledgers left behind by runs that did not finish.
@@ -53,7 +53,7 @@ public enum Recovery {
             return
         }
         guard let data = FileManager.default.contents(atPath: path),
-            var file = try? Journal.decoder().decode(Ledger.File.self, from: data)
+            var file = try? FaultlineJSON.decoder().decode(Ledger.File.self, from: data)
         else {
             out.lines.append("skip '\(path)': not a faultline ledger")
             out.failures += 1
@@ -88,7 +88,7 @@ public enum Recovery {
             }
         }
         if failed {
-            if let d = try? Journal.encoder().encode(file) { try? Ledger.writeDurably(d, to: path) }
+            if let d = try? FaultlineJSON.encoder().encode(file) { try? Ledger.writeDurably(d, to: path) }
         } else {
             unlink(path)
             if !file.entries.contains(where: { $0.state == .pending }) { out.lines.append("run \(file.runId): ledger clean, removed") }

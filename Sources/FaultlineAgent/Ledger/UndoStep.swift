@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 /// One step that undoes part of an injection, as data: written to the ledger before the
@@ -107,7 +107,7 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         guard nftTableExists(t, family: family) else { return }
         let r = Spawner.run(.argv(["nft", "delete", "table", family, t]), timeout: 10_000_000_000)
         if r.status != 0, nftTableExists(t, family: family) {
-            throw FaultError.system("nft delete table \(family) \(t): \(r.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw FaultError.system("nft delete table \(family) \(t): \(r.output.trimmingBlanks)")
         }
     }
 

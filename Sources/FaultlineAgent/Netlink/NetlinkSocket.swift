@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 /// A raw netlink socket (`socket(AF_NETLINK, SOCK_RAW, protocol)`), closed when released.

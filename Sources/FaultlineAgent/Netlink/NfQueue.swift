@@ -1,5 +1,5 @@
 internal import CLinux
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 /// One NFQUEUE, bound on its own netlink socket (nfnetlink_queue): packets the kernel queues

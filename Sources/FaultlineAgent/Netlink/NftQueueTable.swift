@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 
 /// faultline's own nf_tables table for the queue engine, built as one netlink batch: a table
 /// of family ip owned by the socket that creates it (`NFT_TABLE_F_OWNER`: the kernel removes it

@@ -1,5 +1,5 @@
 internal import CNetlink
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 /// Queueing disciplines, classes, filters and IFB links through libnl-route — never by

@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 /// TCP connects as a measuring tool: one with a timeout, many at once, name resolution.

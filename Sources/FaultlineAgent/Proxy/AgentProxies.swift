@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 
 /// The fault proxies an agent runs for its run: one `ProxyServer` in the agent's process, so
 /// the proxies and every toxic on them end when the agent does (a crash included).

@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 
 /// A JSON value, read strictly (RFC 8259: one value, no trailing text, depth ≤ 64) and written
 /// compactly with keys in the order given. The proxy's control API speaks it; keeping booleans

@@ -1,6 +1,7 @@
 internal import CLinux
-import FaultlineCore
-import Foundation
+import Dispatch
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// A toxic as a proxy holds it: its name, direction, the share of connections it acts on, and
@@ -67,7 +68,7 @@ final class ProxyLoop: @unchecked Sendable {
     private var nextId: UInt64 = 16
     private var random: SplitMix
     private let commands = Locked([Command]())
-    private var thread: Thread?
+    private var thread: PThread?
     private let done = DispatchSemaphore(value: 0)
     private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
     /// Connections accepted and ended since start (for tests and the API's view).
@@ -107,7 +108,7 @@ final class ProxyLoop: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in
+        let t = PThread { [self] in
             run()
             done.signal()
         }

@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// Listening and upstream addresses: parsed, bound, resolved, and checked for loops — a proxy

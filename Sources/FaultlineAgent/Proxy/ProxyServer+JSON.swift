@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 
 /// The API's JSON: proxies and toxics as Toxiproxy writes them, and request fields read with
 /// their types checked — `"listen": 19403` or `"enabled": "false"` is a 400, never a default.

@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 
 /// Toxics on a proxy: listed, added, changed and removed; each change acts on every open
 /// connection of the proxy by the time it returns.

@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// The proxies and their toxics, as the Toxiproxy API sees them: create, change and delete
@@ -33,7 +33,7 @@ public final class ProxyServer: @unchecked Sendable {
         var listener: Int32?
     }
 
-    let lock = NSLock()
+    let lock = Lock()
     var proxies: [String: Proxy] = [:]
     var order: [String] = []
     let loop: ProxyLoop

@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 /// One direction of a proxied connection: bytes read from `input` go through the direction's

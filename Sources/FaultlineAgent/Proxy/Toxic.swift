@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 
 /// Something that happens to one direction of a proxied connection, at its due instant
 /// (monotonic nanoseconds): bytes written on, the direction half-closed, the whole connection

@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// Toxiproxy's HTTP control API over a `ProxyServer`, so that existing Toxiproxy clients and
@@ -30,7 +30,7 @@ public final class ToxiproxyAPI: @unchecked Sendable {
     }
 
     public func start() {
-        let t = Thread { [self] in serve() }
+        let t = PThread { [self] in serve() }
         t.name = "toxiproxy api"
         t.start()
     }
@@ -73,7 +73,7 @@ public final class ToxiproxyAPI: @unchecked Sendable {
                 close(c)
                 continue
             }
-            let t = Thread { [self] in
+            let t = PThread { [self] in
                 answer(c)
                 close(c)
                 active.mutate { $0 -= 1 }

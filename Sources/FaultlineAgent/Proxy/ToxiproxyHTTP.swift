@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The control API's HTTP/1.1 requests, read from bytes alone (no socket: fuzzed as it is):
 /// a request line, headers up to 64 KiB, a body of Content-Length up to 1 MiB. What is not
@@ -98,9 +98,34 @@ public enum ToxiproxyHTTP {
         return String(decoding: b, as: UTF8.self)
     }
 
+    /// `%XX` sequences decoded; nil when one is malformed or the bytes are not UTF-8 (what
+    /// Foundation's `removingPercentEncoding` answers).
+    static func percentDecoded(_ s: Substring) -> String? {
+        var out: [UInt8] = []
+        var bytes = s.utf8.makeIterator()
+        func hex(_ c: UInt8?) -> UInt8? {
+            guard let c else { return nil }
+            switch c {
+            case 48...57: return c - 48
+            case 65...70: return c - 55
+            case 97...102: return c - 87
+            default: return nil
+            }
+        }
+        while let c = bytes.next() {
+            guard c == 37 else {
+                out.append(c)
+                continue
+            }
+            guard let hi = hex(bytes.next()), let lo = hex(bytes.next()) else { return nil }
+            out.append(hi << 4 | lo)
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
     /// The path's segments, percent-decoded (a segment that does not decode is kept as written).
     static func segments(_ path: String) -> [String] {
-        path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
+        path.split(separator: "/").map { percentDecoded($0) ?? String($0) }
     }
 
     /// Everything the API does with a request's bytes before it touches a proxy: the request

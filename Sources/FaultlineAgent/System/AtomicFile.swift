@@ -1,4 +1,5 @@
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// Replaces a file in one step: the data goes to a temporary file beside it, which is then
@@ -52,7 +53,7 @@ package enum AtomicFile {
             throw Failure(description: "rename '\(tmp)' to '\(path)': \(why)")
         }
         guard flush == .contentsAndName else { return }
-        let dir = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dir = open(PathText.parent(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
             fsync(dir)
             close(dir)

@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// The monotonic clock, in nanoseconds. Every timestamp in a timeline comes from here.
@@ -26,14 +26,15 @@ public enum MonotonicClock {
     /// costs a CLI several milliseconds at start.
     public static func wallISO8601() -> String {
         let (t, ms) = wallNow()
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ms)
+        return "\(padded(t.tm_year + 1900, 4))-\(padded(t.tm_mon + 1, 2))-\(padded(t.tm_mday, 2))T"
+            + "\(padded(t.tm_hour, 2)):\(padded(t.tm_min, 2)):\(padded(t.tm_sec, 2)).\(padded(ms, 3))Z"
     }
 
     /// UTC now as compact text for run ids: `20261127-082650`.
     public static func wallCompact() -> String {
         let (t, _) = wallNow()
-        return String(format: "%04d%02d%02d-%02d%02d%02d", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+        return "\(padded(t.tm_year + 1900, 4))\(padded(t.tm_mon + 1, 2))\(padded(t.tm_mday, 2))-"
+            + "\(padded(t.tm_hour, 2))\(padded(t.tm_min, 2))\(padded(t.tm_sec, 2))"
     }
 
     private static func wallNow() -> (tm, Int32) {

@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 
 /// What an agent answers when the runner asks, before anything is injected, whether its host can
 /// take a fault: a kernel feature, or the state of a device a fault would shape. Each answer is

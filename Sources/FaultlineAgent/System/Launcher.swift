@@ -1,5 +1,5 @@
 internal import CLinux
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The one place processes are started (`posix_spawnp`): stdio wiring, a clean signal mask
@@ -33,7 +33,7 @@ package enum Launcher {
 
     /// Every spawn holds this lock, so descriptors made close-on-exec just before a spawn are
     /// never inherited by a concurrent one.
-    static let lock = NSLock()
+    static let lock = Lock()
 
     /// Why a spawn failed: the errno `posix_spawnp` returned.
     package struct Failure: Error {

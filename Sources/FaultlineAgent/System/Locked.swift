@@ -1,8 +1,8 @@
-import Foundation
+import FoundationEssentials
 
 /// A value behind a lock, for state shared between threads.
 public final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var stored: Value
     public init(_ value: Value) { stored = value }
     public var value: Value {

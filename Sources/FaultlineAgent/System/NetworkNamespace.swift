@@ -1,5 +1,5 @@
 internal import CLinux
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 /// Running code inside a network namespace from this process: the calling thread enters it

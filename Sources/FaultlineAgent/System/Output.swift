@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 import Glibc
 
 /// Writes to stdout/stderr with `write(2)`.

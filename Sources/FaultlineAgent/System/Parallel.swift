@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// Runs work items on one thread each and waits for all: for work that waits (on pipes, on
 /// the network) rather than computes, where a core-sized pool would serialise it.
@@ -8,7 +9,7 @@ package enum Parallel {
         let group = DispatchGroup()
         for i in 0..<count {
             group.enter()
-            Thread {
+            PThread {
                 body(i)
                 group.leave()
             }.start()

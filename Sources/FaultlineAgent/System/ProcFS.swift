@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A process as seen in `/proc`, identified by pid *and* start time so a reused pid is never mistaken.

@@ -1,5 +1,5 @@
-import FaultlineCore
-import Foundation
+import FaultlineEssentials
+import FoundationEssentials
 
 /// Every process of the host with its stat and command line, read once for every selection
 /// that asks at about the same time: the faults of one instant on one host each look for
@@ -18,7 +18,7 @@ enum ProcessTable {
     @TaskLocal static var instant: Int64?
 
     private static let latest = Locked<(at: Int64, entries: [Entry])?>(nil)
-    private static let reading = NSLock()
+    private static let reading = Lock()
 
     /// A table read at or after `asked` (monotonic ns): the last one if it is that recent, else
     /// a new one. Callers that ask while a table is being read wait for it and then read one

@@ -25,7 +25,7 @@ enum YAMLText {
         return bytes.dropFirst().allSatisfy(rest)
     }
 
-    static func lower(_ c: UInt8) -> Bool { c >= 97 && c <= 122 }
-    static func letter(_ c: UInt8) -> Bool { lower(c) || (c >= 65 && c <= 90) }
-    static func digit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+    static func lower(_ c: UInt8) -> Bool { ASCII.lower(c) }
+    static func letter(_ c: UInt8) -> Bool { ASCII.letter(c) }
+    static func digit(_ c: UInt8) -> Bool { ASCII.digit(c) }
 }

@@ -37,13 +37,9 @@ public struct Journal: Codable, Equatable, Sendable {
     }
 
     /// snake_case keys, sorted, pretty printed: see `JSONText`.
-    public static func encoder() -> JSONText { JSONText() }
+    public static func encoder() -> JSONText { FaultlineJSON.encoder() }
 
-    public static func decoder() -> JSONDecoder {
-        let d = JSONDecoder()
-        d.keyDecodingStrategy = .convertFromSnakeCase
-        return d
-    }
+    public static func decoder() -> JSONDecoder { FaultlineJSON.decoder() }
 
     public func encoded() throws -> Data { try Self.encoder().encode(self) }
 

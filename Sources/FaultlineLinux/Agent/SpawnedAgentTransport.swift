@@ -21,7 +21,7 @@ public struct SpawnedAgentTransport: AgentTransport {
             // ledger on the host. The lease runs over this SSH session: when it ends, the agent
             // reverts; when it stalls, the lease expires.
             let install = try SSHAgentInstall.cached(binary.executable)
-            _ = try install.ensure(link, host: host.name)
+            _ = try install.ensure(link, host: host.name, cacheDirectory: stateDirectory)
             let remote = SelfCommand(executable: install.remotePath(link.target))
             let argv = remote.agent(runId: runId, stateDirectory: install.stateDirectory(link.target), ownPIDNamespace: false)
             return try ProcessAgentChannel(host: host.name, argv: link.command(install.checked(link.target, argv)), sharesClock: false)

@@ -53,7 +53,7 @@ extension Runner {
                     if installer.present(link, installer.remotePath(link.target)) {
                         row.agent = "current (sha256 \(installer.sha256.prefix(12))…)"
                         startable.append(h.name)
-                    } else if install, (try? installer.ensure(link, host: h.name)) != nil {
+                    } else if install, (try? installer.ensure(link, host: h.name, cacheDirectory: options.stateDirectory)) != nil {
                         row.agent = "copied now (sha256 \(installer.sha256.prefix(12))…)"
                         startable.append(h.name)
                     } else {

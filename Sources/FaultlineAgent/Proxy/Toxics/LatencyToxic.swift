@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 
 /// `latency`: every chunk waits `latency` ms, ± up to `jitter` ms (uniform), in order.
 struct LatencyToxic: Toxic {

@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 
 /// `slicer`: data cut into pieces of `average_size` bytes ± `size_variation`, `delay` µs apart —
 /// what a reader that assumes one read is one message gets wrong.

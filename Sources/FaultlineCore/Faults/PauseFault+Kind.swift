@@ -1,15 +1,11 @@
 import Yams
 
-/// `pause`: SIGSTOP processes for `duration`, SIGCONT on revert; confirmed by state `T`.
-public struct PauseFault: FaultKindReader, Equatable {
-    public static let key = "pause"
+extension PauseFault: FaultKindReader {
     public static let summary = "SIGSTOP processes for 'duration'; SIGCONT on revert; confirmed by state T"
+
     public static let fields = ProcessTarget.keys
+
     public static let holding = FaultHolding.held(durationRequired: true)
-
-    public var process: ProcessTarget
-
-    public init(_ process: ProcessTarget) { self.process = process }
 
     static func read(_ node: Node, path: String, reader r: NodeReader) -> PauseFault? {
         guard let f = r.fields(node, path: path, allowed: fields) else { return nil }
@@ -17,9 +13,13 @@ public struct PauseFault: FaultKindReader, Equatable {
     }
 
     public var target: String { process.selector.description }
+
     public var role: RoleTarget? { process.role }
+
     public var processes: ProcessTarget? { process }
+
     public var exclusion: FaultExclusion? { process.exclusion }
+
     public func hosts(in hosts: HostSet) -> [String] { process.hosts(in: hosts) }
 
     public func onHost(_ host: String) -> PauseFault {

@@ -1,10 +1,11 @@
 internal import CLinux
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
-/// The registry of fault drivers: the one list of them in FaultlineLinux.
-public enum FaultDrivers {
-    static let registered: [any FaultDriver] = [
+/// The registry of fault effects, what an agent performs: the one list of them in
+/// FaultlineAgent (`FaultDrivers` lists the same types with their runner's side).
+public enum FaultEffects {
+    static let registered: [any FaultEffect] = [
         KillDriver(),
         PauseDriver(),
         PartitionDriver(),
@@ -12,13 +13,8 @@ public enum FaultDrivers {
         ProxyDriver(),
     ]
 
-    /// The driver of a fault kind.
-    public static func driver(for spec: any FaultKind) -> (any FaultDriver)? {
-        registered.first { $0.handles(spec) }
-    }
-
-    /// The driver that performs a work item.
-    static func driver(for work: AnyFaultWork) -> (any FaultDriver)? {
+    /// The effect that performs a work item.
+    static func effect(for work: AnyFaultWork) -> (any FaultEffect)? {
         registered.first { $0.workKey == work.key }
     }
 
@@ -100,17 +96,10 @@ public enum FaultDrivers {
     }
 }
 
-/// The type-erased calls the runner and the agent make on a driver they found in the registry.
-extension FaultDriver {
+/// The type-erased calls the agent makes on an effect it found in the registry.
+extension FaultEffect {
     var workKey: String { Work.key }
     var workType: any FaultWork.Type { Work.self }
-
-    func handles(_ spec: any FaultKind) -> Bool { spec is Spec }
-
-    package func expandAny(_ spec: any FaultKind, _ context: ExpansionContext) throws(FaultError) -> [AnyFaultWork] {
-        guard let s = spec as? Spec else { throw FaultError.refused("the \(Spec.key) driver was given a '\(type(of: spec).key)' fault") }
-        return try expand(s, context).map(AnyFaultWork.init)
-    }
 
     func work(_ w: AnyFaultWork) throws(FaultError) -> Work {
         guard let typed = w.work as? Work else { throw FaultError.refused("the \(Work.key) driver was given '\(w.key)' work") }
@@ -126,17 +115,8 @@ extension FaultDriver {
         return confirm(typed, injection, deadline: deadline)
     }
 
-    package func preflightAny(_ spec: any FaultKind, _ agents: AgentCalls) -> Preflight<any FaultKind> {
-        guard let s = spec as? Spec else { return Preflight(spec: spec) }
-        let p = preflight(s, agents)
-        return Preflight(spec: p.spec, note: p.note, problem: p.problem)
-    }
-
     func measureAny(_ w: AnyFaultWork, _ injection: Injection) -> String? {
         (try? work(w)).flatMap { measure($0, injection) }
     }
 
-    package func confirmRevertedAny(_ works: [AnyFaultWork], _ agents: AgentCalls) -> RevertCheck? {
-        confirmReverted(works.compactMap { $0.work as? Work }, agents)
-    }
 }

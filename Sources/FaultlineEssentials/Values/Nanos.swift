@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A span or an instant on the monotonic clock, in nanoseconds.
 public typealias Nanos = Int64
@@ -28,7 +28,7 @@ public enum DurationText {
     /// A duration is one or more `NUMBER UNIT` parts, each unit at most once and the largest
     /// first (`1m30s`, `1.5s`); `0` alone is allowed.
     public static func read(_ text: String, max: Nanos = ceiling) -> Result<Nanos, Problem> {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = text.trimmingSpaces
         if s == "0" { return .success(0) }
         if s.hasPrefix("-"), case .success = read(String(s.dropFirst()), max: .max) { return .failure(.negative) }
         var rest = Substring(s)
@@ -75,9 +75,9 @@ public enum DurationText {
     }
 
     /// Up to three decimals below 10 (two below 100, one above), trailing zeros dropped.
-    static func trim(_ v: Double) -> String {
+    package static func trim(_ v: Double) -> String {
         let digits = v >= 100 ? 1 : v >= 10 ? 2 : 3
-        var s = String(format: "%.\(digits)f", v)
+        var s = fixed(v, digits)
         if s.contains(".") {
             while s.hasSuffix("0") { s.removeLast() }
             if s.hasSuffix(".") { s.removeLast() }
@@ -95,11 +95,11 @@ public struct Rate: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses `N/s`, `N/ms`, `N/m`, `N/h` (also `N/1s`-style durations); `nil` otherwise.
     public static func parse(_ text: String) -> Rate? {
-        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let count = Double(parts[0].trimmingCharacters(in: .whitespaces)), count > 0,
+        let parts = text.trimmingSpaces.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let count = Double(parts[0].trimmingSpaces), count > 0,
             count.isFinite
         else { return nil }
-        let unit = parts[1].trimmingCharacters(in: .whitespaces)
+        let unit = parts[1].trimmingSpaces
         let per = DurationText.parse(unit.first?.isNumber == true ? unit : "1" + unit)
         guard let per, per > 0 else { return nil }
         return Rate(perSecond: count * 1e9 / Double(per))
@@ -115,7 +115,7 @@ public struct Rate: Equatable, Sendable, CustomStringConvertible {
 public enum PercentText {
     /// Parses `99%`, `99.95%` or a bare fraction `0.99`; `nil` when out of 0...100%.
     public static func parse(_ text: String) -> Double? {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = text.trimmingSpaces
         if s.hasSuffix("%") {
             guard let v = Double(s.dropLast()), v >= 0, v <= 100 else { return nil }
             return v / 100
@@ -126,7 +126,7 @@ public enum PercentText {
 
     /// Formats a fraction as a percentage with up to three decimals: `99.95%`.
     public static func format(_ fraction: Double) -> String {
-        var s = String(format: "%.3f", fraction * 100)
+        var s = fixed(fraction * 100, 3)
         while s.hasSuffix("0") { s.removeLast() }
         if s.hasSuffix(".") { s.removeLast() }
         return s + "%"

@@ -1,46 +1,22 @@
 import Yams
 
-/// `network`: degrade a host's traffic — delay with jitter, loss, duplication, corruption,
-/// reordering, a bandwidth limit — alone or combined in one fault, for the packets a filter
-/// selects (destination hosts or networks, port, protocol, direction).
-///
-/// Two engines do it: `netem` (the kernel's netem qdisc, through netlink) where the kernel has
-/// sch_netem, and `queue` (an NFQUEUE rule in faultline's own nft table and a delay line in the
-/// host's agent) where it has not; `auto` prefers netem. The engine is chosen on each host
-/// before anything is injected, and the journal records it.
-public struct NetworkFault: FaultKindReader, Equatable {
-    public static let key = "network"
+extension NetworkFault: FaultKindReader {
     public static let summary =
         "delay (jitter, correlation, distribution), loss, duplicate, corrupt, reorder and rate on a host's traffic, filtered by destination, port, protocol and direction; engine netem or queue"
+
     public static let fields = [
         "host", "device", "to", "port", "protocol", "direction", "delay", "jitter", "correlation", "distribution", "loss", "duplicate",
         "corrupt", "reorder", "rate", "engine",
     ]
+
     public static let holding = FaultHolding.held(durationRequired: false)
 
-    public var host: String
-    /// The interface; nil: a lab host's `eth0`.
-    public var device: String?
-    public var filter: PacketFilter
-    public var shaping: Shaping
-    public var engine: Engine
-
-    public init(host: String, device: String? = nil, filter: PacketFilter = PacketFilter(), shaping: Shaping, engine: Engine = .auto) {
-        self.host = host
-        self.device = device
-        self.filter = filter
-        self.shaping = shaping
-        self.engine = engine
-    }
-
-    public enum Engine: String, Codable, Sendable, CaseIterable {
-        case auto, netem, queue
-    }
-
     public var target: String { "\(device ?? "eth0") \(filter.summary): \(shaping.summary)" }
+
     public var exclusion: FaultExclusion? {
         FaultExclusion(key: "network \(host) \(device ?? "eth0")", what: "the traffic of \(device ?? "eth0") on host '\(host)'")
     }
+
     public func hosts(in hosts: HostSet) -> [String] { [host] }
 
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
@@ -109,11 +85,5 @@ public struct NetworkFault: FaultKindReader, Equatable {
         }
         if shaping.isEmpty { return nil }
         return NetworkFault(host: host, device: device, filter: filter, shaping: shaping, engine: engine)
-    }
-
-    /// What Linux accepts as an interface name (IFNAMSIZ 16, with the NUL).
-    static func isInterfaceName(_ s: String) -> Bool {
-        (1...15).contains(s.utf8.count)
-            && s.utf8.allSatisfy { YAMLText.letter($0) || YAMLText.digit($0) || $0 == 45 || $0 == 95 || $0 == 46 }
     }
 }

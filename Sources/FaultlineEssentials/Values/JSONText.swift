@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Encodes faultline's own files (journal, ledger, lab state) as JSON: keys in snake_case and
 /// sorted, two-space pretty printing, slashes unescaped. The text is the same, byte for byte,
@@ -354,4 +354,16 @@ private struct Discard<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
     mutating func superEncoder() -> any Encoder { TreeEncoder(path: []) }
     mutating func superEncoder(forKey key: Key) -> any Encoder { TreeEncoder(path: []) }
+}
+
+/// The JSON of faultline's own files and of the agent's protocol: snake_case keys both ways.
+public enum FaultlineJSON {
+    /// snake_case keys, sorted, pretty printed: see `JSONText`.
+    public static func encoder() -> JSONText { JSONText() }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
 }

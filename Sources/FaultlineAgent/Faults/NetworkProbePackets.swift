@@ -1,4 +1,4 @@
-import FaultlineCore
+import FaultlineEssentials
 import Glibc
 
 /// Probe packets that a network fault's rules match, for its mechanism's own counters to count —

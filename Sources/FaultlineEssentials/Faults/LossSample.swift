@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Judges a loss fault from its mechanism's own counters while probe packets went through it:
 /// `handled` packets reached the delay line (or netem), `dropped` of them were dropped. Pure.

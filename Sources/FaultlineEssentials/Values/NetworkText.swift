@@ -6,8 +6,8 @@ public enum NetworkText {
     /// literal when `v6` (hex digits, ':' and '.').
     public static func isHost(_ s: Substring, v6: Bool = false) -> Bool {
         guard !s.isEmpty, s.utf8.count <= 253 else { return false }
-        if v6 { return s.contains(":") && s.utf8.allSatisfy { YAMLText.digit($0) || isHex($0) || $0 == 58 || $0 == 46 } }
-        return s.utf8.allSatisfy { YAMLText.letter($0) || YAMLText.digit($0) || $0 == 46 || $0 == 45 || $0 == 95 }
+        if v6 { return s.contains(":") && s.utf8.allSatisfy { ASCII.digit($0) || isHex($0) || $0 == 58 || $0 == 46 } }
+        return s.utf8.allSatisfy { ASCII.letter($0) || ASCII.digit($0) || $0 == 46 || $0 == 45 || $0 == 95 }
             && !s.hasPrefix("-") && !s.hasPrefix(".")
     }
 
@@ -17,7 +17,7 @@ public enum NetworkText {
     public static func hostPort(_ text: String) -> (String, Int)? {
         guard let colon = text.lastIndex(of: ":") else { return nil }
         let portText = text[text.index(after: colon)...]
-        guard !portText.isEmpty, portText.utf8.count <= 5, portText.utf8.allSatisfy(YAMLText.digit), let port = Int(portText),
+        guard !portText.isEmpty, portText.utf8.count <= 5, portText.utf8.allSatisfy(ASCII.digit), let port = Int(portText),
             (1...65_535).contains(port)
         else { return nil }
         var host = text[..<colon]
@@ -59,7 +59,7 @@ public enum NetworkText {
 
     static func portProblem(_ text: Substring) -> String? {
         let digits = text.dropFirst()
-        guard text.hasPrefix(":"), !digits.isEmpty, digits.utf8.count <= 5, digits.utf8.allSatisfy(YAMLText.digit),
+        guard text.hasPrefix(":"), !digits.isEmpty, digits.utf8.count <= 5, digits.utf8.allSatisfy(ASCII.digit),
             let p = Int(digits), (1...65_535).contains(p)
         else { return "must have a port from 1 to 65535 after the host" }
         return nil

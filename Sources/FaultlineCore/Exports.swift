@@ -1,0 +1,2 @@
+// The values and fault data the experiment format reads into are FaultlineEssentials'.
+@_exported import FaultlineEssentials
