@@ -118,10 +118,19 @@ enum InventoryINI {
     /// `key=value` (spaces around either trimmed, one pair of quotes around the value removed).
     static func pair(_ w: [UInt8]) -> (String, String)? {
         guard let eq = w.firstIndex(of: 61) else { return nil }
-        let trim = { (b: ArraySlice<UInt8>) in b.drop { $0 == 32 || $0 == 9 }.reversed().drop { $0 == 32 || $0 == 9 }.reversed() }
-        let k = trim(w[..<eq])
-        var v = Array(trim(w[(eq + 1)...]))
-        if v.count >= 2, let f = v.first, f == 34 || f == 39, v.last == f { v = Array(v.dropFirst().dropLast()) }
-        return k.isEmpty ? nil : (String(decoding: k, as: UTF8.self), String(decoding: v, as: UTF8.self))
+        func blank(_ b: UInt8) -> Bool { b == 32 || b == 9 }
+        func trimmed(_ r: Range<Int>) -> Range<Int> {
+            var lo = r.lowerBound
+            var hi = r.upperBound
+            while lo < hi, blank(w[lo]) { lo += 1 }
+            while hi > lo, blank(w[hi - 1]) { hi -= 1 }
+            return lo..<hi
+        }
+        let k = trimmed(0..<eq)
+        var v = trimmed(eq + 1..<w.count)
+        if v.count >= 2, w[v.lowerBound] == 34 || w[v.lowerBound] == 39, w[v.upperBound - 1] == w[v.lowerBound] {
+            v = v.lowerBound + 1..<v.upperBound - 1
+        }
+        return k.isEmpty ? nil : (String(decoding: w[k], as: UTF8.self), String(decoding: w[v], as: UTF8.self))
     }
 }
