@@ -30,6 +30,9 @@ trap cleanup EXIT
 mkdir -p bench/results "$scratch/cp" "$scratch/ansible-cp"
 ssh-keygen -q -t ed25519 -N '' -f "$scratch/id"
 pub=$(cat "$scratch/id.pub")
+# Each host has its own /run and its own root home, as a fleet host has: ssh runs every session
+# through root's login shell, and this machine's /root/.bashrc (pyenv) costs ~150 ms of CPU per
+# session, which 32 lab hosts on two cores would pay one after another.
 # The victims: one `sleep` per kill on every host, the k-th with its pid in /run/vk.pid (the
 # host's own /run), started at once by a shell that then becomes `sleep infinity`. Each round
 # of each tool kills the next one through its pid file, and nothing restarts it: on a fleet a
@@ -42,7 +45,7 @@ victim="for i in \$(seq 1 $victims); do sleep \$((100000 + i)) & echo \$! > /run
   for i in $(seq 1 "$n"); do cat <<HOST
   s$i:
     address: 198.18.10.$((10 + i))
-    private: [/run]
+    private: [/run, /root]
     files:
       authorized_keys: "$pub\n"
       sshd_config: |
@@ -120,12 +123,22 @@ cp "$scratch/reports/latest/journal.json" "$scratch/journal-n.json"
 } > "$scratch/kill1.yaml"
 /usr/bin/time -f "%M" -o "$scratch/rss.1" "$fl" run "$scratch/kill1.yaml" --state-dir "$scratch/state" --out "$scratch/reports" --quiet >/dev/null
 
+# The floor under any agent start: one bare session (`ssh host true`) on every host at once, over
+# warm master connections; the median of three.
+ssh_opts="-i $scratch/id -o UserKnownHostsFile=$scratch/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ControlMaster=auto -o ControlPersist=120 -o ControlPath=$scratch/cp/%h"
+bare() { for i in $(seq 1 "$n"); do ssh $ssh_opts "root@198.18.10.$((10 + i))" true & done; wait; }
+bare >/dev/null 2>&1
+: > "$scratch/bare.txt"
+for _ in 1 2 3; do s=$(date +%s%N); bare; echo $(( ($(date +%s%N) - s) / 1000000 )) >> "$scratch/bare.txt"; done
+bare_med=$(sort -n "$scratch/bare.txt" | sed -n 2p)
 agent_bin="$(dirname "$fl")/faultline-agent"
-agent_gz=$(ls "$scratch"/state/faultline-agent-*.gz 2>/dev/null | head -1)
-agent_sent="faultline-agent: $(( $(stat -c %s "$agent_bin") / 1048576 )) MiB, $(awk -v b="$(stat -c %s "${agent_gz:-$agent_bin}")" 'BEGIN { printf "%.1f", b / 1048576 }') MiB ${agent_gz:+gzip-compressed }on the wire"
+# What went to the hosts: the compressed copy in the state directory (zstd, or gzip), else the file.
+agent_z=$(ls "$scratch"/state/faultline-agent-*.zst "$scratch"/state/faultline-agent-*.gz 2>/dev/null | head -1 || true)
+case "$agent_z" in *.zst) codec="zstd-compressed " ;; *.gz) codec="gzip-compressed " ;; *) codec= ;; esac
+agent_sent="faultline-agent: $(awk -v b="$(stat -c %s "$agent_bin")" 'BEGIN { printf "%.1f", b / 1048576 }') MiB, $(awk -v b="$(stat -c %s "${agent_z:-$agent_bin}")" 'BEGIN { printf "%.1f", b / 1048576 }') MiB ${codec}on the wire"
 if [ -n "${BENCH_FAULTLINE_ONLY:-}" ]; then
   cat "$scratch/fl.txt"
-  echo "agents: first run $first_agents ms ($agent_sent), warm $(cut -d' ' -f6 "$scratch/fl.txt") ms"
+  echo "agents: first run $first_agents ms ($agent_sent), warm $(cut -d' ' -f6 "$scratch/fl.txt") ms; one bare session on every host $bare_med ms"
   cp "$scratch/journal-n.json" /tmp/fl-ssh-journal.json
   python3 - "$scratch/journal-n.json" <<'PY'
 import json, sys
@@ -135,7 +148,6 @@ for f in j["faults"]:
 PY
   exit 0
 fi
-ssh_opts="-i $scratch/id -o UserKnownHostsFile=$scratch/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ControlMaster=auto -o ControlPersist=120 -o ControlPath=$scratch/cp/%h"
 # ansible: its own ControlPersist connections, warmed by a first run.
 {
   echo "[all]"
@@ -177,6 +189,6 @@ per_host=$(( (rss_n - rss_1) / (n > 1 ? n - 1 : 1) ))
   printf "  %-14s %8s ms\n" parallel-ssh "$pss_med"
   awk -v a="$ans_med" -v f="$fl_med" -v p="$pss_med" 'BEGIN { printf "  faultline is %.0fx faster than ansible, %.0fx faster than parallel-ssh\n", a / f, p / f }'
   echo "  connection set-up for $n hosts (run start to the last master up): $setup ms"
-  echo "  agents started on $n hosts after that: $first_agents ms on a first run ($agent_sent copied to each), $agents ms once it is there (its recorded identity checked at each start)"
+  echo "  agents started on $n hosts after that: $first_agents ms on a first run ($agent_sent copied to each), $agents ms once it is there (its recorded identity checked at each start); one bare ssh session on every host at once: $bare_med ms"
   echo "  runner max RSS: $((rss_1 / 1024)) MiB with 1 host, $((rss_n / 1024)) MiB with $n: $per_host KiB per host (ssh clients not included)"
 } | tee bench/results/ssh-fanout.txt

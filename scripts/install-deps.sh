@@ -16,6 +16,7 @@ packages=(
   socat                                             # the proxy benchmark's peer
   etcd-server                                       # the Raft lab (etcd 3.4)
   openssh-client openssh-server                     # ssh hosts, and the sshd the SSH tests run in lab hosts
+  zstd gzip openssl                                 # the agent copied to ssh hosts compressed, and hashed
 )
 
 # A Toxiproxy client from PyPI, which the proxy's tests use to drive it as Toxiproxy users do.

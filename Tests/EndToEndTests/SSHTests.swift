@@ -333,8 +333,15 @@ struct SSHTests {
         let link = SSHLink(target: target, controlPath: "\(l.dir)/no-master")
         let install = try SSHAgentInstall.cached(FaultlineBinary.path)
         #expect(install.isAgentProduct, "the agent product is built beside faultline: \(install.localPath)")
+        // What a start says in its first line: absent before the copy (the host has zstd, gzip).
+        let said = { () -> (Int32, SSHAgentInstall.StartLine?) in
+            let r = link.run(install.started(target, ["true"]), timeout: 30_000_000_000)
+            return (r.status, r.stdout.split(separator: "\n").first.flatMap { SSHAgentInstall.StartLine(String($0)) })
+        }
+        let absent = said()
+        #expect(absent.0 == 98 && absent.1 == .absent(["zstd", "gzip"]), "\(absent)")
         let copied = try install.ensure(link, host: "s1", cacheDirectory: l.dir)
-        #expect(copied.contains("agent copied to") && copied.contains("gzip-compressed"), "\(copied)")
+        #expect(copied.contains("agent copied to") && copied.contains("zstd-compressed"), "\(copied)")
         let path = install.remotePath(target)
         let idTime = { l.direct(1, ["stat", "-c", "%.9Y", "\(path).id"]).stdout }
         let start = { link.run(install.checked(target, ["true"]), timeout: 30_000_000_000) }
@@ -345,6 +352,8 @@ struct SSHTests {
         let before = idTime()
         #expect(start().status == 0)
         #expect(idTime() == before, "a start with the recorded identity hashed the file")
+        let present = said()
+        #expect(present.0 == 0 && present.1 == .start, "\(present)")
         // Touched: another identity, the same bytes: hashed, run, and the identity recorded anew.
         _ = l.direct(1, ["touch", path])
         #expect(start().status == 0)
@@ -354,6 +363,8 @@ struct SSHTests {
         _ = l.direct(1, ["/bin/sh", "-c", "printf x >> \"$0\"", path])
         let refused = start()
         #expect(refused.status == 97 && refused.stderr.contains("sha256 differs"), "\(refused)")
+        let refusedStart = said()
+        #expect(refusedStart.0 == 97 && refusedStart.1 == .refused("\(path): sha256 differs"), "\(refusedStart)")
         // Present again (ensure finds a file at the path, the start check refuses it): hosts
         // check reports it not current.
         #expect(!install.present(link, path))

@@ -1,3 +1,4 @@
+import Dispatch
 import FaultlineCore
 import Testing
 
@@ -60,5 +61,37 @@ struct AgentProtocolTests {
         #expect(m.local(1_005_000) == 5_000)
         #expect(ClockMap.best([]).local(5) == nil, "no reading: an instant cannot be placed")
         #expect(ClockMap.shared.local(42) == 42)
+    }
+}
+
+@Suite("parallel work over hosts")
+struct ParallelTests {
+    @Test("map with a limit: results in order, never more than the limit at once, a slow element holds up no other")
+    func limited() {
+        let items = Array(0..<20)
+        let running = Locked((now: 0, most: 0))
+        let othersDone = DispatchSemaphore(value: 0)
+        let finished = Locked(0)
+        let results = Parallel.map(items, limit: 3) { i -> (Int, Bool) in
+            running.mutate {
+                $0.now += 1
+                $0.most = max($0.most, $0.now)
+            }
+            defer { running.mutate { $0.now -= 1 } }
+            // The first element waits for all the others: in waves of 3 they would wait for it.
+            if i == 0 { return (i, othersDone.wait(timeout: .now() + 10) == .success) }
+            if finished.mutate({ n -> Int in
+                n += 1
+                return n
+            }) == items.count - 1 {
+                othersDone.signal()
+            }
+            return (i * 10, true)
+        }
+        let values = results.map { $0.0 }
+        let unblocked = results.allSatisfy { $0.1 }
+        #expect(values == [0] + items.dropFirst().map { $0 * 10 })
+        #expect(unblocked, "the slow first element held the others up")
+        #expect(running.value.most <= 3)
     }
 }

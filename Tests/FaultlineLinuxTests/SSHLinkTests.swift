@@ -1,4 +1,6 @@
 import FaultlineCore
+import FaultlineTestSupport
+import Foundation
 import Glibc
 import Testing
 
@@ -51,5 +53,41 @@ struct SSHLinkTests {
         #expect(argv[dash + 1] == hostile.destination && argv.count == dash + 3)
         _ = Spawner.run(.argv(argv), timeout: 10_000_000_000)
         #expect(access(marker, F_OK) != 0, "ssh ran the ProxyCommand")
+    }
+
+    @Test("the agent's first line: start, absent with the host's decompressors, refused with why; anything else is not one")
+    func startLines() {
+        typealias L = SSHAgentInstall.StartLine
+        #expect(L("faultline-agent start") == .start)
+        #expect(L("faultline-agent absent") == .absent([]))
+        #expect(L("faultline-agent absent zstd gzip") == .absent(["zstd", "gzip"]))
+        #expect(L("faultline-agent refused: /run/fl/agent/x: sha256 differs") == .refused("/run/fl/agent/x: sha256 differs"))
+        for other in ["", "{\"id\":1}", "faultline-agent", "faultline-agent started", "faultline-agent absentzstd", "Welcome!"] {
+            #expect(L(other) == nil, "\(other)")
+        }
+    }
+
+    @Test("the hosts' sha256: openssl where it is, sha256sum where not, the same hex either way")
+    func shaFallback() throws {
+        let dir = try temporaryDirectory()
+        defer { _ = Spawner.run(.argv(["rm", "-rf", dir]), timeout: 5_000_000_000) }
+        let file = "\(dir)/f"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("faultline\n".utf8)))
+        // A PATH with sha256sum (and what the pipe needs) but no openssl.
+        let bin = "\(dir)/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: "\(bin)/sha256sum", withDestinationPath: "/usr/bin/sha256sum")
+        let sha = { (path: String) in
+            Spawner.run(
+                .argv(["/usr/bin/env", "PATH=\(path)", "/bin/sh", "-c", "\(SSHAgentInstall.shaFunction)\nsha \"$1\"", "sh", file]),
+                timeout: 5_000_000_000
+            )
+            .output
+        }
+        let reference = Spawner.run(.argv(["sha256sum", file]), timeout: 5_000_000_000).output.split(separator: " ").first.map(String.init)
+        #expect(reference?.count == 64, "\(String(describing: reference))")
+        #expect(sha("/usr/bin:/bin") == (reference ?? "") + "\n", "with openssl")
+        #expect(sha(bin) == (reference ?? "") + "\n", "sha256sum alone")
+        #expect(sha("\(dir)/empty") == "", "neither: nothing, which no hash equals")
     }
 }

@@ -18,10 +18,25 @@ package enum Parallel {
     }
 
     /// `body` for each element, at most `limit` at a time; the results in the elements' order.
+    /// `limit` threads each take the next element when done with one, so one slow element
+    /// holds up no others (not waves of `limit`, each as slow as its slowest).
     package static func map<T: Sendable, R: Sendable>(_ items: [T], limit: Int, _ body: @escaping @Sendable (T) -> R) -> [R] {
-        stride(from: 0, to: items.count, by: max(1, limit)).flatMap { start in
-            map(Array(items[start..<min(items.count, start + max(1, limit))]), body)
+        let workers = min(items.count, max(1, limit))
+        if workers == items.count { return map(items, body) }
+        let results = Locked([R?](repeating: nil, count: items.count))
+        let next = Locked(0)
+        run(workers) { _ in
+            while true {
+                let i = next.mutate { n -> Int in
+                    defer { n += 1 }
+                    return n
+                }
+                guard i < items.count else { return }
+                let r = body(items[i])
+                results.mutate { $0[i] = r }
+            }
         }
+        return results.value.compactMap { $0 }
     }
 
     /// `body` for each element, at once; the results in the elements' order.

@@ -124,8 +124,10 @@ public enum LabLoader {
         host.group = r.string(f, "group")
         host.region = r.string(f, "region")
         if let dirs = r.strings(f, "private") {
-            for d in dirs where !["/run", "/tmp", "/var/run"].contains(d) {
-                r.error(f.values["private"], "'\(f.child("private"))' may list /run, /tmp or /var/run, got \(shown: d)")
+            // /root: the host's own root home, as a fleet host has (none of this machine's dotfiles
+            // run in its ssh sessions).
+            for d in dirs where !["/run", "/tmp", "/var/run", "/root"].contains(d) {
+                r.error(f.values["private"], "'\(f.child("private"))' may list /run, /tmp, /var/run or /root, got \(shown: d)")
             }
             host.privateDirs = dirs
             // The host writes its readiness and service logs under its data directory; a private

@@ -17,14 +17,30 @@ public struct SpawnedAgentTransport: AgentTransport {
 
     public func open(_ host: HostSpec, entry: HostEntry, runId: String) throws(AgentError) -> any AgentChannel {
         if case .ssh(let link) = entry {
-            // The same binary on the host, copied there if needed and checked by hash; its
-            // ledger on the host. The lease runs over this SSH session: when it ends, the agent
-            // reverts; when it stalls, the lease expires.
+            // The agent on the host, checked by hash, its ledger on the host; one session
+            // when it is installed, and else a copy and a second start. The lease runs over
+            // this SSH session: when it ends, the agent reverts; when it stalls, it expires.
             let install = try SSHAgentInstall.cached(binary.executable)
-            _ = try install.ensure(link, host: host.name, cacheDirectory: stateDirectory)
             let remote = SelfCommand(executable: install.remotePath(link.target))
             let argv = remote.agent(runId: runId, stateDirectory: install.stateDirectory(link.target), ownPIDNamespace: false)
-            return try ProcessAgentChannel(host: host.name, argv: link.command(install.checked(link.target, argv)), sharesClock: false)
+            for attempt in 0..<2 {
+                let channel = try ProcessAgentChannel(
+                    host: host.name, argv: link.command(install.started(link.target, argv)), sharesClock: false)
+                let first = channel.receive().map { String(decoding: $0, as: UTF8.self) }
+                let said = first.flatMap(SSHAgentInstall.StartLine.init)
+                if said == .start { return channel }
+                channel.close(grace: 2_000_000_000)
+                switch said {
+                case .absent(let tools) where attempt == 0:
+                    _ = try install.upload(link, host: host.name, cacheDirectory: stateDirectory, hostHas: tools)
+                case .refused(let why):
+                    throw AgentError.failed(host.name, "the agent was not started: \(ShownText.escaped(why, limit: 300))")
+                default:
+                    let what = first.map { "it said '\(ShownText.escaped($0, limit: 200))'" } ?? "its session ended first"
+                    throw AgentError.failed(host.name, "the agent on \(link.target.summary) did not start: \(what)")
+                }
+            }
+            throw AgentError.failed(host.name, "the agent on \(link.target.summary) was absent again after its copy")
         }
         let dir = stateDirectory(for: entry)
         let launch = entry.faultline(binary) { $0.agent(runId: runId, stateDirectory: dir, ownPIDNamespace: entry.ownPIDNamespace) }

@@ -10,7 +10,7 @@ public enum HostInit {
     public static func serve(privateDirs: [String], readyFile: String) -> Int32 {
         for dir in privateDirs {
             // The mount namespace is private (unshare --propagation private): nothing leaks out.
-            if mount("tmpfs", dir, "tmpfs", 0, "mode=0755") != 0 {
+            if mount("tmpfs", dir, "tmpfs", 0, dir == "/root" ? "mode=0700" : "mode=0755") != 0 {
                 Output.stderr("host-init: mount tmpfs on '\(dir)': \(errnoText())\n")
                 return ExitCode.internalError
             }

@@ -14,7 +14,7 @@ extension Runner {
         }
     }
 
-    /// One SSH master connection per ssh host, opened at once (at most 16 at a time), before
+    /// One SSH master connection per ssh host, opened at once (at most 32 at a time), before
     /// anything is checked or injected. False (the run is invalid, nothing was injected, every
     /// host that did connect is closed again) when one host cannot be reached, naming it.
     func connectHosts() -> Bool {
@@ -37,7 +37,12 @@ extension Runner {
             try? FileManager.default.createSymbolicLink(
                 atPath: "\(options.stateDirectory)/\((dir as NSString).lastPathComponent)", withDestinationPath: dir)
         }
-        let results = Parallel.map(hosts, limit: 16) { h -> (String, Result<SSHLink, SSHFailure>) in
+        // The agent's hash and its compressed copy (made once, kept in the state directory) while
+        // the masters come up: a fifth and half a second the agents' start need not wait for.
+        let executable = options.executable
+        let state = options.stateDirectory
+        PThread { _ = (try? SSHAgentInstall.cached(executable))?.compressed(in: state, SSHAgentInstall.codecs[0].tool) }.start()
+        let results = Parallel.map(hosts, limit: 32) { h -> (String, Result<SSHLink, SSHFailure>) in
             (h.name, SSHLink.open(h.ssh ?? SSHTarget(host: h.name), host: h.name, directory: dir))
         }
         var ok = true
@@ -99,8 +104,9 @@ extension Runner {
         var lease = AgentClient.Lease()
         lease.renewEvery = experiment.settings.leaseRenew
         lease.expiresIn = experiment.settings.leaseExpiry
-        // One thread per host (at most 16 at a time): an agent over SSH takes a few round trips
-        // to check its binary and start, and a fleet must not pay them one host after another.
+        // One thread per host (at most 32 at a time): an agent over SSH takes a session and a
+        // round trip to start (a copy first where absent), and a fleet must not pay them one
+        // host after another.
         let targets = try experiment.hosts.filter { used.contains($0.name) }.map { host throws(AgentError) -> (HostSpec, HostEntry) in
             guard let e = entry(for: host.name) else { throw AgentError.failed(host.name, "the lab host is not running") }
             return (host, e)
@@ -108,7 +114,7 @@ extension Runner {
         let transport = environment.transport
         let runId = options.runId
         let origin = self.origin
-        let started = Parallel.map(targets, limit: 16) { [lost, interrupts, lease] pair -> (String, Result<AgentClient, AgentError>) in
+        let started = Parallel.map(targets, limit: 32) { [lost, interrupts, lease] pair -> (String, Result<AgentClient, AgentError>) in
             let (host, entry) = pair
             let name = host.name
             let r = Result { () throws(AgentError) -> AgentClient in
