@@ -17,6 +17,7 @@ packages=(
   etcd-server                                       # the Raft lab (etcd 3.4)
   openssh-client openssh-server                     # ssh hosts, and the sshd the SSH tests run in lab hosts
   zstd gzip openssl                                 # the agent copied to ssh hosts compressed, and hashed
+  qemu-system-x86 busybox-static                    # QEMU guests on Debian's kernel (scripts/guest-kernel.sh)
 )
 
 # A Toxiproxy client from PyPI, which the proxy's tests use to drive it as Toxiproxy users do.
