@@ -212,6 +212,216 @@ struct GuestTests {
         return s.isEmpty ? .nan : s[s.count / 2]
     }
 
+    /// ICMP echo requests from the lab host beside the guest, `gapMs` apart until `stop`
+    /// exists, and every echo reply that comes back, read from a raw socket there (the guest's
+    /// kernel answers; no guest program runs): what faultline's shaping of the guest's traffic
+    /// does, counted at the receiver. Replies are matched by sequence number; their checksum
+    /// is checked, so a corrupted reply is told from a lost one.
+    static let prober = """
+        import json, os, socket, struct, sys, threading, time
+        addr, gap, stop = sys.argv[1], int(sys.argv[2]) / 1000, sys.argv[3]
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        s.settimeout(0.2)
+        ident = os.getpid() & 0xFFFF
+        def csum(b):
+            if len(b) % 2: b += b"\\0"
+            t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+            while t >> 16: t = (t & 0xFFFF) + (t >> 16)
+            return ~t & 0xFFFF
+        sent, recv, done = [], [], [False]
+        def rx():
+            while not done[0]:
+                try: data, a = s.recvfrom(4096)
+                except socket.timeout: continue
+                if a[0] != addr: continue
+                icmp = data[(data[0] & 15) * 4:]
+                if len(icmp) < 8 or icmp[0] != 0: continue
+                i, q = struct.unpack("!HH", icmp[4:8])
+                if i == ident: recv.append([q, time.monotonic(), csum(icmp) == 0])
+        th = threading.Thread(target=rx); th.start()
+        seq = 0
+        while not os.path.exists(stop) and seq < 60000:
+            body = struct.pack("!HH", ident, seq) + b"faultline-probe-" * 2
+            pkt = struct.pack("!BBH", 8, 0, csum(b"\\x08\\0\\0\\0" + body)) + body
+            sent.append([seq, time.monotonic()]); s.sendto(pkt, (addr, 0)); seq += 1
+            time.sleep(gap)
+        time.sleep(1.0); done[0] = True; th.join()
+        print(json.dumps({"sent": sent, "recv": recv}))
+        """
+
+    /// What the probes saw of one run, by sequence number.
+    struct Probes {
+        var sent: [Int: Double] = [:]
+        var replies: [Int: [(at: Double, ok: Bool)]] = [:]
+
+        init(json: String) throws {
+            let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+            for pair in object?["sent"] as? [[Any]] ?? [] {
+                if let q = pair[0] as? Int, let t = pair[1] as? Double { sent[q] = t }
+            }
+            for r in object?["recv"] as? [[Any]] ?? [] {
+                if let q = r[0] as? Int, let t = r[1] as? Double, let ok = r[2] as? Bool { replies[q, default: []].append((t, ok)) }
+            }
+        }
+
+        /// The first good reply's round trip, in ms.
+        func rtt(_ q: Int) -> Double? {
+            guard let t = sent[q], let first = replies[q]?.first(where: { $0.ok }) else { return nil }
+            return (first.at - t) * 1000
+        }
+
+        /// The probes sent while the fault held: the longest stretch of probes whose round trip
+        /// is `marker` ms or more above `base` (every fault here delays, which marks it), where
+        /// a stretch ends at 20 probes in a row without such a round trip. A lone slow probe
+        /// outside it (the emulated guest stalls now and then, starting an agent) is not in it.
+        func window(base: Double, marker: Double) -> [Int] {
+            let marked = sent.keys.sorted().filter { (rtt($0) ?? 0) >= base + marker }
+            var best: [Int] = []
+            var current: [Int] = []
+            for q in marked {
+                if let last = current.last, q - last > 20 {
+                    if current.count > best.count { best = current }
+                    current = []
+                }
+                current.append(q)
+            }
+            if current.count > best.count { best = current }
+            guard let a = best.first, let b = best.last else { return [] }
+            return Array(a...b).filter { sent[$0] != nil }
+        }
+    }
+
+    /// Runs `fault` on the guest with the prober going through the whole run.
+    static func probedRun(_ g: Guest, name: String, fault: String, gapMs: Int = 10) throws -> Probes {
+        try probedRunWithJournal(g, name: name, fault: fault, gapMs: gapMs).probes
+    }
+
+    /// `probedRun`, with the run's journal and the instant (this machine's monotonic clock,
+    /// in seconds, as the prober's) just before the runner was started.
+    static func probedRunWithJournal(_ g: Guest, name: String, fault: String, gapMs: Int = 10) throws -> (
+        probes: Probes, journal: Journal, spawnedAt: Double
+    ) {
+        try """
+        version: 1
+        title: \(name) in a guest
+        duration: 7s
+        hosts:
+          \(g.host)
+        faults:
+          - {name: f, at: 1s, duration: 5s, network: {host: g1, device: eth0, to: \(g.peer), \(fault)}}
+        """.write(toFile: "\(g.dir)/\(name).yaml", atomically: true, encoding: .utf8)
+        let stop = "\(g.dir)/\(name).stop"
+        let prober = try Spawned(
+            ["ip", "netns", "exec", g.peerNamespace, "python3", "-c", Self.prober, g.address, String(gapMs), stop],
+            stdout: "\(g.dir)/\(name).probes", stderr: "\(g.dir)/\(name).prober-err")
+        let spawnedAt = Double(MonotonicClock.now()) / 1e9
+        let runner = try FaultlineBinary.start(["run", "\(name).yaml", "--state-dir", "state", "--out", "reports"], in: g.dir)
+        let status = runner.wait()
+        FileManager.default.createFile(atPath: stop, contents: nil)
+        _ = prober.wait()
+        let out = (try? String(contentsOfFile: "\(g.dir)/stdout", encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(name): exit \(status): \(out.suffix(1500))")
+        let journal = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(g.dir)/reports/latest/journal.json")))
+        let engine = fault.contains("engine: queue") ? "queue" : "netem"
+        #expect(journal.faults.first?.detail?.contains(engine) == true, "\(name): \(journal.faults.first?.detail ?? "-")")
+        let probes = try Probes(json: (try? String(contentsOfFile: "\(g.dir)/\(name).probes", encoding: .utf8)) ?? "")
+        return (probes, journal, spawnedAt)
+    }
+
+    /// σ of a normal with the same interquartile range (IQR / 1.349).
+    static func quartileSpread(_ xs: [Double]) -> Double {
+        guard xs.count > 3 else { return .nan }
+        let s = xs.sorted()
+        return (s[s.count * 3 / 4] - s[s.count / 4]) / 1.349
+    }
+
+    /// Whether `k` of `n` is inside the 99 % normal interval of a binomial share `p`.
+    static func inside(_ k: Int, of n: Int, share p: Double) -> Bool {
+        guard n > 0 else { return false }
+        let sd = (p * (1 - p) / Double(n)).squareRoot()
+        return abs(Double(k) / Double(n) - p) <= 2.576 * sd + 0.5 / Double(n)
+    }
+
+    @Test(
+        "each effect in a guest, counted at the receiver: jitter's spread and distribution, loss, duplicate, corrupt, reorder, ingress through an IFB; the queue engine beside netem; the guest's own clock mapped"
+    )
+    func effects() throws {
+        let g = try Guest(octet: 237)
+        print("guest: \(g.accel), ssh answered after \(fixed(g.bootSeconds, 1)) s")
+        // Echo replies are not rate-limited (net.ipv4.icmp_ratemask leaves type 0 out).
+        let base = Self.median(Self.handshakes(g, count: 20, gapMs: 10))
+        var lines: [String] = []
+        for engine in ["netem", "queue"] {
+            let p = try Self.probedRun(
+                g, name: "jitter-\(engine)", fault: "delay: 40ms, jitter: 10ms, distribution: normal, engine: \(engine)")
+            let d = p.window(base: base, marker: 10).compactMap(p.rtt).map { $0 - base }
+            // Robust figures: the emulated guest stalls now and then for a few hundred ms (more
+            // so beside other tests), which a mean and a standard deviation take in whole. The
+            // interquartile range of a normal is 1.349 σ.
+            let spread = Self.quartileSpread(d)
+            lines.append(
+                "\(engine) delay 40 ms ± 10 ms normal: median \(fixed(Self.median(d), 1)) ms, σ from the quartiles \(fixed(spread, 1)) ms, n \(d.count)"
+            )
+            // A timer never fires early; under emulation the guest's fire late by a few ms
+            // (more with many timers, as jitter makes): the bounds lean that way.
+            #expect(d.count >= 200 && Self.median(d) - 40 > -2 && Self.median(d) - 40 < 6, "\(lines.last!)")
+            #expect(spread > 7.5 && spread < 16, "\(lines.last!)")
+            let l = try Self.probedRun(g, name: "loss-\(engine)", fault: "delay: 20ms, loss: 20%, engine: \(engine)")
+            let w = l.window(base: base, marker: 10)
+            let lost = w.filter { l.replies[$0] == nil }.count
+            lines.append(
+                "\(engine) loss 20 %: \(lost) of \(w.count) replies lost (\(fixed(100 * Double(lost) / Double(max(1, w.count)), 1)) %)")
+            #expect(w.count >= 200 && Self.inside(lost, of: w.count, share: 0.2), "\(lines.last!)")
+        }
+        let dup = try Self.probedRun(g, name: "duplicate", fault: "delay: 20ms, duplicate: 20%, engine: netem")
+        let dw = dup.window(base: base, marker: 10).filter { dup.replies[$0] != nil }
+        let doubled = dw.filter { (dup.replies[$0]?.count ?? 0) > 1 }.count
+        lines.append("netem duplicate 20 %: \(doubled) of \(dw.count) replies came twice")
+        #expect(dw.count >= 200 && Self.inside(doubled, of: dw.count, share: 0.2), "\(lines.last!)")
+        // A corrupted reply is dropped by the receiver's IP layer (its header hit) or arrives
+        // with a bad ICMP checksum: both count.
+        let bad = try Self.probedRun(g, name: "corrupt", fault: "delay: 20ms, corrupt: 20%, engine: netem")
+        let cw = bad.window(base: base, marker: 10)
+        let spoiled = cw.filter { q in bad.replies[q].map { !$0.contains { $0.ok } } ?? true }.count
+        lines.append("netem corrupt 20 %: \(spoiled) of \(cw.count) replies lost or with a bad checksum")
+        #expect(cw.count >= 200 && Self.inside(spoiled, of: cw.count, share: 0.2), "\(lines.last!)")
+        // Reorder 25 %: a quarter go at once, overtaking the delayed ones.
+        let ro = try Self.probedRun(g, name: "reorder", fault: "delay: 40ms, reorder: 25%, engine: netem")
+        let rw = ro.window(base: base, marker: 20).compactMap(ro.rtt)
+        let early = rw.filter { $0 < base + 20 }.count
+        lines.append("netem reorder 25 % with 40 ms: \(early) of \(rw.count) replies not delayed")
+        #expect(rw.count >= 150 && Self.inside(early, of: rw.count, share: 0.25), "\(lines.last!)")
+        // Ingress: the requests are delayed on their way in, through an IFB.
+        let (ing, journal, spawnedAt) = try Self.probedRunWithJournal(
+            g, name: "ingress", fault: "direction: ingress, delay: 30ms, engine: netem")
+        let iw = ing.window(base: base, marker: 10).compactMap(ing.rtt).map { $0 - base }
+        lines.append("netem ingress 30 ms: median \(fixed(Self.median(iw), 1)) ms added, n \(iw.count)")
+        #expect(iw.count >= 200 && Self.median(iw) - 30 > -2 && Self.median(iw) - 30 < 6, "\(lines.last!)")
+        // The guest's clock started at its boot, this machine's long before: the agent's
+        // instants reach the journal mapped onto the runner's clock. The first delayed probe
+        // left between the injection's instant (less a probe's gap) and its confirmation.
+        let guestUptime =
+            Double(g.run(["cut", "-d", " ", "-f1", "/proc/uptime"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let hostUptime = Double(MonotonicClock.now()) / 1e9
+        let record = try #require(journal.faults.first)
+        let injected = spawnedAt + Double(record.injectedAt ?? 0) / 1e9
+        let confirmed = spawnedAt + Double(record.confirmedAt ?? 0) / 1e9
+        if let first = ing.window(base: base, marker: 10).first, let sent = ing.sent[first] {
+            lines.append(
+                "clocks: the guest's monotonic clock at \(fixed(guestUptime, 1)) s, this machine's at \(fixed(hostUptime, 1)) s; "
+                    + "the first delayed probe left \(fixed((sent - injected) * 1000, 1)) ms after the mapped injection "
+                    + "(± \(fixed(Double(record.clockUncertainty ?? 0) / 1e6, 2)) ms), confirmed \(fixed((confirmed - injected) * 1000, 1)) ms after it"
+            )
+            #expect(abs(hostUptime - guestUptime) > 10, "the guest's clock is this machine's: \(guestUptime) s")
+            #expect(sent - injected > -0.03 && sent - confirmed < 0.3, "\(lines.last!)")
+        } else {
+            Issue.record("no delayed probe in the ingress run")
+        }
+        let qdiscs = g.run(["tc", "qdisc", "show"]).stdout
+        #expect(!qdiscs.contains("netem") && !qdiscs.contains("ifb"), "left in the guest: \(qdiscs)")
+        print("in the guest (base round trip \(fixed(base, 2)) ms):\n  " + lines.joined(separator: "\n  "))
+    }
+
     @Test(
         "booted on Debian's kernel, an ssh host with sch_netem: a 40 ms netem delay toward a peer is 40 ms more on the peer's handshakes, and none after"
     )
@@ -244,7 +454,7 @@ struct GuestTests {
         )
         #expect(delayed.count >= 100, "\(delayed.count) of \(during.count) handshakes were delayed")
         let added = Self.median(delayed) - base
-        #expect(abs(added - 40) < 5, "the delay added \(added) ms")
+        #expect(added - 40 > -2 && added - 40 < 6, "the delay added \(added) ms (a guest timer fires late, never early)")
         let after = Self.handshakes(g, count: 20, gapMs: 20)
         #expect(Self.median(after) < base + 10, "after the run: \(after)")
         let qdiscs = g.run(["tc", "qdisc", "show", "dev", "eth0"]).stdout

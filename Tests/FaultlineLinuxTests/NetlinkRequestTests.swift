@@ -142,3 +142,35 @@ struct NetlinkRequestTests {
         #expect(le(nested.first { $0.type == 4 }, 0) == 4_294_967, "corrupt 0.1 %")
     }
 }
+
+@Suite("netem's distribution tables")
+struct NetemTableTests {
+    static let dirs = ["/usr/lib/x86_64-linux-gnu/tc", "/usr/lib/tc", "/usr/lib64/tc"]
+
+    @Test(
+        "each table is the one iproute2 ships, value for value, where this machine has its files",
+        arguments: ["normal", "pareto", "paretonormal"])
+    func sameAsIproute2(_ name: String) throws {
+        let table = try #require(NetemTables.table(name))
+        #expect(table.count == 4096)
+        guard let file = Self.dirs.map({ "\($0)/\(name).dist" }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            // Without iproute2's files, the shape: increasing, centred for normal.
+            #expect(zip(table, table.dropFirst()).allSatisfy { $0 <= $1 })
+            return
+        }
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let shipped = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.flatMap { $0.split(separator: " ") }.compactMap {
+            Int16($0)
+        }
+        #expect(shipped.count == 4096, "\(file): \(shipped.count) values")
+        let differing = zip(table, shipped).enumerated().filter { $0.element.0 != $0.element.1 }
+        #expect(
+            differing.isEmpty,
+            "\(name): \(differing.count) values differ, first \(differing.prefix(3).map { "[\($0.offset)] \($0.element)" })")
+    }
+
+    @Test("uniform has no table; an unknown name none")
+    func none() {
+        #expect(NetemTables.table("uniform") == nil && NetemTables.table("gauss") == nil)
+    }
+}

@@ -56,9 +56,12 @@ package final class TrafficControl {
         guard let q = netemQdisc(index, s) else { throw NetlinkError.call("rtnl_qdisc_alloc", "out of memory") }
         defer { rtnl_qdisc_put(q) }
         if s.jitter > 0, s.distribution != .uniform {
+            guard let table = NetemTables.table(s.distribution.rawValue) else {
+                throw NetlinkError.call("netem", "no table for distribution \(s.distribution.rawValue)")
+            }
             try check(
-                rtnl_netem_set_delay_distribution(q, s.distribution.rawValue),
-                "netem distribution \(s.distribution.rawValue) (iproute2's .dist tables)")
+                table.withUnsafeBufferPointer { rtnl_netem_set_delay_distribution_data(q, $0.baseAddress, $0.count) },
+                "netem distribution \(s.distribution.rawValue) (\(table.count) values)")
         }
         try check(rtnl_qdisc_add(socket, q, NLM_F_CREATE | NLM_F_EXCL), "add netem qdisc on \(device)")
         for keys in filters.isEmpty ? [[]] : filters { try addFilter(index, device, keys: keys) }
