@@ -78,9 +78,10 @@ public struct SSHAgentInstall: Sendable {
     static let identityFormat = "%d:%i:%s:%.9Y:%.9Z"
 
     /// The decompressors a copy may use, best first: (name on the host, what compresses for it
-    /// here, the file suffix). zstd decompresses the agent in a third of gzip's time.
+    /// here, the file suffix). zstd decompresses the agent in a third of gzip's time; its
+    /// level 3 compresses it in 0.14 s (level 9: 0.85 s for a tenth less on the wire).
     static let codecs: [(tool: String, compress: String, suffix: String)] = [
-        ("zstd", "zstd -q -9 -c", "zst"),
+        ("zstd", "zstd -q -3 -c", "zst"),
         ("gzip", "gzip -6 -c", "gz"),
     ]
 

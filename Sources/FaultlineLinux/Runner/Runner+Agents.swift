@@ -37,11 +37,11 @@ extension Runner {
             try? FileManager.default.createSymbolicLink(
                 atPath: "\(options.stateDirectory)/\((dir as NSString).lastPathComponent)", withDestinationPath: dir)
         }
-        // The agent's hash and its compressed copy (made once, kept in the state directory) while
-        // the masters come up: a fifth and half a second the agents' start need not wait for.
+        // The agent's hash while the masters come up (every start needs it). Its compressed copy
+        // is made only when a host lacks the agent, so a warm run compresses nothing and an
+        // early exit leaves no half-written copy behind.
         let executable = options.executable
-        let state = options.stateDirectory
-        PThread { _ = (try? SSHAgentInstall.cached(executable))?.compressed(in: state, SSHAgentInstall.codecs[0].tool) }.start()
+        PThread { _ = try? SSHAgentInstall.cached(executable) }.start()
         let results = Parallel.map(hosts, limit: 32) { h -> (String, Result<SSHLink, SSHFailure>) in
             (h.name, SSHLink.open(h.ssh ?? SSHTarget(host: h.name), host: h.name, directory: dir))
         }
