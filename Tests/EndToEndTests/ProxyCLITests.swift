@@ -95,14 +95,17 @@ struct ProxyRunTests {
         #expect(median.map { (180...230).contains($0) } == true, "200 ms ± 20 ms asked: \(slow.measured ?? "")")
         let p99 = slow.measured?.firstMatch(of: /p99 ([0-9.]+)ms/).flatMap { Double($0.1) }
         #expect(p99.map { (180...240).contains($0) } == true, "\(slow.measured ?? "")")
-        // Inside each window every sample that started after the confirmation failed; outside, the
-        // expectation held (the run passed).
+        // Inside each window every sample that started after the confirmation (and 250 ms before
+        // the revert) failed; outside, the expectation held (the run passed). A sample takes at
+        // most 220 ms plus the 50 ms interval, so a window of W ms holds at least W / 270 - 1 of
+        // them: the window shrinks when the injection is late (160 ms was seen under load).
         let p = try #require(j.probes.first)
         for f in [slow, gone] {
-            let inside = p.started.indices.filter {
-                p.started[$0] > (f.confirmedAt ?? 0) && p.started[$0] + 250_000_000 < (f.revertedAt ?? 0)
-            }
-            #expect(inside.count >= 5 && inside.allSatisfy { !p.ok[$0] }, "\(f.name): \(inside.map { p.ok[$0] })")
+            let from = f.confirmedAt ?? 0
+            let to = (f.revertedAt ?? 0) - 250_000_000
+            let inside = p.started.indices.filter { p.started[$0] > from && p.started[$0] < to }
+            let least = max(1, Int((to - from) / 270_000_000) - 1)
+            #expect(inside.count >= least && inside.allSatisfy { !p.ok[$0] }, "\(f.name): \(inside.map { p.ok[$0] }), at least \(least)")
         }
         #expect(j.residue.isEmpty, "\(j.residue)")
         #expect(throws: Loopback.Refused.self, "the proxy ended with the run") { try Loopback.connect(18091) }

@@ -269,6 +269,41 @@ struct RunTests {
         try waitUntil(1) { s.file("stderr").contains("the lease lapsed; reverting 1 fault(s)") }
     }
 
+    @Test("runner frozen (SIGSTOP) 500 ms mid-phase: the stall recorded and reported, the probe sample it inflated left out")
+    func runnerStall() throws {
+        let s = try Scratch()
+        // The probe is busy nearly all the time (a 100 ms command every 20 ms), so the freeze
+        // lands in a sample: the command ends on time but the frozen runner reaps it late, and
+        // its latency (≥ 500 ms) breaks the 300 ms bound. Counted, that failure would cost the
+        // 100 % availability asked.
+        let file = try s.write(
+            "stall.yaml",
+            """
+            version: 1
+            title: t
+            duration: 3s
+            probes:
+              - {name: busy, interval: 20ms, command: {argv: [sleep, "0.1"]}, max_latency: 300ms}
+            expect:
+              availability: {probe: busy, min: 100%}
+
+            """)
+        let p = try FaultlineBinary.start(["run", file, "--state-dir", "state", "--out", "reports"], in: s.dir)
+        try waitUntil(10) { s.file("stdout").contains("fault phase started") }
+        usleep(1_000_000)
+        kill(p.pid, SIGSTOP)
+        usleep(500_000)
+        kill(p.pid, SIGCONT)
+        #expect(p.wait() == 0, "\(s.file("stdout"))\(s.file("stderr"))")
+        let j = try s.journal()
+        let longest = try #require(j.stalls?.max { $0.durationNs < $1.durationNs }, "\(s.file("stdout"))")
+        #expect((450 * 1_000_000)...(1_500 * 1_000_000) ~= longest.durationNs, "\(longest)")
+        let c = try #require(j.checks.first)
+        #expect(c.passed && c.evidence?.contains("overlapped a stall of the runner itself") == true, "\(c)")
+        #expect(j.events.contains { $0.what == "RUNNER STALLED" })
+        #expect(s.file("reports/latest/report.md").contains("## Runner stalls"))
+    }
+
     @Test("runner and agent both SIGKILLed: recover --all continues the process from the ledger")
     func recoverAfterCrash() throws {
         let s = try Scratch()

@@ -73,6 +73,36 @@ struct CheckerTests {
         #expect(c.first?.passed == true && c.first?.evidence?.contains("70ms left out") == true, "\(c)")
     }
 
+    @Test("a failed sample measured across a stall of the runner is left out, named; one that succeeded through it counts")
+    func availabilityStalled() {
+        // Samples every 50 ms, each 2 ms; the runner stopped from 510 to 670 ms: the sample at
+        // 500 ms measured 170 ms and failed its latency bound, the one at 700 ms succeeded.
+        var s = ProbeSeries(probe: "web", kind: "http", interval: 50 * ms)
+        for k in 0..<10 { s.append(scheduled: Nanos(k) * 50 * ms, started: Nanos(k) * 50 * ms, latency: 2 * ms, ok: true, reason: nil) }
+        s.append(scheduled: 500 * ms, started: 500 * ms, latency: 170 * ms, ok: false, reason: "slower than 100ms")
+        for k in 14..<20 { s.append(scheduled: Nanos(k) * 50 * ms, started: Nanos(k) * 50 * ms, latency: 2 * ms, ok: true, reason: nil) }
+        let phase = [0..<(1_000 * ms)]
+        let blamed = ProbeStatistics.availability(s, windows: phase, inside: true)
+        #expect(blamed.up == 800 * ms && blamed.total == 1_000 * ms && blamed.stalled == 0, "\(blamed)")
+        let stalls = [(510 * ms)..<(670 * ms)]
+        let r = ProbeStatistics.availability(s, windows: phase, inside: true, stalls: stalls)
+        #expect(r.up == 800 * ms && r.total == 800 * ms && r.stalled == 200 * ms, "\(r)")
+        // A stall elsewhere (before the failed request began) changes nothing.
+        let apart = ProbeStatistics.availability(s, windows: phase, inside: true, stalls: [(100 * ms)..<(130 * ms)])
+        #expect(apart.total == 1_000 * ms && apart.stalled == 0, "\(apart)")
+        let c = AvailabilityExpectation(probe: "web", min: 0.95, window: .outside)
+            .check(RunEvidence(phase: 0..<(1_000 * ms), series: [s], stalls: stalls))
+        #expect(
+            c.first?.passed == true
+                && c.first?.evidence?.contains(
+                    "200ms left out: failed samples whose request overlapped a stall of the runner itself (longest 160ms)")
+                    == true,
+            "\(c)")
+        let without = AvailabilityExpectation(probe: "web", min: 0.95, window: .outside).check(
+            RunEvidence(phase: 0..<(1_000 * ms), series: [s]))
+        #expect(without.first?.passed == false, "\(without)")
+    }
+
     @Test("recovery time runs from the fault to the first success of a lasting streak")
     func recovery() {
         // fault at 1000ms; failures 1000–1400; a lone success at 1500; failure 1600; streak from 1700.

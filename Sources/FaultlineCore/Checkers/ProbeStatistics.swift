@@ -20,21 +20,32 @@ public enum ProbeStatistics {
     /// fault began, or started during one) is left out (`leftOut`): it saw the target down at
     /// some instant of its request, which may be the fault's, and the time it stands for outside
     /// the window is not the target's to lose.
-    public static func availability(_ s: ProbeSeries, windows: [Range<Nanos>], inside: Bool) -> (
-        up: Nanos, total: Nanos, samples: Int, leftOut: Nanos
-    ) {
+    ///
+    /// In any window, a failed sample whose request overlapped one of `stalls` (stretches when
+    /// the runner itself was not running) is left out too (`stalled`): its latency holds the
+    /// runner's stall, so its failure is no measurement of the target. A sample that succeeded
+    /// through a stall is kept: the target answered.
+    public static func availability(
+        _ s: ProbeSeries, windows: [Range<Nanos>], inside: Bool, stalls: [Range<Nanos>] = []
+    ) -> (up: Nanos, total: Nanos, samples: Int, leftOut: Nanos, stalled: Nanos) {
         var up: Nanos = 0
         var total: Nanos = 0
         var samples = 0
         var leftOut: Nanos = 0
+        var stalled: Nanos = 0
         for i in 0..<s.count {
             let span = span(s, i)
             let covered = windows.reduce(Nanos(0)) { $0 + overlap(span, $1) }
             let length = inside ? covered : (span.upperBound - span.lowerBound) - covered
             guard length > 0 else { continue }
-            if !inside, !s.ok[i] {
+            if !s.ok[i] {
                 let request = s.started[i]...end(s, i)
-                if windows.contains(where: { request.lowerBound < $0.upperBound && request.upperBound >= $0.lowerBound }) {
+                let meets = { (w: Range<Nanos>) in request.lowerBound < w.upperBound && request.upperBound >= w.lowerBound }
+                if stalls.contains(where: meets) {
+                    stalled += length
+                    continue
+                }
+                if !inside, windows.contains(where: meets) {
                     leftOut += length
                     continue
                 }
@@ -43,7 +54,7 @@ public enum ProbeStatistics {
             total += length
             if s.ok[i] { up += length }
         }
-        return (up, total, samples, leftOut)
+        return (up, total, samples, leftOut, stalled)
     }
 
     static func overlap(_ a: Range<Nanos>, _ b: Range<Nanos>) -> Nanos {

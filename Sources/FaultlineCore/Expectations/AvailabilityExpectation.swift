@@ -42,21 +42,26 @@ public struct AvailabilityExpectation: ExpectationKindReader, Equatable {
         guard let s = run.series(named: probe) else {
             return [CheckResult(name: name, passed: false, expected: "-", measured: "no samples recorded")]
         }
-        let (up, total, samples, leftOut): (Nanos, Nanos, Int, Nanos)
+        let windows: [Range<Nanos>]
         switch window {
-        case .all: (up, total, samples, leftOut) = ProbeStatistics.availability(s, windows: [run.phase], inside: true)
-        case .faults: (up, total, samples, leftOut) = ProbeStatistics.availability(s, windows: run.faultWindows, inside: true)
-        case .outside: (up, total, samples, leftOut) = ProbeStatistics.availability(s, windows: run.faultWindows, inside: false)
+        case .all: windows = [run.phase]
+        case .faults, .outside: windows = run.faultWindows
         }
+        let (up, total, samples, leftOut, stalled) = ProbeStatistics.availability(
+            s, windows: windows, inside: window != .outside, stalls: run.stalls)
         let expected = "≥ \(PercentText.format(min))"
         guard total > 0 else { return [CheckResult(name: name, passed: false, expected: expected, measured: "no samples in window")] }
         let value = Double(up) / Double(total)
+        var evidence = "up \(DurationText.format(up)) of \(DurationText.format(total)) observed, \(samples) samples (time-weighted)"
+        if leftOut > 0 { evidence += "; \(DurationText.format(leftOut)) left out: failed samples whose request overlapped a fault" }
+        if stalled > 0 {
+            let longest = run.stalls.map { $0.upperBound - $0.lowerBound }.max() ?? 0
+            evidence +=
+                "; \(DurationText.format(stalled)) left out: failed samples whose request overlapped a stall of the runner itself (longest \(DurationText.format(longest)))"
+        }
         return [
             CheckResult(
-                name: name, passed: value >= min, expected: expected, measured: PercentText.format(value),
-                evidence: "up \(DurationText.format(up)) of \(DurationText.format(total)) observed, \(samples) samples (time-weighted)"
-                    + (leftOut > 0
-                        ? "; \(DurationText.format(leftOut)) left out: failed samples whose request overlapped a fault" : ""))
+                name: name, passed: value >= min, expected: expected, measured: PercentText.format(value), evidence: evidence)
         ]
     }
 }

@@ -67,6 +67,9 @@ public struct RunEvidence: Sendable {
     /// Action name → when it started.
     public var actionStarts: [String: Nanos]
     public var history: History?
+    /// Stretches of the run when the runner itself did not run (`Journal.stalls`): a failed
+    /// sample measured across one says more about the runner than the target.
+    public var stalls: [Range<Nanos>]
     public var now: @Sendable () -> Nanos
     /// The lost-write analysis, shared by `lost_writes` and `converged` (computed once).
     let writes: WriteAnalysis
@@ -74,7 +77,7 @@ public struct RunEvidence: Sendable {
     public init(
         phase: Range<Nanos>, series: [ProbeSeries] = [], faults: [FaultRecord] = [], faultWindows: [Range<Nanos>] = [],
         faultStarts: [String: Nanos] = [:], faultEnds: [String: Nanos] = [:], actionStarts: [String: Nanos] = [:], history: History? = nil,
-        now: @escaping @Sendable () -> Nanos = { 0 }
+        stalls: [Range<Nanos>] = [], now: @escaping @Sendable () -> Nanos = { 0 }
     ) {
         self.phase = phase
         self.series = series
@@ -84,6 +87,7 @@ public struct RunEvidence: Sendable {
         self.faultEnds = faultEnds
         self.actionStarts = actionStarts
         self.history = history
+        self.stalls = stalls
         self.now = now
         writes = WriteAnalysis(history)
     }

@@ -27,6 +27,10 @@ public struct Journal: Codable, Equatable, Sendable {
     public var probes: [ProbeSeries] = []
     public var workload: WorkloadRecord?
     public var residue: [String] = []
+    /// Stretches of the fault phase when the runner itself was not running (its watch thread
+    /// woke late by more than `RunnerStall.threshold`): a machine that stops its measurer. Nil
+    /// when there were none (and in journals from before the watch).
+    public var stalls: [RunnerStall]?
 
     public init(runId: String, experiment: ExperimentSummary, startedAt: String) {
         self.runId = runId
@@ -44,6 +48,24 @@ public struct Journal: Codable, Equatable, Sendable {
     public func encoded() throws -> Data { try Self.encoder().encode(self) }
 
     public static func decode(_ data: Data) throws -> Journal { try decoder().decode(Journal.self, from: data) }
+}
+
+/// One stretch when the runner did not run: from `at` for `durationNs`.
+public struct RunnerStall: Codable, Equatable, Sendable {
+    /// A wake later than this is a stall; a busy machine's scheduler is late by less.
+    public static let threshold: Nanos = 20_000_000
+    /// At most this many are kept, the longest first when there are more.
+    public static let limit = 1_000
+
+    public var at: Nanos
+    public var durationNs: Nanos
+
+    public init(at: Nanos, durationNs: Nanos) {
+        self.at = at
+        self.durationNs = durationNs
+    }
+
+    public var range: Range<Nanos> { at..<(at + max(0, durationNs)) }
 }
 
 public struct ExperimentSummary: Codable, Equatable, Sendable {

@@ -21,7 +21,7 @@ public enum MarkdownWriter {
                     "| \(cell(c.name)) | \(c.passed ? "pass" : "**FAIL**") | \(cell(c.expected)) | \(cell(c.measured)) | \(cell(c.evidence ?? "")) |\n"
             }
         }
-        out += faults(j) + probes(j) + workload(j) + actions(j)
+        out += faults(j) + probes(j) + stalls(j) + workload(j) + actions(j)
         out += "\n## Residue\n\n"
         out += j.residue.isEmpty ? "None: every injected fault was reverted and verified.\n" : j.residue.map { "- \(text($0))\n" }.joined()
         out += "\n## Timeline\n\n"
@@ -70,6 +70,19 @@ public enum MarkdownWriter {
             let g = { (v: Double) in String(format: "%.3g", v) }
             out +=
                 "\n\(text(p.probe)) recorded \(values.count) values: median \(g(values[values.count / 2])), min \(g(values[0])), max \(g(values[values.count - 1]))\n"
+        }
+        return out
+    }
+
+    /// When the runner itself did not run: its measurements then say little about the target.
+    static func stalls(_ j: Journal) -> String {
+        guard let stalls = j.stalls, !stalls.isEmpty else { return "" }
+        let total = stalls.reduce(Nanos(0)) { $0 + $1.durationNs }
+        var out = "\n## Runner stalls\n\n"
+        out +=
+            "The runner did not run \(stalls.count) time\(stalls.count == 1 ? "" : "s") for more than \(DurationText.format(RunnerStall.threshold)) (\(DurationText.format(total)) in all); a probe sample that failed across one is left out of availability.\n\n"
+        for s in stalls.sorted(by: { $0.durationNs > $1.durationNs }).prefix(5) {
+            out += "- +\(DurationText.format(s.at)) for \(DurationText.format(s.durationNs))\n"
         }
         return out
     }

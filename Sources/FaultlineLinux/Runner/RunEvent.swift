@@ -42,6 +42,8 @@ public struct RunEvent: Sendable {
         /// An action or a rollback ran (or could not).
         case command(role: String, name: String, detail: String)
         case workloadRead(String)
+        /// The runner itself did not run for a while (one of the longest stalls of the phase).
+        case runnerStalled(RunnerStall)
         case residueLimited(host: String?, String)
         case residue([String])
         /// A second SIGINT/SIGTERM while reverting.
@@ -91,6 +93,11 @@ public struct RunEvent: Sendable {
         case .replaced(let f, let by, let at): return ("healed \(f)", "new process \(by) seen at +\(DurationText.format(at))")
         case .command(let role, let name, let detail): return ("\(role) \(name)", detail)
         case .workloadRead(let detail): return ("workload final read", detail)
+        case .runnerStalled(let s):
+            return (
+                "RUNNER STALLED",
+                "not running for \(DurationText.format(s.durationNs)) from +\(DurationText.format(s.at)): failed samples across it are left out"
+            )
         case .residueLimited(let host, let why): return ("residue check limited\(host.map { " on \($0)" } ?? "")", why)
         case .residue(let items): return ("RESIDUE", items.joined(separator: "; "))
         case .interruptedAgain: return ("interrupted again", "still reverting")

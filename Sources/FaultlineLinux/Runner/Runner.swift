@@ -165,6 +165,8 @@ public final class Runner {
             return finish(verdict: .invalid, series: [])
         }
         takeSnapshots()
+        let watch = StallWatch(origin: origin.ns)
+        watch.start()
         let start = MonotonicInstant.now
         phaseStart = start
         for p in probes { p.start(at: start.ns) }
@@ -174,6 +176,9 @@ public final class Runner {
         phaseEnd = .now
         let series = probes.map { $0.stop() }
         history = workload?.stop()
+        let stalls = watch.stop()
+        journal.stalls = stalls.isEmpty ? nil : stalls
+        for s in stalls.sorted(by: { $0.durationNs > $1.durationNs }).prefix(3) { emit(.runnerStalled(s)) }
         recordReplacements()
         revertAll()
         if !aborted { steadyStateAfter() }
@@ -230,7 +235,7 @@ public final class Runner {
         let evidence = RunEvidence(
             phase: phase, series: series + (history.map { [ProbeSeries(workload: $0)] } ?? []), faults: journal.faults,
             faultWindows: windows, faultStarts: starts, faultEnds: ends, actionStarts: actionStarts, history: history,
-            now: { MonotonicClock.now() })
+            stalls: (journal.stalls ?? []).map(\.range), now: { MonotonicClock.now() })
         journal.checks += ExpectationChecker.check(experiment.expectations, evidence)
         if let h = history { journal.workload = WorkloadRecord(h, origin: phase.lowerBound) }
     }
