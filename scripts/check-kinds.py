@@ -5,7 +5,7 @@ A fault kind is one spec type in FaultlineCore (`struct X: FaultKindReader`), on
 FaultlineAgent (`struct X: FaultEffect`, what a host does, and its wire work `struct X: FaultWork`)
 that FaultlineLinux extends into a driver (`extension X: FaultDriver`, what the runner plans); an
 expectation kind is one type (`struct X: ExpectationKindReader`); a proxy toxic one type
-(`struct X: Toxic`). The registries list them (FaultKinds.swift, FaultEffects.swift, FaultDrivers.swift,
+(`struct X: Toxic`); a stop condition one type (`struct X: StopConditionKindReader`). The registries list them (FaultKinds.swift, FaultEffects.swift, FaultDrivers.swift,
 ExpectationKinds.swift, ToxicKinds.swift). Anywhere else in Sources/, a
 kind's type name or its key as a string literal ("kill", "load_balancing") means a switch or a
 comparison over kinds has crept back in: this script names each one and exits 1.
@@ -20,13 +20,15 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "Sources"
-REGISTRIES = {"FaultKinds.swift", "FaultEffects.swift", "FaultDrivers.swift", "ExpectationKinds.swift", "ToxicKinds.swift"}
+REGISTRIES = {"FaultKinds.swift", "FaultEffects.swift", "FaultDrivers.swift", "ExpectationKinds.swift", "ToxicKinds.swift",
+              "StopConditionKind.swift"}
 CONFORMANCE = re.compile(r"^(?:(?:public|package)\s+)?struct\s+(\w+)\s*:\s*([\w\s,&]+?)\s*\{", re.M)
 EXTENSION = re.compile(r"^extension\s+(\w+)\s*:\s*([\w\s,&]+?)\s*\{", re.M)
 DECLARATION = re.compile(r"^(?:(?:public|package)\s+)?struct\s+(\w+)\b[^{]*\{", re.M)
 KEY = re.compile(r'static\s+let\s+key\s*=\s*"([^"]+)"')
-SUFFIXES = ("Expectation", "Fault", "Driver", "Block", "Work", "Toxic")
-KIND_PROTOCOLS = {"FaultKindReader", "ExpectationKindReader", "FaultEffect", "FaultDriver", "FaultWork", "Toxic"}
+SUFFIXES = ("Expectation", "Fault", "Driver", "Block", "Work", "Toxic", "Stop")
+KIND_PROTOCOLS = {"FaultKindReader", "ExpectationKindReader", "FaultEffect", "FaultDriver", "FaultWork", "Toxic",
+                  "StopConditionKindReader"}
 
 
 def stem(name: str) -> str:

@@ -38,7 +38,7 @@ public struct FaultlineCommand: ParsableCommand {
         version: version,
         subcommands: [
             Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, HostsCommand.self, ListFaults.self,
-            ProxyCommand.self,
+            ProxyCommand.self, HaltCommand.self,
             Agent.self,
         ]
     )
@@ -125,6 +125,8 @@ struct ListFaults: ParsableCommand {
 
             """
         for x in ExpectationKinds.all { out += row(x.key, x.summary) }
+        out += "stop conditions (stop_when):\n"
+        for x in StopConditionKinds.all { out += row(x.key, x.summary) }
         return out
     }
 

@@ -31,6 +31,11 @@ struct Run: ParsableCommand {
     @Flag(help: "Print only the summary.")
     var quiet = false
 
+    @Option(
+        name: .customLong("halt-file"),
+        help: "Stop when this file appears, and refuse to start while it exists (repeatable; also \(Halt.environmentVariable)).")
+    var haltFiles: [String] = []
+
     func run() throws {
         let experiment = try loadOrExit(file, labDataRoot: labOptions.labDir)
         if dryRun {
@@ -47,6 +52,7 @@ struct Run: ParsableCommand {
         options.stateDirectory = state.stateDir
         options.labDataRoot = labOptions.labDir
         options.keepLab = keepLab
+        options.haltFiles = haltFiles + (ProcessInfo.processInfo.environment[Halt.environmentVariable].map { [$0] } ?? [])
         let view = console.isTTY ? LiveRunView(console: console) : PlainRunView(console: console)
         let journal = Runner(experiment, options: options, observer: view).run()
         let dir: String
@@ -160,6 +166,9 @@ struct Recover: ParsableCommand {
             let ssh = Recovery.sweepSSHDirectories(state.stateDir, force: force)
             outcome.lines += ssh.lines
             outcome.failures += ssh.failures
+            for id in Halt.pruneMarkers(stateDirectory: state.stateDir) {
+                outcome.lines.append("removed the marker of run \(id), whose runner is gone")
+            }
         }
         if let hosts {
             let e = try loadOrExit(hosts, labDataRoot: labOptions.labDir)

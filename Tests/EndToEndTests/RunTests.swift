@@ -29,7 +29,9 @@ struct RunTests {
 
         func file(_ relative: String) -> String { (try? String(contentsOfFile: "\(dir)/\(relative)", encoding: .utf8)) ?? "" }
 
-        var ledgers: [String] { (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/state")) ?? [] }
+        /// The state directory's entries but the run markers' folder (`runs`, checked on its own).
+        var ledgers: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/state")) ?? []).filter { $0 != "runs" } }
+        var markers: [String] { (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/state/runs")) ?? [] }
     }
 
     @Test("kill without a supervisor: confirmed, not recovered, verdict failed with the measured value")
@@ -179,6 +181,10 @@ struct RunTests {
         #expect(j.reasons.first?.hasPrefix("interrupted by SIG\(signal == SIGINT ? "INT" : "TERM")") == true)
         #expect(FileManager.default.fileExists(atPath: "\(s.dir)/rolled-back"))
         #expect(s.ledgers.isEmpty)
+        // The signal is a brake like the others: measured from its arrival to every fault reverted.
+        let stop = try #require(j.stop)
+        #expect(stop.condition == (signal == SIGINT ? "SIGINT" : "SIGTERM") && stop.faults == 1, "\(stop)")
+        #expect(stop.reactionNs.map { $0 < 500_000_000 } == true, "\(stop)")
     }
 
     @Test("steady state failing before: nothing injected, verdict invalid, exit 2")
@@ -247,6 +253,8 @@ struct RunTests {
         #expect(Date().timeIntervalSince(killedAt) < 2)
         try waitUntil(1) { s.ledgers.isEmpty }
         try waitUntil(1) { s.file("stderr").contains("reverting 1 fault(s)") }
+        // The orphaned agent removed the run's marker too (its runner could not).
+        try waitUntil(1) { s.markers.isEmpty && !FileManager.default.fileExists(atPath: "\(s.dir)/state/runs") }
     }
 
     @Test("runner frozen (SIGSTOP) mid-pause: renewals stop, the agent reverts within the lease expiry")
@@ -327,6 +335,8 @@ struct RunTests {
         #expect(out.stdout.contains("reverted 'pause-1' on local"))
         try waitUntil(2) { processState(victim.pid) != "T" }
         #expect(s.ledgers.isEmpty)
+        // The run's marker outlived both (nobody was left to remove it); recover removed it.
+        #expect(out.stdout.contains("removed the marker of run ") && s.markers.isEmpty, "\(out.stdout)")
     }
 
     @Test("--dry-run prints the plan and touches nothing")

@@ -41,4 +41,26 @@ struct WebLabTests {
         #expect(f.confirmation?.contains("added to the round trip") == true, "\(f)")
         #expect(f.measured?.contains("held median") == true || f.detail?.contains("netem") == true, "\(f)")
     }
+
+    @Test("web3-stop-on-partition: the stop condition trips during the partition, which is healed at once; aborted, exit 3")
+    func stopOnPartition() throws {
+        let (out, j, dir) = try ShippedExperiment.run("web3-stop-on-partition.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == ExitCode.aborted, "\(out.stdout)\(out.stderr)")
+        let stop = try #require(j.stop, "\(out.stdout)")
+        let f = try #require(j.faults.first)
+        #expect(stop.condition == "availability of n1-to-n2 below 50% over 1s" && stop.measured.hasPrefix("up "), "\(stop)")
+        // It tripped inside the fault's window: after the partition held, long before its 20 s end.
+        let injected = try #require(f.injectedAt)
+        #expect(stop.at > injected && stop.at < injected + 5_000_000_000, "\(stop) \(f)")
+        #expect(!stop.samples.isEmpty && stop.samples.allSatisfy { $0 >= injected - 300_000_000 }, "\(stop.samples)")
+        let reaction = try #require(stop.reactionNs)
+        print("web3 stop on partition: healed and confirmed \(DurationText.format(reaction)) after the breaching sample")
+        // The heal is one request per host plus a confirming probe from each: 1 s is what a loaded
+        // CI machine could add, against the 19 s the partition still had to hold.
+        #expect(reaction < 1_000_000_000, "\(stop)")
+        #expect(f.revertedAt.map { $0 <= stop.revertedAt ?? 0 } == true && j.events.contains { $0.what == "healed isolate-n1" })
+        #expect(j.actions.contains { $0.name == "n1-reaches-n2" && $0.exitStatus == 0 }, "\(j.actions)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
 }

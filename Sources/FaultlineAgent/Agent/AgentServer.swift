@@ -393,6 +393,17 @@ public final class AgentServer: @unchecked Sendable {
         }
     }
 
+    /// The runner marks its run in `<state>/runs/<run>` with its pid (for `faultline halt`); a
+    /// runner killed outright cannot remove it, so its agent does, once it has been orphaned
+    /// (its parent is no longer the pid the marker names).
+    private func removeRunMarkerIfOrphaned() {
+        let runs = "\(stateDirectory)/runs"
+        let marker = "\(runs)/\(runId)"
+        guard let text = ProcFS.read(marker), let pid = Int32(text.split(separator: "\n").first ?? ""), pid != getppid() else { return }
+        unlink(marker)
+        rmdir(runs)
+    }
+
     /// Reverts everything still held and exits: 0 when clean, 4 when residue remains.
     private func lapse(reason: String?) -> Never {
         faults.lock()
@@ -404,6 +415,7 @@ public final class AgentServer: @unchecked Sendable {
             ledger.closeIfClean()
         }
         for r in residue { log("residue: \(r)") }
+        removeRunMarkerIfOrphaned()
         exit(residue.isEmpty ? 0 : ExitCode.residue)
     }
 

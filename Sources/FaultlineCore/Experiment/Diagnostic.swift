@@ -52,7 +52,8 @@ public enum Suggest {
 
     /// Words other chaos tools (tc, Toxiproxy, Chaos Mesh) use for what faultline names otherwise.
     static let synonyms = [
-        "latency": "delay", "bandwidth": "rate", "limit": "rate", "interface": "device", "iface": "device", "dev": "device",
+        "latency": "delay",  // check-kinds: field
+        "bandwidth": "rate", "limit": "rate", "interface": "device", "iface": "device", "dev": "device",
         "destination": "to", "target": "to", "packet_loss": "loss", "loss_percent": "loss", "duplication": "duplicate",
         "corruption": "corrupt", "reordering": "reorder",
     ]

@@ -14,6 +14,8 @@ public struct Experiment: Equatable, Sendable {
     public var actions: [ActionStep]
     public var rollbacks: [ActionStep]
     public var expectations: [Expectation]
+    /// The brake: conditions that, once one holds during the fault phase, stop the run.
+    public var stopConditions: [StopCondition] = []
     public var settings: Settings
     /// The lab the experiment runs in, brought up around the run if it is not up yet.
     public var lab: LabSpec?

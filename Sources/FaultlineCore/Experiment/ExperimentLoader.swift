@@ -5,7 +5,7 @@ import Yams
 public enum ExperimentLoader {
     static let topKeys = [
         "version", "title", "description", "tags", "lab", "hosts", "duration", "steady_state", "probes", "workload", "faults",
-        "actions", "rollbacks", "expect", "settings", "proxies",
+        "actions", "rollbacks", "expect", "stop_when", "settings", "proxies",
     ]
 
     /// Where lab host data lives by default (`{dir}` in lab files); `faultline --lab-dir` changes it.
@@ -105,6 +105,7 @@ public enum ExperimentLoader {
         if let node = f.values["expect"] {
             e.expectations = ExpectReader(reader: r).read(node, experiment: e)
         }
+        if let node = f.values["stop_when"] { e.stopConditions = StopReader(reader: r).read(node, experiment: e) }
         if let node = f.values["settings"] { readSettings(node, into: &e.settings, r) }
         return e
     }

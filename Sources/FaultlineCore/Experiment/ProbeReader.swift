@@ -164,13 +164,14 @@ struct ProbeReader {
         if case .sequence = node {
             return StepReader(reader: r).commandSpec(node, path: path, extra: []).0.map { ProbeSpec.Command(command: $0) }
         }
-        let (spec, f) = StepReader(reader: r).commandSpec(node, path: path, extra: ["exit_code", "stdout_contains", "timeout", "value"])
+        let keys = ["exit_code", "stdout_contains", "timeout", "value"]  // check-kinds: field
+        let (spec, f) = StepReader(reader: r).commandSpec(node, path: path, extra: keys)
         guard let spec, let f else { return nil }
         var c = ProbeSpec.Command(command: spec)
         if let code = r.int(f, "exit_code", range: 0...255) { c.exitCode = Int32(code) }
         c.stdoutContains = r.string(f, "stdout_contains")
         if let t = r.duration(f, "timeout", positive: true, max: Bounds.hour) { c.timeout = t }
-        c.value = r.bool(f, "value") ?? false
+        c.value = r.bool(f, "value") ?? false  // check-kinds: field
         return c
     }
 

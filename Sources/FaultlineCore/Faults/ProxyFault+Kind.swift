@@ -51,7 +51,7 @@ extension ProxyToxic {
         case "slicer" where (a["size_variation"] ?? 0) >= (a["average_size"] ?? 0):
             r.error(f.values["size_variation"], "'\(path).size_variation' must be below average_size")
             return nil
-        case "latency" where (a["jitter"] ?? 0) > (a["latency"] ?? 0):
+        case "latency" where (a["jitter"] ?? 0) > (a["latency"] ?? 0):  // check-kinds: field
             r.error(f.values["jitter"], "'\(path).jitter' must not exceed latency")
             return nil
         default: break

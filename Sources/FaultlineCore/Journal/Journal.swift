@@ -31,6 +31,9 @@ public struct Journal: Codable, Equatable, Sendable {
     /// woke late by more than `RunnerStall.threshold`): a machine that stops its measurer. Nil
     /// when there were none (and in journals from before the watch).
     public var stalls: [RunnerStall]?
+    /// What stopped the run early (a stop condition or a halt), and how fast every fault was
+    /// reverted after; nil when nothing did.
+    public var stop: StopRecord?
 
     public init(runId: String, experiment: ExperimentSummary, startedAt: String) {
         self.runId = runId

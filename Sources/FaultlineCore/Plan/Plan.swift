@@ -70,6 +70,9 @@ public struct Plan: Sendable {
         out += "  rollbacks: \(e.rollbacks.isEmpty ? "none" : safe(e.rollbacks.map { $0.command.description }.joined(separator: "; ")))\n"
         out += "  expectations: \(e.expectations.isEmpty ? "none" : "")\n"
         for x in e.expectations { out += "    - \(safe(x.description))\n" }
+        out += "  stop when: \(e.stopConditions.isEmpty ? "a halt only" : "(any of these, judged on every sample of the phase)")\n"
+        for c in e.stopConditions { out += "    - \(safe(c.description))\n" }
+        if !e.stopConditions.isEmpty { out += "    then: every held fault reverted at once, rollbacks run, verdict aborted (exit 3)\n" }
         return out
     }
 

@@ -12,6 +12,7 @@ public enum MarkdownWriter {
         out += "| run | \(cell(j.runId)) |\n| file | \(cell(j.experiment.file)) |\n| started | \(cell(j.startedAt)) |\n"
         out += "| duration | \(DurationText.format(j.durationNs)) |\n"
         if !j.experiment.tags.isEmpty { out += "| tags | \(cell(j.experiment.tags.joined(separator: ", "))) |\n" }
+        out += stopped(j)
         out += "\n## Checks\n\n"
         if j.checks.isEmpty { out += "No checks were judged.\n" }
         if !j.checks.isEmpty {
@@ -71,6 +72,21 @@ public enum MarkdownWriter {
             out +=
                 "\n\(text(p.probe)) recorded \(values.count) values: median \(g(values[values.count / 2])), min \(g(values[0])), max \(g(values[values.count - 1]))\n"
         }
+        return out
+    }
+
+    /// What stopped the run early, what it measured, and how fast the brake acted.
+    static func stopped(_ j: Journal) -> String {
+        guard let s = j.stop else { return "" }
+        var out = "\n## Stopped\n\n"
+        out += "| | |\n|---|---|\n"
+        out += "| condition | \(cell(s.condition)) |\n| measured | \(cell(s.measured)) |\n| at | +\(DurationText.format(s.at)) |\n"
+        if !s.samples.isEmpty {
+            out += "| failed samples | \(s.samples.map { "+" + DurationText.format($0) }.joined(separator: ", ")) |\n"
+        }
+        out += "| faults held | \(s.faults) |\n"
+        out +=
+            "| every fault reverted | \(s.revertedAt.map { "+" + DurationText.format($0) } ?? "no") (\(s.reactionNs.map(DurationText.format) ?? "-") after the stop) |\n"
         return out
     }
 

@@ -38,7 +38,7 @@ public struct ProxyToxic: Codable, Equatable, Sendable {
     /// Each toxic type's attributes. The proxy's toxics (FaultlineLinux) take the same names;
     /// a unit test holds the two lists together.
     public static let schema: [String: [(name: String, unit: Unit)]] = [
-        "latency": [("latency", .milliseconds), ("jitter", .milliseconds)],
+        "latency": [("latency", .milliseconds), ("jitter", .milliseconds)],  // check-kinds: field
         "bandwidth": [("rate", .kilobytesPerSecond)],
         "slow_close": [("delay", .milliseconds)],
         "timeout": [("timeout", .milliseconds)],

@@ -12,10 +12,13 @@ final class ContinuousProbe: @unchecked Sendable {
     private var series: ProbeSeries
     private var stopping = false
     private let done = DispatchSemaphore(value: 0)
+    /// Sees every sample as it is recorded (the brake's monitor), on the probe's thread.
+    let brake: StopMonitor?
 
-    init(_ spec: ProbeSpec, origin: Int64) {
+    init(_ spec: ProbeSpec, origin: Int64, brake: StopMonitor? = nil) {
         self.spec = spec
         self.origin = origin
+        self.brake = brake.flatMap { $0.probes.contains(spec.name) ? $0 : nil }
         series = ProbeSeries(probe: spec.name, kind: spec.kind.name, interval: spec.interval)
     }
 
@@ -48,6 +51,9 @@ final class ContinuousProbe: @unchecked Sendable {
             series.append(
                 scheduled: next - origin, started: started - origin, latency: s.latency, ok: s.ok, reason: s.reason, value: s.value)
             lock.unlock()
+            brake?.observe(
+                probe: spec.name, kind: spec.kind.name, interval: spec.interval, started: started - origin, latency: s.latency, ok: s.ok,
+                reason: s.reason, value: s.value)
             next += interval
             let now = MonotonicClock.now()
             if now > next { next += ((now - next) / interval + 1) * interval }

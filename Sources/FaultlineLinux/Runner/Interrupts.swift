@@ -17,6 +17,7 @@ public final class Interrupts: @unchecked Sendable {
     public static let shared = Interrupts(handlesSignals: true)
     private let condition = NSCondition()
     private var received: Int32?
+    private var receivedInstant: Int64?
     private var count = 0
     private var installed = false
     /// Bumped by `wake`, so a wait can end for another reason than a signal.
@@ -85,7 +86,10 @@ public final class Interrupts: @unchecked Sendable {
         condition.lock()
         count += 1
         let first = received == nil
-        if first { received = signal }
+        if first {
+            received = signal
+            receivedInstant = MonotonicClock.now()
+        }
         condition.broadcast()
         condition.unlock()
         if !first { onRepeat?(signal) }
@@ -96,6 +100,13 @@ public final class Interrupts: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return received
+    }
+
+    /// When the first signal arrived, on the monotonic clock.
+    public var receivedAt: Int64? {
+        condition.lock()
+        defer { condition.unlock() }
+        return receivedInstant
     }
 
     /// How many `wake`s there have been: pass it to `wait(until:since:)` to count one that comes

@@ -44,6 +44,10 @@ public struct RunEvent: Sendable {
         case workloadRead(String)
         /// The runner itself did not run for a while (one of the longest stalls of the phase).
         case runnerStalled(RunnerStall)
+        /// A stop condition held, or a halt came: every fault is reverted at once.
+        case stopped(StopRecord)
+        /// Every fault held at the stop is reverted.
+        case brakeReleased(StopRecord)
         case residueLimited(host: String?, String)
         case residue([String])
         /// A second SIGINT/SIGTERM while reverting.
@@ -97,6 +101,13 @@ public struct RunEvent: Sendable {
             return (
                 "RUNNER STALLED",
                 "not running for \(DurationText.format(s.durationNs)) from +\(DurationText.format(s.at)): failed samples across it are left out"
+            )
+        case .stopped(let s):
+            return ("STOPPED: \(s.condition)", "\(s.measured) (at +\(DurationText.format(s.at)))")
+        case .brakeReleased(let s):
+            return (
+                "brake: every fault reverted",
+                "\(s.faults) fault\(s.faults == 1 ? "" : "s") held, reverted \(s.reactionNs.map(DurationText.format) ?? "-") after the stop"
             )
         case .residueLimited(let host, let why): return ("residue check limited\(host.map { " on \($0)" } ?? "")", why)
         case .residue(let items): return ("RESIDUE", items.joined(separator: "; "))

@@ -38,10 +38,10 @@ extension Runner {
     func wait(until deadline: MonotonicInstant, _ probes: [ContinuousProbe]) -> Bool {
         while true {
             let generation = interrupts.generation
-            if aborted || noteLostAgents() { return true }
+            if aborted || brake.record != nil || noteLostAgents() { return true }
             let slice = observer.wantsProgress ? min(deadline, .now + 250_000_000) : deadline
             if interrupts.wait(until: slice.ns, since: generation) {
-                if aborted || noteLostAgents() { return true }
+                if aborted || brake.record != nil || noteLostAgents() { return true }
                 continue
             }
             if slice >= deadline { return false }
@@ -56,6 +56,18 @@ extension Runner {
             return RunProgress.Probe(name: spec.name, up: t.up, failed: t.failed, total: t.total)
         }
         emit(.progress(RunProgress(elapsed: .now - start, duration: experiment.duration, held: held.count, probes: tallies)))
+    }
+
+    /// The brake tripped: every fault still held is reverted at once (all hosts, all faults, in
+    /// one sweep of requests), then the stop is recorded with how long that took from the breach.
+    func brakeNow() {
+        guard var stop = brake.record else { return }
+        emit(.stopped(stop))
+        stop.faults = held.count
+        revertTogether(held.reversed().map(\.step.name))
+        stop.revertedAt = now
+        journal.stop = stop
+        emit(.brakeReleased(stop))
     }
 
     /// Turns agents lost since the last look into reasons the run is invalid; true if any.

@@ -18,6 +18,8 @@ public final class Runner {
         public var labDataRoot = ExperimentLoader.defaultLabDataRoot
         /// Leave a lab this run brought up running afterwards.
         public var keepLab = false
+        /// More halt files than the state directory's own (`--halt-file`, `FAULTLINE_HALT_FILE`).
+        public var haltFiles: [String] = []
         public init() {}
     }
 
@@ -80,6 +82,9 @@ public final class Runner {
     /// The workload's operations and final reads.
     var history: History?
     let heal = HealWatch()
+    var haltWatch: HaltWatch?
+    /// The brake: stop conditions judged on every sample, and halts; it wakes the schedule.
+    lazy var brake = StopMonitor(experiment.stopConditions) { [interrupts] _ in interrupts.wake() }
 
     /// A fault in effect: its step, the spec as injected (its role bound), and its parts.
     struct Held {
@@ -136,6 +141,7 @@ public final class Runner {
             observer.observe(RunEvent(at: MonotonicInstant.now - origin, kind: .interruptedAgain))
         }
         emit(.started(runId: options.runId, title: experiment.title))
+        guard startHaltWatch() else { return finish(verdict: .invalid, series: []) }
         do {
             try prepareLab()
             guard connectHosts() else {
@@ -155,8 +161,8 @@ public final class Runner {
             releaseLab()
             return finish(verdict: aborted ? .aborted : .invalid, series: [])
         }
-        let probes = experiment.probes.map { ContinuousProbe($0, origin: origin.ns) }
-        let workload = experiment.workload.map { WorkloadRunner($0, origin: origin.ns) }
+        let probes = experiment.probes.map { ContinuousProbe($0, origin: origin.ns, brake: brake) }
+        let workload = experiment.workload.map { WorkloadRunner($0, origin: origin.ns, brake: brake) }
         if let problem = workload?.prepare() {
             emit(.workloadNotReady(problem))
             invalidReasons.append(problem)
@@ -169,11 +175,18 @@ public final class Runner {
         watch.start()
         let start = MonotonicInstant.now
         phaseStart = start
+        brake.arm(at: offset(start))
         for p in probes { p.start(at: start.ns) }
         workload?.start(at: start.ns)
         emit(.phaseStarted(duration: experiment.duration, steps: plan.steps.count))
         runSchedule(probes)
         phaseEnd = .now
+        // SIGINT or SIGTERM is the operator's brake: the same sweep, measured from the signal.
+        if let s = interrupts.signal, let t = interrupts.receivedAt {
+            let name = s == SIGINT ? "SIGINT" : s == SIGTERM ? "SIGTERM" : "signal \(s)"
+            brake.trip(StopRecord(condition: name, measured: "interrupted by \(name)", at: t - origin.ns))
+        }
+        if brake.record != nil { brakeNow() }
         let series = probes.map { $0.stop() }
         history = workload?.stop()
         let stalls = watch.stop()
@@ -192,11 +205,12 @@ public final class Runner {
         runRollbacks()
         checkResidue()
         releaseLab()
-        let verdict: Verdict = aborted ? .aborted : invalidReasons.isEmpty ? .passed : .invalid
+        let verdict: Verdict = aborted || journal.stop != nil ? .aborted : invalidReasons.isEmpty ? .passed : .invalid
         return finish(verdict: verdict, series: series)
     }
 
     func finish(verdict: Verdict, series: [ProbeSeries]) -> Journal {
+        stopHaltWatch()
         journal.probes = series
         if !series.isEmpty || verdict == .passed || verdict == .invalid {
             judge(series)
@@ -207,6 +221,11 @@ public final class Runner {
             journal.reasons.append(
                 "interrupted by \(s == SIGINT ? "SIGINT" : s == SIGTERM ? "SIGTERM" : "signal \(s)"); every fault was reverted")
         }
+        if let stop = journal.stop, interrupts.signal == nil || !stop.measured.hasPrefix("interrupted by") {
+            journal.reasons.append(
+                "stopped: \(stop.condition): \(stop.measured); every fault was reverted \(stop.reactionNs.map(DurationText.format) ?? "-") after"
+            )
+        }
         journal.reasons += invalidReasons
         journal.verdict = v
         journal.exitCode = ExitCode.of(v, residue: !journal.residue.isEmpty)
@@ -214,6 +233,54 @@ public final class Runner {
         journal.durationNs = now
         emit(.finished(v))
         return journal
+    }
+
+    /// The halt files this run obeys: the state directory's lever, the user's, its own.
+    var haltFiles: (fleet: [String], own: String) {
+        let d = options.stateDirectory
+        return ([Halt.leverFile(stateDirectory: d)] + options.haltFiles, Halt.runFile(stateDirectory: d, runId: options.runId))
+    }
+
+    /// Refuses to start while a fleet halt file exists; else marks the run (for `faultline
+    /// halt`) and watches every halt file until the run ends.
+    func startHaltWatch() -> Bool {
+        let files = haltFiles
+        if let p = files.fleet.first(where: Halt.present) {
+            invalidReasons.append(
+                "halt file '\(ShownText.controlsEscaped(p))' exists: no run starts while it does (faultline halt --clear, or remove it); nothing was started"
+            )
+            return false
+        }
+        Halt.pruneMarkers(stateDirectory: options.stateDirectory)
+        let marker = Halt.marker(stateDirectory: options.stateDirectory, runId: options.runId)
+        try? Ledger.ensureDirectory(options.stateDirectory)
+        try? FileManager.default.createDirectory(
+            atPath: Halt.runsDirectory(stateDirectory: options.stateDirectory), withIntermediateDirectories: true)
+        try? "\(getpid())\n".write(toFile: marker, atomically: true, encoding: .utf8)
+        let watch = HaltWatch(paths: files.fleet + [files.own])
+        haltWatch = watch
+        let origin = self.origin
+        watch.start { [brake] path in
+            let own = path == files.own
+            let seen = MonotonicClock.now()
+            let written = Halt.writtenAt(path, now: seen)
+            let lag = written.map { " (written \(DurationText.format(seen - $0)) before this run saw it)" } ?? ""
+            brake.trip(
+                StopRecord(
+                    condition: own ? "halt of this run" : "halt",
+                    measured: "halt file '\(ShownText.controlsEscaped(path))' appeared\(lag)", at: (written ?? seen) - origin.ns))
+        }
+        return true
+    }
+
+    func stopHaltWatch() {
+        guard let watch = haltWatch else { return }
+        haltWatch = nil
+        watch.stop()
+        unlink(Halt.marker(stateDirectory: options.stateDirectory, runId: options.runId))
+        // The last run out removes the markers' folder (another run's marker keeps it).
+        rmdir(Halt.runsDirectory(stateDirectory: options.stateDirectory))
+        unlink(haltFiles.own)
     }
 
     /// Judges every expectation over what the run recorded.

@@ -37,7 +37,7 @@ struct EtcdDriver: WorkloadDriver {
             let isWrite = op.kind == .write
             let body =
                 isWrite
-                ? #"{"key":"\#(EtcdDriver.base64(op.key))","value":"\#(EtcdDriver.base64(op.value))"}"#
+                ? #"{"key":"\#(EtcdDriver.base64(op.key))","value":"\#(EtcdDriver.base64(op.value))"}"#  // check-kinds: field
                 : #"{"key":"\#(EtcdDriver.base64(op.key))","serializable":\#(spec.serializable)}"#
             let answer = EtcdDriver.post(curl, endpoint, isWrite ? "put" : "range", body)
             index = (index + 1) % spec.endpoints.count

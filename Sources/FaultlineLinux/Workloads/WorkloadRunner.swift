@@ -36,10 +36,13 @@ public final class WorkloadRunner: @unchecked Sendable {
     private let history = Locked(History())
     private let stopping = Locked(false)
     private let group = DispatchGroup()
+    /// Sees every operation as it completes (the brake's monitor), on the client's thread.
+    let brake: StopMonitor?
 
-    public init(_ spec: WorkloadSpec, origin: Int64) {
+    public init(_ spec: WorkloadSpec, origin: Int64, brake: StopMonitor? = nil) {
         self.spec = spec
         self.origin = origin
+        self.brake = brake.flatMap { $0.probes.contains(ProbeSeries.workloadName) ? $0 : nil }
         switch spec.client {
         case .redis(let r): driver = RedisDriver(spec: r, timeout: spec.timeout)
         case .postgres(let p): driver = PostgresDriver(spec: p, timeout: spec.timeout)
@@ -104,6 +107,10 @@ public final class WorkloadRunner: @unchecked Sendable {
             if let s = session, !s.perform(&op) { session = nil }
             op.completedAt = MonotonicClock.now() - origin
             ops.append(op)
+            brake?.observe(
+                probe: ProbeSeries.workloadName, kind: "workload", interval: nil, started: op.invokedAt,
+                latency: op.completedAt - op.invokedAt,
+                ok: op.outcome == .ok, reason: op.outcome == .ok ? nil : "\(op.kind.rawValue) \(op.outcome.rawValue)", value: nil)
         }
         history.mutate { $0.ops += ops }
     }
