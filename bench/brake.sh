@@ -75,11 +75,11 @@ experiment() { # where(lab|ssh) stop(yes|no)
   [ "$2" = no ] || { echo "stop_when:"; echo "  failures: {probe: guard}"; }
 }
 for where in lab ssh; do
-  experiment $where no > "$scratch/$where.yaml"
-  experiment $where yes > "$scratch/$where-stop.yaml"
+  experiment $where no > "$scratch/exp-$where.yaml"
+  experiment $where yes > "$scratch/exp-$where-stop.yaml"
 done
 # The first ssh run installs the agent on every host; not measured.
-"$fl" run "$scratch/ssh.yaml" --quiet --state-dir "$state" --out "$scratch/warmup" --halt-file "$scratch/halt" >/dev/null 2>&1 &
+"$fl" run "$scratch/exp-ssh.yaml" --quiet --state-dir "$state" --out "$scratch/warmup" --halt-file "$scratch/halt" >/dev/null 2>&1 &
 sleep 8; "$fl" halt --file "$scratch/halt" --no-wait >/dev/null; wait || true; rm -f "$scratch/halt"
 
 stopped_once() { # case file how
@@ -97,6 +97,7 @@ stopped_once() { # case file how
     sigint) kill -INT $pid ;;
   esac
   wait $pid || true
+  [ -f "$scratch/r-$name/latest/journal.json" ] || { echo "$name: no journal"; tail -20 "$scratch/run.out"; exit 1; }
   python3 - "$scratch/r-$name/latest/journal.json" >> "$scratch/$name.txt" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -108,7 +109,7 @@ PY
 
 for where in lab ssh; do
   for how in stop halt sigint; do
-    file=$where.yaml; [ $how = stop ] && file=$where-stop.yaml
+    file=exp-$where.yaml; [ $how = stop ] && file=exp-$where-stop.yaml
     for _ in $(seq "$rounds"); do stopped_once "$where-$how" "$file" "$how"; done
   done
 done
@@ -131,6 +132,7 @@ for _ in $(seq "$rounds"); do
   peer CONT
   python3 -c "import time; print((time.monotonic_ns() - int(open('$scratch/t0').read())) / 1e6)" >> "$scratch/peer.txt"
 done
+[ -z "${BENCH_DEBUG:-}" ] || { cat "$scratch/peer.txt"; ls "$scratch/cp"; }
 
 python3 - "$scratch" "$rounds" <<'PY'
 import json, statistics, sys, datetime
@@ -139,10 +141,16 @@ def pct(xs, p): xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * 
 out = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "rounds": rounds}
 names = [f"{w}-{h}" for w in ("lab", "ssh") for h in ("stop", "halt", "sigint")] + ["peer"]
 for name in names:
-    lines = open(f"{scratch}/{name}.txt").read().split()
     bad = [l for l in open(f"{scratch}/{name}.txt").read().splitlines() if l.startswith("bad")]
     xs = [float(l) for l in open(f"{scratch}/{name}.txt").read().splitlines() if not l.startswith("bad")]
-    label = {"peer": "peer: 8 ssh sessions at once, pkill -CONT (warm)"}.get(name, f"{name.split('-')[1]:<6} 8 pauses on 8 {name.split('-')[0]} hosts")
+    if not xs:
+        print(f"{name}: no figures: {open(f'{scratch}/{name}.txt').read()[:300]!r}")
+        continue
+    if name == "peer":
+        label = "peer: 8 ssh sessions at once, pkill -CONT (warm)"
+    else:
+        where, how = name.split("-")
+        label = f"{how:<6} 8 pauses on 8 {where} hosts"
     print(f"{label:<50} n={len(xs):<3} ms to every fault reverted: median {statistics.median(xs):.1f}  p99 {pct(xs, 99):.1f}  max {max(xs):.1f}"
           + (f"   {len(bad)} bad: {bad[0]}" if bad else ""))
     out[name] = {"n": len(xs), "ms_median_p99_max": [statistics.median(xs), pct(xs, 99), max(xs)], "bad": len(bad)}
