@@ -63,4 +63,71 @@ struct WebLabTests {
         #expect(j.actions.contains { $0.name == "n1-reaches-n2" && $0.exitStatus == 0 }, "\(j.actions)")
         #expect(j.residue.isEmpty, "\(j.residue)")
     }
+
+    @Test("the quorum guard at fire time: a role that names a second host of a declared quorum is refused, nothing of it injected")
+    func guardAtFireTime() throws {
+        let dir = try temporaryDirectory(under: "/var/tmp")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = """
+            version: 1
+            title: a role picks the second of three
+            lab: \(ShippedExperiment.root)/experiments/labs/web3.yaml
+            duration: 3s
+            faults:
+              - {name: first, at: 500ms, duration: 2s, pause: {host: n1, process: python3}}
+              - name: second
+                at: 1s
+                duration: 1s
+                pause: {host: {role: victim, resolve: [echo, 198.18.3.12]}, process: python3}
+            safety:
+              quorums: {web: [n1, n2, n3]}
+            """
+        try text.write(toFile: "\(dir)/e.yaml", atomically: true, encoding: .utf8)
+        let plan = try FaultlineBinary.run(["plan", "e.yaml"], in: dir)
+        #expect(
+            plan.status == 0 && plan.stdout.contains("checked again when they fire (a role picks the host): second"),
+            "\(plan.stdout)\(plan.stderr)")
+        let out = try FaultlineBinary.run(
+            ["run", "e.yaml", "--state-dir", "\(dir)/state", "--out", "\(dir)/reports", "--lab-dir", "\(dir)/labs"], in: dir)
+        #expect(out.status == ExitCode.invalid, "\(out.stdout)\(out.stderr)")
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        let second = try #require(j.faults.first { $0.name == "second" })
+        #expect(second.injectedAt == nil && second.host == "n2", "\(second)")
+        #expect(
+            second.error?.hasPrefix(
+                "the safety guard refused it once its role named n2: 2 of the 3 hosts of quorum 'web' taken at once (n1 by 'first', n2 by 'second')"
+            )
+                == true, "\(second)")
+        #expect(j.faults.first { $0.name == "first" }.map { $0.confirmed && $0.revertedAt != nil } == true)
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
+    @Test("a majority pause the experiment intends (safety: quorum_loss: intended) runs: both pauses confirmed and reverted")
+    func intendedMajority() throws {
+        let dir = try temporaryDirectory(under: "/var/tmp")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = """
+            version: 1
+            title: two of three paused, on purpose
+            lab: \(ShippedExperiment.root)/experiments/labs/web3.yaml
+            duration: 2s
+            faults:
+              - {name: p1, at: 500ms, duration: 1s, pause: {host: n1, process: python3}}
+              - {name: p2, at: 500ms, duration: 1s, pause: {host: n2, process: python3}}
+            safety:
+              quorums: {web: [n1, n2, n3]}
+              quorum_loss: intended
+            """
+        try text.write(toFile: "\(dir)/e.yaml", atomically: true, encoding: .utf8)
+        let out = try FaultlineBinary.run(
+            ["run", "e.yaml", "--state-dir", "\(dir)/state", "--out", "\(dir)/reports", "--lab-dir", "\(dir)/labs"], in: dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let j = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(dir)/reports/latest/journal.json")))
+        #expect(j.faults.count == 2 && j.faults.allSatisfy { $0.confirmed && $0.revertedAt != nil }, "\(j.faults)")
+        // Without the intent the same plan is refused before anything is brought up.
+        try text.replacingOccurrences(of: "  quorum_loss: intended", with: "").write(
+            toFile: "\(dir)/refused.yaml", atomically: true, encoding: .utf8)
+        let refused = try FaultlineBinary.run(["validate", "refused.yaml"], in: dir)
+        #expect(refused.status == ExitCode.badInput && refused.stderr.contains("2 of the 3 hosts of quorum 'web'"), "\(refused.stderr)")
+    }
 }

@@ -16,6 +16,10 @@ public struct Experiment: Equatable, Sendable {
     public var expectations: [Expectation]
     /// The brake: conditions that, once one holds during the fault phase, stop the run.
     public var stopConditions: [StopCondition] = []
+    /// How much of the system may be taken at once (`safety:`).
+    public var safety = Safety()
+    /// Inventory groups marked as quorums (`faultline_quorum=true`): name → the hosts taken.
+    public var quorums: [String: [String]] = [:]
     public var settings: Settings
     /// The lab the experiment runs in, brought up around the run if it is not up yet.
     public var lab: LabSpec?

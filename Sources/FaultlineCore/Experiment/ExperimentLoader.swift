@@ -5,7 +5,7 @@ import Yams
 public enum ExperimentLoader {
     static let topKeys = [
         "version", "title", "description", "tags", "lab", "hosts", "duration", "steady_state", "probes", "workload", "faults",
-        "actions", "rollbacks", "expect", "stop_when", "settings", "proxies",
+        "actions", "rollbacks", "expect", "stop_when", "safety", "settings", "proxies",
     ]
 
     /// Where lab host data lives by default (`{dir}` in lab files); `faultline --lab-dir` changes it.
@@ -90,7 +90,7 @@ public enum ExperimentLoader {
         e.version = version ?? 1
         e.description = r.string(f, "description")
         e.tags = r.strings(f, "tags") ?? []
-        e.hosts = readHosts(f, r, groups: &e.groups)
+        e.hosts = readHosts(f, r, groups: &e.groups, quorums: &e.quorums)
         r.labNode = f.values["lab"]
         if let node = f.values["proxies"] { e.proxies = ProxyDecl.readAll(node, reader: r) }
         let probes = ProbeReader(reader: r)
@@ -106,6 +106,7 @@ public enum ExperimentLoader {
             e.expectations = ExpectReader(reader: r).read(node, experiment: e)
         }
         if let node = f.values["stop_when"] { e.stopConditions = StopReader(reader: r).read(node, experiment: e) }
+        if let node = f.values["safety"] { e.safety = Safety.read(node, r) }
         if let node = f.values["settings"] { readSettings(node, into: &e.settings, r) }
         return e
     }
@@ -363,7 +364,9 @@ public enum ExperimentLoader {
 
     /// `hosts: {from: INVENTORY, group: NAME, ssh: {…defaults}}`: every host of the group (all by
     /// default) as an ssh host, the inventory's groups (those hosts only) as `group:NAME`.
-    static func readInventory(_ node: Node, _ r: NodeReader, groups: inout [String: [String]]) -> [HostSpec] {
+    static func readInventory(
+        _ node: Node, _ r: NodeReader, groups: inout [String: [String]], quorums: inout [String: [String]]
+    ) -> [HostSpec] {
         guard let f = r.fields(node, path: "hosts", allowed: ["from", "group", "ssh"], what: "an inventory: from, group, ssh") else {
             return []
         }
@@ -405,10 +408,13 @@ public enum ExperimentLoader {
         }
         let taken = Set(out.map(\.name))
         for (g, list) in inventory.groups { groups[g] = list.filter(taken.contains) }
+        for g in inventory.quorums { quorums[g] = groups[g] }
         return out
     }
 
-    static func readHosts(_ f: Fields, _ r: NodeReader, groups: inout [String: [String]]) -> [HostSpec] {
+    static func readHosts(
+        _ f: Fields, _ r: NodeReader, groups: inout [String: [String]], quorums: inout [String: [String]]
+    ) -> [HostSpec] {
         var hosts = [HostSpec.local]
         guard let node = f.values["hosts"], case .mapping(let m) = node else {
             if let node = f.values["hosts"] {
@@ -416,7 +422,7 @@ public enum ExperimentLoader {
             }
             return hosts
         }
-        if let from = m["from"], case .scalar = from { return hosts + readInventory(node, r, groups: &groups) }
+        if let from = m["from"], case .scalar = from { return hosts + readInventory(node, r, groups: &groups, quorums: &quorums) }
         for (k, v) in m {
             let name = k.string ?? ""
             let path = "hosts.\(name)"

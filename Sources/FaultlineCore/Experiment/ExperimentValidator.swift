@@ -19,6 +19,32 @@ struct ExperimentValidator {
         overlaps(e)
         workloadSize(e)
         probeSamples(e)
+        blastRadius(e)
+    }
+
+    /// `safety:` and the quorums: the hosts they name exist; no instant of the plan takes more
+    /// than they allow (faults whose host a role picks are checked again when they fire).
+    private func blastRadius(_ e: Experiment) {
+        let names = HostSet(e).names
+        var unknown = false
+        for (q, list) in e.safety.quorums.sorted(by: { $0.key < $1.key }) {
+            for h in list where !names.contains(h) {
+                unknown = true
+                reader.error(
+                    path: "safety.quorums.\(q)",
+                    "'safety.quorums.\(q)' names \(shown: h), which is not a host of the experiment \(Suggest.hint(for: h, in: names))")
+            }
+        }
+        // A quorum with a host that is not there would only be judged wrongly.
+        let guardian = BlastGuard(e)
+        guard guardian.isActive, !unknown else { return }
+        for instant in guardian.instants(e) where !instant.evaluation.problems.isEmpty {
+            guard let first = instant.starting.first, let i = e.faults.firstIndex(where: { $0.name == first }) else { continue }
+            let f = e.faults[i]
+            for p in instant.evaluation.problems {
+                reader.error(path: path(f.path, "faults", i), "fault '\(f.name)' at \(DurationText.format(f.at)) takes too much: \(p)")
+            }
+        }
     }
 
     /// Each proxy runs in the agent of a declared host.

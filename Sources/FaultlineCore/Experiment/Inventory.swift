@@ -21,6 +21,8 @@ public struct Inventory: Equatable, Sendable {
     public var hosts: [String: SSHTarget] = [:]
     /// Group → its hosts, children's included (`all` and `ungrouped` as Ansible has them).
     public var groups: [String: [String]] = [:]
+    /// Groups whose variables say `faultline_quorum=true`: a majority of their hosts must stay.
+    public var quorums: [String] = []
 
     /// Reads the inventory at `path` (named by an experiment: it must be no secret, see
     /// `InputFile`); its problems are its own FILE:LINE:COL diagnostics.
@@ -81,6 +83,14 @@ public struct Inventory: Equatable, Sendable {
             inv.groups[name] = list.map { raw.order[$0] }
             guard name != "all", name != "ungrouped" else { continue }
             for h in list { groupsOf[h].append(g) }
+        }
+        for (g, vars) in raw.groupVars.sorted(by: { $0.key < $1.key }) {
+            guard let v = vars["faultline_quorum"] else { continue }
+            switch v.text.lowercased() {
+            case "true", "yes", "1": inv.quorums.append(g)
+            case "false", "no", "0": break
+            default: fail(v.at, "group \(shown: g): 'faultline_quorum' must be true or false, got \(shown: v.text)")
+            }
         }
         inv.groups["all"] = raw.order
         inv.groups["ungrouped"] = raw.order.indices.filter { groupsOf[$0].isEmpty }.map { raw.order[$0] }

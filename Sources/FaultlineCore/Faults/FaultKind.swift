@@ -40,6 +40,8 @@ public protocol FaultKind: Codable, Sendable {
     var processes: ProcessTarget? { get }
     /// Checks against the rest of the experiment; problems go to `v`.
     func validate(_ step: FaultStep, _ v: FaultValidation)
+    /// What it takes from the system while it holds, for the blast-radius and quorum guard.
+    func impact(in hosts: HostSet) -> FaultImpact
     /// The plan's line for its injection.
     func describe(_ step: FaultStep, _ hosts: HostSet) -> String
     /// The plan's line for its revert (held kinds only).
@@ -48,7 +50,21 @@ public protocol FaultKind: Codable, Sendable {
     func isEqual(_ other: any FaultKind) -> Bool
 }
 
+/// What a fault takes from the system while it holds (`safety:`, the quorum guard).
+public enum FaultImpact: Sendable, Equatable {
+    /// These hosts are down or stopped: taken from every group and quorum they are in.
+    case hosts([String])
+    /// These hosts are slowed or lossy: counted against `max_hosts` and `max_share`, not against
+    /// a quorum (a slow member still votes; a cut is a partition).
+    case degraded([String])
+    /// Who drops whose packets (a partition): a host cut off from a group's largest connected
+    /// part is taken from that group.
+    case cuts([String: [String]])
+}
+
 extension FaultKind {
+    /// The hosts it acts on are the hosts it takes.
+    public func impact(in hosts: HostSet) -> FaultImpact { .hosts(self.hosts(in: hosts)) }
     public static var replacesProcesses: Bool { false }
     public var role: RoleTarget? { nil }
     public func onHost(_ host: String) -> Self { self }

@@ -34,6 +34,8 @@ extension KillFault: FaultKindReader {
     public func onHost(_ host: String) -> KillFault {
         var k = self
         k.process.host = host
+        // Bound: a fault on that host, as if written so (the guard and the plan read it so).
+        k.process.role = nil
         return k
     }
 

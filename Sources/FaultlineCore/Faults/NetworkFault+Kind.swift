@@ -19,6 +19,9 @@ extension NetworkFault: FaultKindReader {
 
     public func hosts(in hosts: HostSet) -> [String] { [host] }
 
+    /// Its host is slowed or lossy, not taken: see ``FaultImpact/degraded(_:)``.
+    public func impact(in hosts: HostSet) -> FaultImpact { .degraded([host]) }
+
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
         "network on \(host) (\(device ?? "eth0")), \(filter.summary): \(shaping.summary), engine \(engine.rawValue) [\(step.name)]"
     }

@@ -38,6 +38,13 @@ public struct PartitionFault: FaultKindReader, Equatable {
         isolateRole == nil ? grudges(among: hosts.peerHosts, sets: hosts).keys.sorted() : hosts.peerHosts
     }
 
+    /// A partition takes nobody down: it takes whoever it cuts off from the rest of a group.
+    public func impact(in hosts: HostSet) -> FaultImpact {
+        var cuts = grudges(among: hosts.peerHosts, sets: hosts)
+        for h in outageHosts(sets: hosts) { cuts[h] = hosts.peerHosts.filter { $0 != h } }
+        return .cuts(cuts)
+    }
+
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
         if let r = isolateRole {
             return

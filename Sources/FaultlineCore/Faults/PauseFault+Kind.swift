@@ -25,6 +25,8 @@ extension PauseFault: FaultKindReader {
     public func onHost(_ host: String) -> PauseFault {
         var p = self
         p.process.host = host
+        // Bound: a fault on that host, as if written so (the guard and the plan read it so).
+        p.process.role = nil
         return p
     }
 

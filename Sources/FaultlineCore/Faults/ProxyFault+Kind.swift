@@ -110,6 +110,10 @@ extension ProxyFault: FaultKindReader {
 
     public func hosts(in hosts: HostSet) -> [String] { [hosts.proxies[proxy] ?? "local"] }
 
+    /// A proxy's toxics slow or cut one path to a service, through the runner's own proxy: no
+    /// host of the system is taken.
+    public func impact(in hosts: HostSet) -> FaultImpact { .hosts([]) }
+
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String { "\(target) [\(step.name)]" }
 
     public func describeRevert(_ step: FaultStep) -> String {

@@ -6,7 +6,7 @@ import Yams
 /// `{address}`, `{host}`, `{lab}`, `{dir}` and `{ip:HOST}` in a host's strings are replaced
 /// before that host is read, so a service or a readiness probe can name its own address.
 public enum LabLoader {
-    static let topKeys = ["lab", "subnet", "bridge_address", "hosts"]
+    static let topKeys = ["lab", "subnet", "bridge_address", "hosts", "quorums"]
     static let hostKeys = ["address", "group", "region", "private", "files", "services"]
     static let serviceKeys = ["name", "argv", "env", "dir", "log", "ready", "ready_within"]
 
@@ -103,8 +103,11 @@ public enum LabLoader {
             if let host = readHost(substitute(v, vars), name: hostName, subnet: subnet, dir: dir, r) { hosts.append(host) }
         }
         checkUnique(hosts, bridge: bridge, r)
+        let quorums = f.values["quorums"].map { Safety.readQuorums($0, path: "quorums", r, known: hosts.map(\.name)) }
         guard let name, let subnet, let bridge else { return nil }
-        return LabSpec(name: name, subnet: subnet, bridgeAddress: bridge, hosts: hosts, source: "")
+        var lab = LabSpec(name: name, subnet: subnet, bridgeAddress: bridge, hosts: hosts, source: "")
+        lab.quorums = quorums
+        return lab
     }
 
     static func address(_ text: String, node: Node?, path: String, in subnet: IPv4Subnet, _ r: NodeReader) -> IPv4Address? {

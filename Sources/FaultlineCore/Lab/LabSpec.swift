@@ -8,6 +8,8 @@ public struct LabSpec: Codable, Equatable, Sendable {
     /// The root namespace's address on the bridge: how the runner reaches the hosts.
     public var bridgeAddress: IPv4Address
     public var hosts: [LabHost]
+    /// Sets of hosts a majority of which the lab's system needs (`quorums:`); nil for none.
+    public var quorums: [String: [String]]?
     public var source: String
 
     public init(name: String, subnet: IPv4Subnet, bridgeAddress: IPv4Address, hosts: [LabHost], source: String) {

@@ -70,9 +70,46 @@ public struct Plan: Sendable {
         out += "  rollbacks: \(e.rollbacks.isEmpty ? "none" : safe(e.rollbacks.map { $0.command.description }.joined(separator: "; ")))\n"
         out += "  expectations: \(e.expectations.isEmpty ? "none" : "")\n"
         for x in e.expectations { out += "    - \(safe(x.description))\n" }
+        out += safety()
         out += "  stop when: \(e.stopConditions.isEmpty ? "a halt only" : "(any of these, judged on every sample of the phase)")\n"
         for c in e.stopConditions { out += "    - \(safe(c.description))\n" }
         if !e.stopConditions.isEmpty { out += "    then: every held fault reverted at once, rollbacks run, verdict aborted (exit 3)\n" }
+        return out
+    }
+
+    /// The guard's arithmetic: at each instant a fault begins, what the faults holding take.
+    func safety() -> String {
+        let g = BlastGuard(experiment)
+        guard g.isActive else { return "" }
+        let safe = ShownText.controlsEscaped
+        let s = experiment.safety
+        var limits = g.groups.filter(\.quorum).map {
+            "quorum \($0.name) [\($0.hosts.joined(separator: ", "))] needs \($0.hosts.count / 2 + 1)"
+        }
+        if let m = s.maxHosts { limits.append("at most \(m) host\(m == 1 ? "" : "s") at once") }
+        if let m = s.maxShare { limits.append("at most \(PercentText.format(m)) of a group") }
+        if s.quorumLossIntended { limits.append("quorum loss intended") }
+        var out = "  safety: \(safe(limits.joined(separator: "; ")))\n"
+        for i in g.instants(experiment) {
+            let ev = i.evaluation
+            let hosts = ev.taken.keys.sorted()
+            var parts = [
+                "\(hosts.count) host\(hosts.count == 1 ? "" : "s") faulted\(hosts.isEmpty ? "" : " (\(hosts.joined(separator: ", ")))")"
+            ]
+            for (group, taken) in ev.shares where group.quorum || s.maxShare != nil {
+                let size = group.hosts.count
+                let left = size - taken.count
+                parts.append(
+                    group.quorum
+                        ? "\(group.name) \(taken.count) of \(size), \(left) left \(left >= size / 2 + 1 ? "≥" : "<") \(size / 2 + 1)"
+                        : "\(group.name) \(taken.count) of \(size)")
+            }
+            let verdict = ev.problems.isEmpty ? "" : ": REFUSED"
+            out +=
+                "    +\(DurationText.format(i.at))\t\(safe(i.starting.joined(separator: ", "))): \(safe(parts.joined(separator: "; ")))\(verdict)\n"
+        }
+        let roles = experiment.faults.filter { $0.spec.role != nil }.map(\.name)
+        if !roles.isEmpty { out += "    checked again when they fire (a role picks the host): \(safe(roles.joined(separator: ", ")))\n" }
         return out
     }
 

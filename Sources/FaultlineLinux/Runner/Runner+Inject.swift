@@ -102,7 +102,20 @@ extension Runner {
             switch answer {
             case .success(let host):
                 emit(.roleResolved(role: role.role, host: host, fault: step.name))
-                return spec.onHost(host)
+                let boundSpec = spec.onHost(host)
+                let problems = guardProblems(step, boundSpec)
+                guard problems.isEmpty else {
+                    var record = FaultRecord(
+                        name: step.name, kind: step.kind, host: host, target: boundSpec.target, scheduledAt: scheduledAt)
+                    let why = "the safety guard refused it once its role named \(host): \(problems.joined(separator: "; "))"
+                    record.error = why
+                    journal.faults.append(record)
+                    invalidReasons.append("fault '\(step.name)': \(why); nothing of it was injected")
+                    emit(.injectFailed(fault: step.name, reason: why))
+                    return nil
+                }
+                boundRoles[step.name] = boundSpec
+                return boundSpec
             case .failure(let why):
                 var record = FaultRecord(
                     name: step.name, kind: step.kind, host: "role '\(role.role)'", target: spec.target, scheduledAt: scheduledAt)
@@ -113,6 +126,25 @@ extension Runner {
                 return nil
             }
         }
+    }
+
+    /// What `safety:` and the quorums say against `step` (its role bound to a host), with every
+    /// fault that holds at its instant: the plan could not check it before the role was known.
+    func guardProblems(_ step: FaultStep, _ spec: any FaultKind) -> [String] {
+        let g = BlastGuard(experiment)
+        guard g.isActive else { return [] }
+        let hosts = HostSet(experiment)
+        var active: [(name: String, impact: FaultImpact)] = []
+        for f in experiment.faults where f.name != step.name {
+            guard f.window(experimentDuration: experiment.duration).contains(step.at) || f.at == step.at else { continue }
+            if f.spec.role == nil {
+                active.append((f.name, f.spec.impact(in: hosts)))
+            } else if let b = boundRoles[f.name] {
+                active.append((f.name, b.impact(in: hosts)))
+            }
+        }
+        active.append((step.name, spec.impact(in: hosts)))
+        return g.evaluate(active).problems
     }
 
     /// Expands a fault (unless armed), records it in the journal and holds it: if a call fails

@@ -83,6 +83,8 @@ public final class Runner {
     var history: History?
     let heal = HealWatch()
     var haltWatch: HaltWatch?
+    /// Role faults as their roles bound them, for the guard's look at later instants.
+    var boundRoles: [String: any FaultKind] = [:]
     /// The brake: stop conditions judged on every sample, and halts; it wakes the schedule.
     lazy var brake = StopMonitor(experiment.stopConditions) { [interrupts] _ in interrupts.wake() }
 
