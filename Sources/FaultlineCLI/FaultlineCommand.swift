@@ -13,6 +13,8 @@ public struct FaultlineCommand: ParsableCommand {
         // descriptor is this program's own file, and nothing this process starts needs it.
         if arguments.first == SelfCommand.inherited { _ = fcntl(3, F_SETFD, FD_CLOEXEC) }
         if arguments.dropFirst().first == "run" { CurlEasy.preload() }
+        // A resource worker an agent started: the agent's own words, not a command of the CLI.
+        if arguments.dropFirst().first == "worker" { Glibc.exit(AgentCommand.run(Array(arguments.dropFirst()))) }
     }
 
     /// Parses the arguments, runs the command and exits with its code, as `main()` does, but

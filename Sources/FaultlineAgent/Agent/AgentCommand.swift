@@ -60,6 +60,8 @@ public enum AgentCommand {
     /// Runs the words (`CommandLine.arguments` without the program) and returns the exit code:
     /// 64 with the usage for words it cannot run.
     public static func run(_ words: [String]) -> Int32 {
+        // A resource worker the agent started (`Workers`): not a command for people.
+        if words.first == "worker" { return Workers.run(Array(words.dropFirst())) }
         switch parse(words) {
         case .failure(let p):
             Output.stderr("faultline-agent: \(p.text)\n\(usage)\n")

@@ -38,7 +38,12 @@ public final class AgentServer: @unchecked Sendable {
     }
 
     /// Serves until `bye`, end of input, or a lapsed lease; returns the exit code.
+    /// The state directory of the agent this process serves (faults that must not fill or
+    /// break its filesystem read it).
+    package static let stateDirectoryInUse = Locked<String?>(nil)
+
     public func serve() -> Int32 {
+        Self.stateDirectoryInUse.mutate { $0 = stateDirectory }
         signal(SIGINT, SIG_IGN)  // the runner decides; a Ctrl-C at the terminal must not kill us
         signal(SIGPIPE, SIG_IGN)
         let watchdog = PThread { [self] in self.watch() }

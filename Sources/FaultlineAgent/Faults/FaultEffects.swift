@@ -11,7 +11,13 @@ public enum FaultEffects {
         PartitionDriver(),
         NetworkDriver(),
         ProxyDriver(),
+        CPUDriver(),
+        MemoryDriver(),
+        DiskFillDriver(),
     ]
+
+    /// The kinds whose effect runs worker processes (`faultline worker NAME`).
+    static let workers: [any WorkerBody.Type] = [CPUDriver.self, MemoryDriver.self]
 
     /// The effect that performs a work item.
     static func effect(for work: AnyFaultWork) -> (any FaultEffect)? {

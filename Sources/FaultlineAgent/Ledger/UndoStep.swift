@@ -20,6 +20,11 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
     /// Remove toxics from (and re-enable) a fault proxy of this process; in any other process
     /// there is nothing to undo: the proxy ended with the process that ran it.
     case proxyRestore(proxy: String, toxics: [String], enable: Bool)
+    /// End every resource worker of this tag (`faultline_<run>_<index>`): processes of a
+    /// faultline executable whose command line is `… worker KIND --tag TAG`.
+    case endWorkers(tag: String)
+    /// Remove a fill file faultline made (`…/faultline_<run>_<index>.fill`).
+    case removeFile(String)
 
     public var description: String {
         switch self {
@@ -32,7 +37,17 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         case .proxyRestore(let p, let toxics, let enable):
             return enable
                 ? "bring proxy \(p) up" : "remove toxic\(toxics.count == 1 ? "" : "s") \(toxics.joined(separator: ", ")) from proxy \(p)"
+        case .endWorkers(let tag): return "end the workers of \(tag)"
+        case .removeFile(let path): return "remove \(path)"
         }
+    }
+
+    /// `/…/faultline_<run>_<index>.fill`, absolute, without `..`.
+    static func isFillFile(_ path: String) -> Bool {
+        guard path.hasPrefix("/"), !path.split(separator: "/").contains(".."), path.hasSuffix(".fill"),
+            let name = path.split(separator: "/").last
+        else { return false }
+        return isFaultlineTable(String(name.dropLast(5)))
     }
 
     /// Why this step may not be executed, or nil. Only steps of the shapes faultline itself
@@ -60,6 +75,10 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         case .proxyRestore:
             // Acts only on this process's own proxies: nothing outside it to protect.
             return nil
+        case .endWorkers(let tag):
+            return Self.isFaultlineTable(tag) ? nil : "worker tag '\(tag)' is not named like faultline's (faultline_…)"
+        case .removeFile(let path):
+            return Self.isFillFile(path) ? nil : "'\(path)' is not a fill file faultline makes (an absolute …/faultline_….fill)"
         }
     }
 
@@ -100,6 +119,10 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             guard let server = AgentProxies.server else { return }
             for t in toxics { try? server.removeToxic(p, t) }
             if enable { _ = try? server.update(p, enabled: true, listen: nil, upstream: nil) }
+        case .endWorkers(let tag):
+            Workers.end(tag: tag)
+        case .removeFile(let path):
+            if unlink(path) != 0, errno != ENOENT { throw FaultError.system("remove \(path): \(errnoText())") }
         }
     }
 
@@ -141,6 +164,14 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             if !left.isEmpty { return "proxy \(p) still has toxic\(left.count == 1 ? "" : "s") \(left.joined(separator: ", "))" }
             if enable, shown["enabled"] == .bool(false) { return "proxy \(p) is still down" }
             return nil
+        case .endWorkers(let tag):
+            let left = Workers.find(tag: tag)
+            return left.isEmpty
+                ? nil
+                : "\(left.count) worker\(left.count == 1 ? "" : "s") of \(tag) still running: \(left.map(\.description).joined(separator: ", "))"
+        case .removeFile(let path):
+            var st = stat()
+            return lstat(path, &st) == 0 ? "fill file \(path) is still there" : nil
         }
     }
 }

@@ -184,6 +184,12 @@ public struct FaultValidation {
     /// Reports a problem at the position `path` (a key path) was read from.
     public func error(at path: String, _ message: String) { reader.error(path: path, message) }
 
+    /// Reports `host` at `path` unless the experiment declares it.
+    public func knownHost(_ host: String, at path: String) {
+        let names = hosts.names
+        if !names.contains(host) { error(at: path, "unknown host \(shown: host) in '\(path)' \(Suggest.hint(for: host, in: names))") }
+    }
+
     /// Whether `path` was written in the file (it may be absent, or present but unreadable).
     public func wasWritten(_ path: String) -> Bool { reader.marks[path] != nil }
 }

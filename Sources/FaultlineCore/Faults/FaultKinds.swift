@@ -14,6 +14,9 @@ public enum FaultKinds {
         PartitionFault.self,
         NetworkFault.self,
         ProxyFault.self,
+        CPUFault.self,
+        MemoryFault.self,
+        DiskFillFault.self,
     ]
 
     /// Every kind, in the order `list-faults` shows them.

@@ -9,6 +9,9 @@ public enum FaultDrivers {
         PartitionDriver(),
         NetworkDriver(),
         ProxyDriver(),
+        CPUDriver(),
+        MemoryDriver(),
+        DiskFillDriver(),
     ]
 
     /// The driver of a fault kind.

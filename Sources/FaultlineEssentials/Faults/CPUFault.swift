@@ -1,0 +1,18 @@
+/// `cpu`: `workers` processes on `host`, each busy for `load` of every 100 ms; ended on revert.
+public struct CPUFault: Codable, Equatable, Sendable {
+    public static let key = "cpu"
+
+    public var host: String
+    public var workers: Int
+    /// The share of each 100 ms a worker spins, 0 < load ≤ 1.
+    public var load: Double
+    /// Names this fault's workers (`faultline_<run>_<index>`); set when the runner expands it.
+    public var tag: String
+
+    public init(host: String = "local", workers: Int = 1, load: Double = 1, tag: String = "") {
+        self.host = host
+        self.workers = workers
+        self.load = load
+        self.tag = tag
+    }
+}

@@ -1,0 +1,57 @@
+import FaultlineCore
+import Foundation
+import Glibc
+import Testing
+
+@testable import FaultlineAgent
+@testable import FaultlineLinux
+
+/// The resource kinds' pieces on this machine: what they read from /proc, the undo steps'
+/// shapes, sizes as written.
+@Suite("resource faults: readings and undo shapes")
+struct ResourceFaultTests {
+    @Test("/proc fields with spaces or tabs; this machine's available memory and pressure read")
+    func readings() {
+        #expect(Workers.kibField("VmRSS:\t  282560 kB\nVmData: 1 kB\n", "VmRSS:") == 282_560 * 1024)
+        #expect(Workers.kibField("MemAvailable:   23859876 kB\n", "MemAvailable:") == 23_859_876 * 1024)
+        #expect(Workers.kibField("MemAvailable: lots\n", "MemAvailable:") == nil)
+        #expect((Workers.memAvailable() ?? 0) > 1 << 20)
+        #expect(Workers.residentBytes(getpid()).map { $0 > 1 << 20 } == true)
+        #expect(Workers.cpuTicks(getpid()) != nil)
+    }
+
+    @Test("undo steps of the resource kinds: only faultline's tags and fill files")
+    func undoShapes() {
+        #expect(UndoStep.endWorkers(tag: "faultline_20261204_1_0").refusal == nil)
+        #expect(UndoStep.endWorkers(tag: "sshd").refusal != nil)
+        #expect(UndoStep.removeFile("/var/lib/pg/faultline_20261204_1_0.fill").refusal == nil)
+        for bad in [
+            "/etc/passwd", "relative/faultline_a_0.fill", "/x/../faultline_a_0.fill", "/x/faultline_.fill", "/x/faultline_a b.fill",
+        ] {
+            #expect(UndoStep.removeFile(bad).refusal != nil, "\(bad)")
+        }
+    }
+
+    @Test("an injection's baseline keeps a large number through the ledger's JSON")
+    func baselineRoundTrip() throws {
+        var i = Injection(undo: [.endWorkers(tag: "faultline_a_0")], summary: "s")
+        i.baseline["available"] = 24_372_916_224
+        let data = try FaultlineJSON.encoder().encode(i)
+        let back = try FaultlineJSON.decoder().decode(Injection.self, from: data)
+        #expect(back.baseline["available"] == 24_372_916_224, "\(String(decoding: data, as: UTF8.self))")
+    }
+
+    @Test("sizes as experiments write them, and as reports show them")
+    func sizes() {
+        #expect(ByteSizeText.parse("512MiB") == 512 << 20)
+        #expect(ByteSizeText.parse("1.5GiB") == 3 << 29)
+        #expect(ByteSizeText.parse("100MB") == 100_000_000)
+        #expect(ByteSizeText.parse("4096") == 4096)
+        for bad in ["", "MiB", "-1MiB", "1..5GiB", "2PiB", "1 GiB", "lots"] { #expect(ByteSizeText.parse(bad) == nil, "\(bad)") }
+        #expect(ByteSizeText.format(276 << 20) == "276 MiB")
+        #expect(ByteSizeText.format(3 << 29) == "1.5 GiB")
+        #expect(ByteSizeText.format(300) == "300 B")
+        #expect(FixedText.format(1.567, 2) == "1.57" && FixedText.format(3, 1) == "3.0" && FixedText.format(-0.04, 1) == "0.0")
+        #expect(FixedText.format(0.05, 2) == "0.05" && FixedText.format(12.25, 0) == "12")
+    }
+}
