@@ -18,6 +18,7 @@ packages=(
   openssh-client openssh-server                     # ssh hosts, and the sshd the SSH tests run in lab hosts
   zstd gzip openssl                                 # the agent copied to ssh hosts compressed, and hashed
   qemu-system-x86 busybox-static                    # QEMU guests on Debian's kernel (scripts/guest-kernel.sh)
+  prometheus                                        # the PromQL probe's tests query a real server
 )
 
 # A Toxiproxy client from PyPI, which the proxy's tests use to drive it as Toxiproxy users do.
@@ -59,6 +60,7 @@ for p in "${missing[@]}"; do
     openssh-server) service ssh stop >/dev/null 2>&1 || true ;;
     nginx-light) service nginx stop >/dev/null 2>&1 || true ;;
     postgresql-15) service postgresql stop >/dev/null 2>&1 || true ;;
+    prometheus) service prometheus stop >/dev/null 2>&1 || true ;;
   esac
 done
 python_deps

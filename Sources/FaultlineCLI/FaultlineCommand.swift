@@ -117,6 +117,7 @@ struct ListFaults: ParsableCommand {
               tcp       TCP connect to host:port
               command   argv (or shell: script); exit_code, stdout_contains
               process   processes matching a selector are present (min)
+              prometheus  an instant PromQL query (url, query): its number recorded each sample
             process selectors: name, pid, pidfile, cmdline (regex), port (listening TCP port)
             workloads:
               redis     RPUSH of unique values (set) or SET/GET of keys (register), Sentinel-aware

@@ -6,9 +6,9 @@ import Glibc
 import Testing
 
 /// The resource kinds on this machine: CPU workers, a memory worker, a filled filesystem (a
-/// 64 MiB tmpfs of the test's own), each confirmed by its measured effect and gone afterwards
+/// 64 MiB tmpfs of the test's own), an IO writer, each confirmed by its measured effect and gone afterwards
 /// — after the normal end, a stop condition, SIGTERM, and SIGKILL of the runner.
-@Suite("resource pressure: cpu, memory, disk_fill", .serialized, .enabled(if: getuid() == 0, "needs root to mount a tmpfs"))
+@Suite("resource pressure: cpu, memory, disk_fill, io", .serialized, .enabled(if: getuid() == 0, "needs root to mount a tmpfs"))
 struct ResourceTests {
     final class Scratch {
         let dir: String
@@ -17,6 +17,7 @@ struct ResourceTests {
             dir = try temporaryDirectory()
             fill = "\(dir)/fill"
             try FileManager.default.createDirectory(atPath: fill, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: "\(dir)/io", withIntermediateDirectories: true)
             let m = Spawner.run(.argv(["mount", "-t", "tmpfs", "-o", "size=64m", "faultline-test", fill]), timeout: 10_000_000_000)
             #expect(m.status == 0, "\(m.output)")
         }
@@ -43,6 +44,7 @@ struct ResourceTests {
                   - {name: burn, at: 200ms, duration: \(hold), cpu: {workers: 2, load: 50%}}
                   - {name: hog, at: 200ms, duration: \(hold), memory: {allocate: 128MiB}}
                   - {name: full, at: 200ms, duration: \(hold), disk_fill: {path: \(fill), leave: 8MiB}}
+                  - {name: write, at: 200ms, duration: \(hold), io: {path: \(dir)/io, allow_state_filesystem: true}}
                 \(stop ? "stop_when: {failures: {probe: guard}}" : "")
                 """
             try text.write(toFile: "\(dir)/e.yaml", atomically: true, encoding: .utf8)
@@ -61,7 +63,11 @@ struct ResourceTests {
                 ProcFS.cmdline(pid).dropFirst().first == "worker" && ProcFS.cmdline(pid).contains { $0.hasPrefix("faultline_") }
             }
         }
-        var fillFiles: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: fill)) ?? []).filter { $0.hasSuffix(".fill") } }
+        var fillFiles: [String] {
+            (((try? FileManager.default.contentsOfDirectory(atPath: fill)) ?? [])
+                + ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/io")) ?? []))
+                .filter { $0.hasSuffix(".fill") }
+        }
         var freeBytes: UInt64 {
             var v = statvfs()
             return statvfs(fill, &v) == 0 ? UInt64(v.f_bavail) * UInt64(v.f_frsize) : 0
@@ -69,7 +75,7 @@ struct ResourceTests {
 
         /// Returns once the three faults hold: the workers run and the filesystem is full.
         func untilHeld(_ p: Spawned) throws {
-            try waitUntil(10) { self.workers.count == 3 && self.freeBytes < 10 << 20 }
+            try waitUntil(10) { self.workers.count == 4 && self.freeBytes < 10 << 20 }
         }
     }
 
@@ -81,7 +87,7 @@ struct ResourceTests {
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         let j = try s.journal()
         let f = Dictionary(uniqueKeysWithValues: j.faults.map { ($0.name, $0) })
-        #expect(j.faults.count == 3 && j.faults.allSatisfy { $0.confirmed && $0.revertedAt != nil }, "\(j.faults)")
+        #expect(j.faults.count == 4 && j.faults.allSatisfy { $0.confirmed && $0.revertedAt != nil }, "\(j.faults)")
         #expect(f["burn"]?.confirmation?.contains("2 workers using") == true, "\(f["burn"].debugDescription)")
         // Two workers at 50 %: about one core between them over the hold.
         let cores = f["burn"]?.measured?.firstMatch(of: /asked: ([0-9.]+) cores used/).flatMap { Double($0.1) }
@@ -90,6 +96,8 @@ struct ResourceTests {
         #expect(resident.map { $0 >= 115 } == true, "\(f["hog"]?.measured ?? "")")
         #expect(f["full"]?.confirmation?.contains("free of 64 MiB") == true, "\(f["full"].debugDescription)")
         #expect(f["full"]?.measured?.hasPrefix("8 MiB to leave asked: ") == true, "\(f["full"]?.measured ?? "")")
+        let rate = f["write"]?.measured?.firstMatch(of: /1 writers: ([0-9.]+) (MiB|GiB|KiB)\/s written and synced/)
+        #expect(rate != nil && f["write"]?.confirmation?.contains("1 workers writing") == true, "\(f["write"].debugDescription)")
         #expect(s.workers.isEmpty && s.fillFiles.isEmpty && s.freeBytes > 60 << 20)
         #expect(j.residue.isEmpty, "\(j.residue)")
     }
@@ -105,7 +113,7 @@ struct ResourceTests {
         let out = FaultlineBinary.collect(p, in: s.dir)
         #expect(out.status == ExitCode.aborted, "\(out.stdout)\(out.stderr)")
         let j = try s.journal()
-        #expect(j.stop?.faults == 3 && j.residue.isEmpty, "\(String(describing: j.stop)) \(j.residue)")
+        #expect(j.stop?.faults == 4 && j.residue.isEmpty, "\(String(describing: j.stop)) \(j.residue)")
         #expect(s.workers.isEmpty && s.fillFiles.isEmpty, "\(s.workers) \(s.fillFiles)")
     }
 
@@ -134,7 +142,8 @@ struct ResourceTests {
         p.wait()
         // A worker is no longer its agent's child: it ends within its 100 ms look.
         try waitUntil(2) { s.workers.isEmpty }
-        #expect(s.fillFiles.count == 1, "the fill file waits for recovery")
+        // The IO worker removed its own file as it ended; the disk fill's waits for recovery.
+        #expect(s.fillFiles.count == 1, "\(s.fillFiles)")
         let out = try FaultlineBinary.run(["recover", "--all", "--state-dir", "state"], in: s.dir)
         #expect(out.status == 0 && out.stdout.contains("reverted 'full' on local"), "\(out.stdout)\(out.stderr)")
         #expect(s.fillFiles.isEmpty && s.freeBytes > 60 << 20)

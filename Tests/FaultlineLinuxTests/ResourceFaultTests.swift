@@ -55,3 +55,33 @@ struct ResourceFaultTests {
         #expect(FixedText.format(0.05, 2) == "0.05" && FixedText.format(12.25, 0) == "12")
     }
 }
+
+/// A PromQL answer is another program's output: each shape read, none trusted.
+@Suite("PromQL answers")
+struct PrometheusAnswerTests {
+    func read(_ json: String) -> (value: Double?, error: String?) { PrometheusProbe.read(Data(json.utf8)) }
+
+    @Test("a scalar, a vector of one series, an empty vector (no number, no failure)")
+    func values() {
+        #expect(read(#"{"status":"success","data":{"resultType":"scalar","result":[1733.1,"2.5"]}}"#).value == 2.5)
+        let one = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"x"},"value":[1733.1,"3"]}]}}"#
+        #expect(read(one).value == 3 && read(one).error == nil)
+        let empty = read(#"{"status":"success","data":{"resultType":"vector","result":[]}}"#)
+        #expect(empty.value == nil && empty.error == nil)
+    }
+
+    @Test("several series, an error answer, NaN, other shapes and other bytes: a failure that says why")
+    func failures() {
+        let two = #"{"status":"success","data":{"resultType":"vector","result":[{"value":[1,"1"]},{"value":[1,"2"]}]}}"#
+        #expect(read(two).error?.contains("returned 2 series; one is needed") == true)
+        #expect(
+            read(#"{"status":"error","errorType":"bad_data","error":"parse error at char 3"}"#).error == "bad_data: parse error at char 3")
+        #expect(read(#"{"status":"success","data":{"resultType":"scalar","result":[1,"NaN"]}}"#).error == "the query's value is nan")
+        #expect(read(#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#).error?.contains("matrix answer") == true)
+        #expect(
+            read(#"{"status":"success","data":{"resultType":"vector","result":[{"value":[1,"lots"]}]}}"#).error
+                == "a series without a number")
+        #expect(read("<html>not json</html>").error == "the answer is not a Prometheus API object")
+        #expect(read(#"{"status":"success"}"#).error == "the answer has no data.resultType")
+    }
+}

@@ -14,10 +14,11 @@ public enum FaultEffects {
         CPUDriver(),
         MemoryDriver(),
         DiskFillDriver(),
+        IODriver(),
     ]
 
     /// The kinds whose effect runs worker processes (`faultline worker NAME`).
-    static let workers: [any WorkerBody.Type] = [CPUDriver.self, MemoryDriver.self]
+    static let workers: [any WorkerBody.Type] = [CPUDriver.self, MemoryDriver.self, IODriver.self]
 
     /// The effect that performs a work item.
     static func effect(for work: AnyFaultWork) -> (any FaultEffect)? {

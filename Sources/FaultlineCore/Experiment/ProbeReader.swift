@@ -4,7 +4,7 @@ import Yams
 /// Reads one probe entry of `steady_state` or `probes`.
 struct ProbeReader {
     let reader: NodeReader
-    static let kinds = ["http", "tcp", "command", "process"]
+    static let kinds = ["http", "tcp", "command", "process", "prometheus"]
     static let httpMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     func read(_ node: Node, path: String, continuous: Bool) -> ProbeSpec? {
@@ -27,6 +27,7 @@ struct ProbeReader {
         case "http": kind = http(kindNode, path: kindPath).map { .http($0) }
         case "tcp": kind = tcp(kindNode, path: kindPath).map { .tcp($0) }
         case "command": kind = command(kindNode, path: kindPath).map { .command($0) }
+        case "prometheus": kind = prometheus(kindNode, path: kindPath).map { .prometheus($0) }
         default: kind = process(kindNode, path: kindPath).map { .process($0) }
         }
         let name = r.string(f, "name") ?? path
@@ -80,6 +81,29 @@ struct ProbeReader {
             h.bodyRegex = re
         }
         return h
+    }
+
+    /// `{url: BASE, query: PROMQL, timeout}`: the server's base URL (no query string of its
+    /// own) and one instant query of at most 4 KiB.
+    func prometheus(_ node: Node, path: String) -> ProbeSpec.Prometheus? {
+        let r = reader
+        guard let f = r.fields(node, path: path, allowed: ["url", "query", "timeout"], what: "a mapping with 'url' and 'query'") else {
+            return nil
+        }
+        let url = r.string(f, "url", required: true).flatMap { checkURL($0, node: f.values["url"], path: f.child("url")) }
+        if let u = url, u.contains("?") || u.contains("#") {
+            r.error(f.values["url"], "'\(f.child("url"))' must be the server's base URL (faultline adds /api/v1/query), got \(shown: u)")
+        }
+        let query = r.string(f, "query", required: true)
+        if let q = query,
+            q.isEmpty || q.utf8.count > 4096 || q.unicodeScalars.contains(where: { $0.value < 32 && $0 != "\n" && $0 != "\t" })
+        {
+            r.error(f.values["query"], "'\(f.child("query"))' must be a PromQL query of 1 to 4096 bytes without control characters")
+        }
+        guard let url, let query else { return nil }
+        var p = ProbeSpec.Prometheus(url: url.hasSuffix("/") ? String(url.dropLast()) : url, query: query)
+        if let t = r.duration(f, "timeout", positive: true, max: Bounds.hour) { p.timeout = t }
+        return p
     }
 
     /// A header name is an HTTP token; a value is text without CR, LF or NUL (either would let

@@ -15,6 +15,8 @@ extension ProbeSpec {
             if let o = c.stdoutContains { s += " printing '\(o)'" }
         case .process(let p):
             s = "≥ \(p.min) process(es) with \(p.selector) on \(p.host)"
+        case .prometheus(let p):
+            s = "PromQL \(p.query) at \(p.url)"
         }
         if let m = maxLatency { s += " within \(DurationText.format(m))" }
         return s
@@ -22,9 +24,12 @@ extension ProbeSpec {
 }
 
 extension ProbeSpec {
-    /// Whether each sample records a number (a command probe with `value: true`).
+    /// Whether each sample records a number (a command probe with `value: true`, a PromQL query).
     public var recordsValues: Bool {
-        if case .command(let c) = kind { return c.value }
-        return false
+        switch kind {
+        case .command(let c): return c.value
+        case .prometheus: return true
+        default: return false
+        }
     }
 }

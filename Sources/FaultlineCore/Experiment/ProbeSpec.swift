@@ -27,6 +27,7 @@ public struct ProbeSpec: Codable, Equatable, Sendable {
         case tcp(TCP)
         case command(Command)
         case process(Process)
+        case prometheus(Prometheus)
 
         public var name: String {
             switch self {
@@ -34,6 +35,7 @@ public struct ProbeSpec: Codable, Equatable, Sendable {
             case .tcp: return "tcp"
             case .command: return "command"
             case .process: return "process"
+            case .prometheus: return "prometheus"
             }
         }
     }
@@ -70,6 +72,19 @@ public struct ProbeSpec: Codable, Equatable, Sendable {
         /// sample; a sample whose output is not a number fails.
         public var value: Bool = false
         public init(command: CommandSpec) { self.command = command }
+    }
+
+    /// An instant PromQL query against a Prometheus server's HTTP API; each sample records the
+    /// number it returns (a scalar, or the one series of a vector).
+    public struct Prometheus: Codable, Equatable, Sendable {
+        /// The server's base URL (`http://prometheus:9090`).
+        public var url: String
+        public var query: String
+        public var timeout: Nanos = 1_000_000_000
+        public init(url: String, query: String) {
+            self.url = url
+            self.query = query
+        }
     }
 
     public struct Process: Codable, Equatable, Sendable {

@@ -17,6 +17,7 @@ public enum FaultKinds {
         CPUFault.self,
         MemoryFault.self,
         DiskFillFault.self,
+        IOFault.self,
     ]
 
     /// Every kind, in the order `list-faults` shows them.

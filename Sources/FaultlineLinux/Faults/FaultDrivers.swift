@@ -12,6 +12,7 @@ public enum FaultDrivers {
         CPUDriver(),
         MemoryDriver(),
         DiskFillDriver(),
+        IODriver(),
     ]
 
     /// The driver of a fault kind.

@@ -34,6 +34,7 @@ public enum Probes {
         case .tcp(let t): inner = TCPProbe(t)
         case .command(let c): inner = CommandProbe(c)
         case .process(let p): inner = ProcessProbe(p)
+        case .prometheus(let p): inner = try PrometheusProbe(p)
         }
         guard let max = spec.maxLatency else { return inner }
         return LatencyTolerance(inner, max: max)
