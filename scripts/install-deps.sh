@@ -19,6 +19,7 @@ packages=(
   zstd gzip openssl                                 # the agent copied to ssh hosts compressed, and hashed
   qemu-system-x86 busybox-static                    # QEMU guests on Debian's kernel (scripts/guest-kernel.sh)
   prometheus                                        # the PromQL probe's tests query a real server
+  faketime                                          # lab services under libfaketime (clock faults)
 )
 
 # A Toxiproxy client from PyPI, which the proxy's tests use to drive it as Toxiproxy users do.

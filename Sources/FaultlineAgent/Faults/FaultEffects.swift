@@ -15,6 +15,7 @@ public enum FaultEffects {
         MemoryDriver(),
         DiskFillDriver(),
         IODriver(),
+        ClockDriver(),
     ]
 
     /// The kinds whose effect runs worker processes (`faultline worker NAME`).

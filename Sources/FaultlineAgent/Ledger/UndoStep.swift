@@ -25,6 +25,8 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
     case endWorkers(tag: String)
     /// Remove a fill file faultline made (`…/faultline_<run>_<index>.fill`).
     case removeFile(String)
+    /// Write a lab host's libfaketime control file (`…/faketime.rc`) back to an offset.
+    case setClock(file: String, offset: String)
 
     public var description: String {
         switch self {
@@ -39,7 +41,36 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
                 ? "bring proxy \(p) up" : "remove toxic\(toxics.count == 1 ? "" : "s") \(toxics.joined(separator: ", ")) from proxy \(p)"
         case .endWorkers(let tag): return "end the workers of \(tag)"
         case .removeFile(let path): return "remove \(path)"
+        case .setClock(let file, let offset): return "set \(file) back to \(offset)"
         }
+    }
+
+    /// An absolute `…/faketime.rc` without `..`: the only clock file faultline writes.
+    package static func isClockFile(_ path: String) -> Bool {
+        path.hasPrefix("/") && !path.split(separator: "/").contains("..") && path.hasSuffix("/faketime.rc")
+    }
+
+    /// libfaketime's relative offsets as faultline writes them: `+0`, `-2.5s`, `+30.000000000s x1.001`.
+    package static func isFaketimeOffset(_ text: String) -> Bool {
+        let parts = text.split(separator: " ")
+        guard (1...2).contains(parts.count), let first = parts.first, first.first == "+" || first.first == "-" else { return false }
+        let number = first.dropFirst().hasSuffix("s") ? first.dropFirst().dropLast() : first.dropFirst()
+        guard !number.isEmpty, Double(number) != nil, number.allSatisfy({ $0.isNumber || $0 == "." }) else { return false }
+        if parts.count == 2 {
+            guard parts[1].first == "x", let r = Double(parts[1].dropFirst()), r > 0, r <= 10 else { return false }
+        }
+        return true
+    }
+
+    /// Replaces a clock file's content in one rename, so a reading process sees old or new.
+    package static func writeClock(_ file: String, _ offset: String) throws(FaultError) {
+        let temp = file + ".faultline"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw FaultError.system("write \(temp): \(errnoText())") }
+        let bytes = Array((offset + "\n").utf8)
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard n == bytes.count, rename(temp, file) == 0 else { throw FaultError.system("write \(file): \(errnoText())") }
     }
 
     /// `/…/faultline_<run>_<index>.fill`, absolute, without `..`.
@@ -79,6 +110,9 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             return Self.isFaultlineTable(tag) ? nil : "worker tag '\(tag)' is not named like faultline's (faultline_…)"
         case .removeFile(let path):
             return Self.isFillFile(path) ? nil : "'\(path)' is not a fill file faultline makes (an absolute …/faultline_….fill)"
+        case .setClock(let file, let offset):
+            if !Self.isClockFile(file) { return "'\(file)' is not a clock control file faultline writes (an absolute …/faketime.rc)" }
+            return Self.isFaketimeOffset(offset) ? nil : "'\(offset)' is not a clock offset faultline writes"
         }
     }
 
@@ -123,6 +157,10 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             Workers.end(tag: tag)
         case .removeFile(let path):
             if unlink(path) != 0, errno != ENOENT { throw FaultError.system("remove \(path): \(errnoText())") }
+        case .setClock(let file, let offset):
+            // A lab that is down took its file with it: nothing left to put back.
+            guard access(file, F_OK) == 0 else { return }
+            try Self.writeClock(file, offset)
         }
     }
 
@@ -172,6 +210,9 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         case .removeFile(let path):
             var st = stat()
             return lstat(path, &st) == 0 ? "fill file \(path) is still there" : nil
+        case .setClock(let file, let offset):
+            guard let now = ProcFS.read(file)?.trimmingBlanks else { return nil }
+            return now == offset ? nil : "\(file) holds \(now), not \(offset)"
         }
     }
 }

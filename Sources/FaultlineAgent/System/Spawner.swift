@@ -18,7 +18,11 @@ public enum Spawner {
 
     /// Runs `command` in its own process group; on timeout the whole group gets SIGKILL.
     /// `inherit`: a file opened as the command's descriptor 3 (`Launch`).
-    public static func run(_ command: CommandSpec, timeout: Int64, outputLimit limit: Int = outputLimit, inherit: String? = nil) -> Result {
+    /// `environment`: replaces the environment when given.
+    public static func run(
+        _ command: CommandSpec, timeout: Int64, outputLimit limit: Int = outputLimit, inherit: String? = nil,
+        environment: [String: String]? = nil
+    ) -> Result {
         let argv: [String]
         switch command {
         case .argv(let a): argv = a
@@ -31,6 +35,7 @@ public enum Spawner {
         options.stdout = .descriptor(writeFd)
         options.newGroup = true
         options.inherit = inherit
+        options.environment = environment
         let launched = Launcher.spawn(argv, options)
         close(writeFd)
         let pid: pid_t

@@ -100,6 +100,8 @@ public struct HostSet: Sendable {
     public var regions: [String: [String]]
     /// Inventory group → its hosts (`group:NAME`).
     public var groups: [String: [String]] = [:]
+    /// Lab host → its libfaketime control file (hosts with a service under `clock: faketime`).
+    public var clockFiles: [String: String] = [:]
 
     public init(all: [HostSpec], addresses: [String: String] = [:], proxies: [String: String] = [:], regions: [String: [String]] = [:]) {
         self.all = all
@@ -120,6 +122,7 @@ public struct HostSet: Sendable {
             all: e.hosts, addresses: addresses,
             proxies: Dictionary(e.proxies.map { ($0.name, $0.host) }, uniquingKeysWith: { a, _ in a }), regions: regions)
         groups = e.groups
+        for h in e.lab?.hosts ?? [] { if let f = h.clockFile { clockFiles[h.name] = f } }
     }
 
     /// `region:NAME` names every lab host of that region; any other name, itself. Nil for a

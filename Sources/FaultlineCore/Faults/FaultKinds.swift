@@ -18,6 +18,7 @@ public enum FaultKinds {
         MemoryFault.self,
         DiskFillFault.self,
         IOFault.self,
+        ClockFault.self,
     ]
 
     /// Every kind, in the order `list-faults` shows them.

@@ -8,7 +8,9 @@ import Yams
 public enum LabLoader {
     static let topKeys = ["lab", "subnet", "bridge_address", "hosts", "quorums"]
     static let hostKeys = ["address", "group", "region", "private", "files", "services"]
-    static let serviceKeys = ["name", "argv", "env", "dir", "log", "ready", "ready_within"]
+    /// A service's `clock: faketime`: a field that shares the clock fault's key.
+    static let clockKey = "clock"  // check-kinds: field
+    static let serviceKeys = ["name", "argv", "env", "dir", "log", "ready", "ready_within", clockKey]
 
     /// Loads and validates `path`; `dataRoot` is where host data directories live (`{dir}`).
     public static func load(path: String, dataRoot: String, named: Bool = false) throws -> LabSpec {
@@ -159,8 +161,11 @@ public enum LabLoader {
             }
         }
         host.services = r.each(f, "services", what: "services") { n, p, _ in
-            readService(n, path: p, confinedTo: [dir] + host.privateDirs, r)
+            readService(n, path: p, confinedTo: [dir] + host.privateDirs, r, clockFile: "\(dir)/\(Faketime.controlFileName)")
         }
+        host.dataDir = dir
+        // The control file starts at no offset; a clock fault writes it and its revert restores it.
+        if host.services.contains(where: { $0.faketime == true }) { host.files[Faketime.controlFileName] = "+0\n" }
         var seen = Set<String>()
         for (i, s) in host.services.enumerated() where !seen.insert(s.name).inserted {
             r.error(path: "\(f.child("services"))[\(i)].name", "service name \(shown: s.name) is used twice on host \(shown: name)")
@@ -168,7 +173,7 @@ public enum LabLoader {
         return addr == nil ? nil : host
     }
 
-    static func readService(_ node: Node, path: String, confinedTo roots: [String], _ r: NodeReader) -> LabService? {
+    static func readService(_ node: Node, path: String, confinedTo roots: [String], _ r: NodeReader, clockFile: String) -> LabService? {
         guard let f = r.fields(node, path: path, allowed: serviceKeys, what: "a service mapping") else { return nil }
         let name = r.string(f, "name", required: true)
         let argv = f.value("argv", required: true, reader: r).flatMap { r.stringList($0, path: f.child("argv")) }
@@ -194,8 +199,23 @@ public enum LabLoader {
         let within = r.duration(f, "ready_within", positive: true)
         let dir = confined(f, "dir", roots, r)
         let log = confined(f, "log", roots, r)
+        var faketime = false
+        if let c = r.string(f, clockKey) {
+            if c != "faketime" {
+                r.error(
+                    f.values[clockKey],
+                    "'\(f.child(clockKey))' must be 'faketime' (the service's wall clock follows the host's clock faults), got \(shown: c)")
+            } else if !FileManager.default.fileExists(atPath: Faketime.library) {
+                r.error(f.values[clockKey], "'\(f.child(clockKey))': \(Faketime.library) is not installed (Debian package faketime)")
+            } else {
+                faketime = true
+                env.merge(Faketime.environment(file: clockFile)) { _, ours in ours }
+            }
+        }
         guard let name, let argv, !argv.isEmpty else { return nil }
-        return LabService(name: name, argv: argv, env: env, dir: dir, log: log, ready: ready, readyWithin: within ?? 15_000_000_000)
+        var service = LabService(name: name, argv: argv, env: env, dir: dir, log: log, ready: ready, readyWithin: within ?? 15_000_000_000)
+        if faketime { service.faketime = true }
+        return service
     }
 
     /// A service's `dir` or `log`: relative to the host's data directory, or absolute inside it

@@ -37,6 +37,14 @@ public struct LabHost: Codable, Equatable, Sendable {
     /// Files written into the host's data directory before its services start.
     public var files: [String: String]
     public var services: [LabService]
+    /// The host's data directory (`{dir}`), where a clock control file lives.
+    public var dataDir: String?
+
+    /// The libfaketime control file of a host with a service under `clock: faketime`.
+    public var clockFile: String? {
+        guard services.contains(where: { $0.faketime == true }), let d = dataDir else { return nil }
+        return "\(d)/\(Faketime.controlFileName)"
+    }
 
     public init(
         name: String, address: IPv4Address, group: String? = nil, region: String? = nil, privateDirs: [String] = ["/run"],
@@ -54,6 +62,8 @@ public struct LabHost: Codable, Equatable, Sendable {
 
 public struct LabService: Codable, Equatable, Sendable {
     public var name: String
+    /// Runs under libfaketime, its wall clock offset by the host's control file (`clock: faketime`).
+    public var faketime: Bool?
     public var argv: [String]
     public var env: [String: String]
     /// Working directory; default the host's data directory.

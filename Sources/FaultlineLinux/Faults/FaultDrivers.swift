@@ -13,6 +13,7 @@ public enum FaultDrivers {
         MemoryDriver(),
         DiskFillDriver(),
         IODriver(),
+        ClockDriver(),
     ]
 
     /// The driver of a fault kind.

@@ -1,0 +1,56 @@
+import FaultlineEssentials
+import Glibc
+
+extension ClockFault: FaultWork {}
+
+/// Writes the host's libfaketime control file; revert writes back what it held. Confirmed, and
+/// measured, by reading the wall clock through libfaketime with that file, against this
+/// process's own.
+public struct ClockDriver: FaultEffect {
+    public init() {}
+
+    public func prepare(_ work: ClockFault) throws(FaultError) -> Injection {
+        guard UndoStep.isClockFile(work.file) else {
+            throw FaultError.refused("'\(work.file)' is not a clock control file (a faultline bug)")
+        }
+        guard let old = ProcFS.read(work.file)?.trimmingBlanks, UndoStep.isFaketimeOffset(old) else {
+            throw FaultError.target("\(work.file) is missing or holds no clock offset: is the lab up with 'clock: faketime'?")
+        }
+        return Injection(undo: [.setClock(file: work.file, offset: old)], summary: "wall clock \(work.faketime) in \(work.file)")
+    }
+
+    public func apply(_ work: ClockFault, _ injection: Injection) throws(FaultError) {
+        try UndoStep.writeClock(work.file, work.faketime)
+    }
+
+    /// A process under libfaketime reads the wall clock off by the offset (±250 ms).
+    public func confirm(_ work: ClockFault, _ injection: Injection, deadline: Int64) -> Confirmation {
+        guard let seen = Self.offsetSeen(work.file) else {
+            return Confirmation(ok: false, detail: "could not read the clock through libfaketime", at: nil)
+        }
+        let ok = abs(seen - Double(work.offset) / 1e9) < 0.25
+        return Confirmation(
+            ok: ok,
+            detail: "a process under libfaketime reads the wall clock \(Self.signed(seen)) off\(ok ? "" : ", not \(work.faketime)")",
+            at: ok ? MonotonicClock.now() : nil)
+    }
+
+    public func measure(_ work: ClockFault, _ injection: Injection) -> String? {
+        Self.offsetSeen(work.file).map { "\(work.faketime) asked: the wall clock read \(Self.signed($0)) off just before the revert" }
+    }
+
+    static func signed(_ s: Double) -> String { "\(s < 0 ? "-" : "+")\(FixedText.format(abs(s), 3)) s" }
+
+    /// Seconds between the wall clock `date` reads under libfaketime with `file` and this process's.
+    static func offsetSeen(_ file: String) -> Double? {
+        let env = Faketime.environment(file: file).merging(["PATH": "/usr/bin:/bin"]) { a, _ in a }
+        var before = timespec()
+        clock_gettime(CLOCK_REALTIME, &before)
+        let r = Spawner.run(.argv(["date", "+%s.%N"]), timeout: 5_000_000_000, environment: env)
+        var after = timespec()
+        clock_gettime(CLOCK_REALTIME, &after)
+        guard r.status == 0, let faked = Double(r.output.trimmingBlanks) else { return nil }
+        let real = (Double(before.tv_sec) + Double(after.tv_sec)) / 2 + (Double(before.tv_nsec) + Double(after.tv_nsec)) / 2e9
+        return faked - real
+    }
+}

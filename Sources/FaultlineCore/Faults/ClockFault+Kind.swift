@@ -1,0 +1,47 @@
+import Yams
+
+extension ClockFault: FaultKindReader {
+    public static let summary =
+        "step a lab host's wall clock by 'offset' (±, like -30s), as its services under 'clock: faketime' (libfaketime) see it; confirmed by reading the clock through libfaketime"
+    public static let fields = ["host", "offset"]
+    public static let holding = FaultHolding.held(durationRequired: false)
+
+    static func read(_ node: Node, path: String, reader r: NodeReader) -> ClockFault? {
+        guard let f = r.fields(node, path: path, allowed: fields) else { return nil }
+        guard let host = r.string(f, "host", required: true) else { return nil }
+        var c = ClockFault(host: host)
+        if let text = r.string(f, "offset", required: true) {
+            let negative = text.hasPrefix("-")
+            let body = text.hasPrefix("-") || text.hasPrefix("+") ? String(text.dropFirst()) : text
+            switch DurationText.read(body, max: 365 * 86_400 * 1_000_000_000) {
+            case .success(let v): c.offset = negative ? -v : v
+            case .failure:
+                r.error(
+                    f.values["offset"],
+                    "'\(f.child("offset"))' must be a duration with an optional sign, like '30s', '-2m' or '+500ms', got \(shown: text)")
+            }
+        }
+        if c.offset == 0, f.has("offset") { r.error(f.values["offset"], "'\(f.child("offset"))' must not be zero") }
+        return c
+    }
+
+    public var target: String { "\(offset < 0 ? "-" : "+")\(DurationText.format(Nanos(offset.magnitude)))" }
+    public var exclusion: FaultExclusion? { FaultExclusion(key: "clock \(host)", what: "another clock fault on host '\(host)'") }
+    public func hosts(in hosts: HostSet) -> [String] { [host] }
+    /// A host whose clock is off still runs: degraded, not taken.
+    public func impact(in hosts: HostSet) -> FaultImpact { .degraded([host]) }
+
+    public func validate(_ step: FaultStep, _ v: FaultValidation) {
+        let path = "\(v.path).\(Self.key).host"
+        v.knownHost(host, at: path)
+        if v.hosts.names.contains(host), v.hosts.clockFiles[host] == nil {
+            v.error(
+                at: path,
+                "host \(shown: host) runs no service under libfaketime: give one 'clock: faketime' in the lab file (a step of a real system clock is not built yet)"
+            )
+        }
+    }
+
+    public func describe(_ step: FaultStep, _ hosts: HostSet) -> String { "clock on \(host): wall clock \(target) [\(step.name)]" }
+    public func describeRevert(_ step: FaultStep) -> String { "put the clock of '\(step.name)' back" }
+}
