@@ -116,13 +116,15 @@ struct LabTests {
             octet: 234, hosts: 1,
             extraService: """
                       - name: never
-                        argv: [sleep, "600"]
+                        argv: [sh, -c, "echo starting; echo cannot listen on 9 >&2; exec sleep 600"]
                         ready: {tcp: "{address}:9"}
                         ready_within: 500ms
                 """)
         let up = try s.faultline(["lab", "up", file])
         #expect(up.status != 0)
         #expect(up.stderr.contains("service 'never' not ready within 500ms"), "\(up.stderr)")
+        // What the service said last is in the error: usually the reason.
+        #expect(up.stderr.contains("never.log) ends: starting / cannot listen on 9"), "\(up.stderr)")
         #expect(s.leftovers().isEmpty, "\(s.leftovers())")
     }
 

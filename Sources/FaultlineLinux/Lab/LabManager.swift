@@ -43,7 +43,10 @@ public final class LabManager {
                 for service in host.services { try start(service, on: host, index: i, &state) }
             }
             for host in spec.hosts {
-                for service in host.services { try waitReady(service, on: host) }
+                for service in host.services {
+                    let logFile = service.log.hasPrefix("/") ? service.log : "\(state.dataDir)/\(host.name)/\(service.log)"
+                    try waitReady(service, on: host, log: logFile)
+                }
             }
         } catch {
             log("lab \(spec.name): bring-up failed, removing what was created: \(error)")
@@ -134,7 +137,7 @@ public final class LabManager {
         return nil
     }
 
-    func waitReady(_ service: LabService, on host: LabHost) throws {
+    func waitReady(_ service: LabService, on host: LabHost, log: String) throws {
         guard let ready = service.ready else { return }
         let probe = try Probes.make(ready)
         let deadline = MonotonicClock.now() + service.readyWithin
@@ -144,10 +147,23 @@ public final class LabManager {
             last = probe.sample()
         }
         guard last.ok else {
+            // What the service said last is usually why (a port in use, a library that clashed).
+            let tail = Self.lastLines(log, 3).map { "; its log (\(log)) ends: \(ShownText.escaped($0, limit: 400))" } ?? ""
             throw LabError.system(
-                "host '\(host.name)': service '\(service.name)' not ready within \(DurationText.format(service.readyWithin)): \(last.reason ?? "failed")"
+                "host '\(host.name)': service '\(service.name)' not ready within \(DurationText.format(service.readyWithin)): \(last.reason ?? "failed")\(tail)"
             )
         }
+    }
+
+    /// The last `n` non-blank lines of a log, joined by " / " (its last 16 KiB read).
+    static func lastLines(_ path: String, _ n: Int) -> String? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        let end = (try? h.seekToEnd()) ?? 0
+        try? h.seek(toOffset: end > 16_384 ? end - 16_384 : 0)
+        let text = String(decoding: (try? h.readToEnd()) ?? Data(), as: UTF8.self)
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return lines.isEmpty ? nil : lines.suffix(n).joined(separator: " / ")
     }
 
     func ip(_ args: [String]) throws {
