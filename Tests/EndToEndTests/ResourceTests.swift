@@ -148,4 +148,31 @@ struct ResourceTests {
         #expect(out.status == 0 && out.stdout.contains("reverted 'full' on local"), "\(out.stdout)\(out.stderr)")
         #expect(s.fillFiles.isEmpty && s.freeBytes > 60 << 20)
     }
+
+    @Test(
+        "a disk fill whose folder is missing, or on the ledger's filesystem: invalid before anything is injected, the pause beside it never taken"
+    )
+    func preflightRefuses() throws {
+        let s = try Scratch()
+        let victim = try Child(["sleep", "67"])
+        defer { victim.stop() }
+        for (path, why) in [
+            ("\(s.dir)/nowhere", "this host has no \(s.dir)/nowhere"),
+            ("\(s.dir)/io", "is on the filesystem of the agent's state directory"),
+        ] {
+            try """
+            version: 1
+            title: a fill that cannot be
+            duration: 3s
+            faults:
+              - {name: freeze, at: 200ms, duration: 1s, pause: {process: {pid: \(victim.pid)}}}
+              - {name: full, at: 200ms, duration: 1s, disk_fill: {path: \(path), leave: 8MiB}}
+            """.write(toFile: "\(s.dir)/e.yaml", atomically: true, encoding: .utf8)
+            let out = FaultlineBinary.collect(try s.start(), in: s.dir)
+            #expect(out.status == ExitCode.invalid, "\(out.stdout)\(out.stderr)")
+            #expect(out.stdout.contains(why), "\(out.stdout)")
+            let j = try s.journal()
+            #expect(j.faults.allSatisfy { $0.injectedAt == nil }, "\(j.faults)")
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import FaultlineEssentials
 import FoundationEssentials
+import Glibc
 
 /// What an agent answers when the runner asks, before anything is injected, whether its host can
 /// take a fault: a kernel feature, or the state of a device a fault would shape. Each answer is
@@ -9,6 +10,7 @@ package enum HostCapability {
     /// (it exists), `root D` (its root qdisc is the kernel's own, so faultline may add one),
     /// `ingress D` (no ingress qdisc yet).
     package static func answer(_ name: String) -> String? {
+        if name.hasPrefix("folder ") { return folder(String(name.dropFirst(7))) }
         let words = name.split(separator: " ").map(String.init)
         switch (words.first, words.count) {
         case ("netem", 1):
@@ -34,5 +36,18 @@ package enum HostCapability {
         default:
             return nil
         }
+    }
+
+    /// `folder PATH`: whether PATH is a folder here, with its filesystem's free and total bytes
+    /// and whether it holds the agent's state directory: `yes: free=F size=S state=0|1`.
+    static func folder(_ path: String) -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return "no: this host has no \(ShownText.escaped(path, limit: 200))" }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return "no: \(ShownText.escaped(path, limit: 200)) is not a folder" }
+        var v = statvfs()
+        guard statvfs(path, &v) == 0 else { return "no: statvfs \(ShownText.escaped(path, limit: 200)): \(errnoText())" }
+        var state = stat()
+        let same = AgentServer.stateDirectoryInUse.value.map { stat($0, &state) == 0 && state.st_dev == st.st_dev } ?? false
+        return "yes: free=\(UInt64(v.f_bavail) * UInt64(v.f_frsize)) size=\(UInt64(v.f_blocks) * UInt64(v.f_frsize)) state=\(same ? 1 : 0)"
     }
 }
