@@ -34,7 +34,7 @@ struct ClockTests {
         }
 
         /// `offset` for `hold` from 1 s; a probe printing the server's clock minus this machine's.
-        func experiment(_ offset: String, hold: String = "2s", length: String = "4s") throws {
+        func experiment(_ offset: String, hold: String = "2s", length: String = "4s", rate: String? = nil) throws {
             try """
             version: 1
             title: the web server's clock
@@ -49,7 +49,7 @@ struct ClockTests {
                     d=$(curl -s -m 1 -D - -o /dev/null http://198.18.216.11:8000/ | sed -n 's/^[Dd]ate: //p' | tr -d '\\r');
                     echo $(( $(date -d "$d" +%s) - $(date +%s) ))
             faults:
-              - {name: step, at: 1s, duration: \(hold), clock: {host: c1, offset: "\(offset)"}}
+              - {name: step, at: 1s, duration: \(hold), clock: {host: c1, offset: "\(offset)"\(rate.map { ", rate: \($0)" } ?? "")}}
             """.write(toFile: "\(dir)/e.yaml", atomically: true, encoding: .utf8)
         }
 
@@ -71,9 +71,8 @@ struct ClockTests {
         let j = try s.journal()
         let f = try #require(j.faults.first)
         let want = Double(offset.dropLast())!
-        #expect(
-            f.confirmed && f.confirmation?.contains("reads the wall clock \(offset.hasPrefix("-") ? "-" : "+")\(Int(abs(want)))") == true,
-            "\(f)")
+        let confirmed = f.confirmation?.firstMatch(of: /reads the wall clock ([+-][0-9.]+) s off/).flatMap { Double($0.1) }
+        #expect(f.confirmed && confirmed.map { abs($0 - want) < 0.25 } == true, "\(f)")
         let p = try #require(j.probes.first)
         let (injected, reverted) = (try #require(f.injectedAt), try #require(f.revertedAt))
         // The header has whole seconds: a reading is the offset ±1 s. Samples whose request
@@ -88,7 +87,30 @@ struct ClockTests {
         }
         #expect(inside.count >= 4 && inside.allSatisfy { abs($0 - want) <= 1 }, "inside: \(inside)")
         #expect(outside.count >= 4 && outside.allSatisfy { abs($0) <= 1 }, "outside: \(outside)")
-        #expect(s.controlFile == "+0\n" || s.controlFile.isEmpty, "\(s.controlFile)")
+        // The run took its lab down with the file; the revert wrote it back first.
+        #expect(j.events.contains { $0.what == "reverted step" && $0.detail?.contains("faketime.rc back to +0") == true }, "\(j.events)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
+    @Test("a drift: rate 1.5 from the fault's start, so the clock is half the hold ahead at its end, and on time after")
+    func drift() throws {
+        let s = try Scratch()
+        try s.experiment("+0s", hold: "3s", length: "5s", rate: "1.5")
+        let out = FaultlineBinary.collect(try s.start(), in: s.dir)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let j = try s.journal()
+        let f = try #require(j.faults.first)
+        let held = Double(try #require(f.revertedAt) - (try #require(f.injectedAt))) / 1e9
+        let seen = f.measured?.firstMatch(of: /read \+([0-9.]+) s off/).flatMap { Double($0.1) }
+        // Read just before the revert: half of the time held, within what a sample takes.
+        #expect(seen.map { abs($0 - held / 2) < 0.3 } == true, "held \(held) s: \(f.measured ?? "")")
+        // The application's clock (whole seconds) went from on time to a second or more ahead.
+        let p = try #require(j.probes.first)
+        let inside = p.started.indices.filter { p.started[$0] > f.injectedAt! && p.started[$0] + p.latency[$0] < f.revertedAt! }
+            .compactMap { p.values?[$0] ?? nil }
+        #expect(inside.first.map { $0 <= 1 } == true && inside.last.map { $0 >= 1 } == true, "\(inside)")
+        // The run took its lab down with the file; the revert wrote it back first.
+        #expect(j.events.contains { $0.what == "reverted step" && $0.detail?.contains("faketime.rc back to +0") == true }, "\(j.events)")
         #expect(j.residue.isEmpty, "\(j.residue)")
     }
 

@@ -394,6 +394,7 @@ public final class AgentServer: @unchecked Sendable {
                 revert(-1, h)
                 log("fault '\(h.name)' reverted by its TTL")
             }
+            for h in held { FaultEffects.effect(for: h.held.work)?.tickAny(h.held.work, h.held.injection) }
             faults.unlock()
         }
     }

@@ -21,14 +21,25 @@ public struct ClockDriver: FaultEffect {
 
     public func apply(_ work: ClockFault, _ injection: Injection) throws(FaultError) {
         try UndoStep.writeClock(work.file, work.faketime)
+        if work.rate != nil { Self.started.mutate { $0[work.file] = MonotonicClock.now() } }
     }
+
+    /// A drifting clock's offset moves on with the time since the fault's start.
+    public func tick(_ work: ClockFault, _ injection: Injection) {
+        guard work.rate != nil, let start = Self.started.value[work.file] else { return }
+        try? UndoStep.writeClock(work.file, ClockFault.faketime(work.offset(after: MonotonicClock.now() - start)))
+    }
+
+    /// When each drifting clock started drifting (by control file).
+    static let started = Locked([String: Int64]())
 
     /// A process under libfaketime reads the wall clock off by the offset (±250 ms).
     public func confirm(_ work: ClockFault, _ injection: Injection, deadline: Int64) -> Confirmation {
         guard let seen = Self.offsetSeen(work.file) else {
             return Confirmation(ok: false, detail: "could not read the clock through libfaketime", at: nil)
         }
-        let ok = abs(seen - Double(work.offset) / 1e9) < 0.25
+        let expected = Double(Self.started.value[work.file].map { work.offset(after: MonotonicClock.now() - $0) } ?? work.offset) / 1e9
+        let ok = abs(seen - expected) < 0.25
         return Confirmation(
             ok: ok,
             detail: "a process under libfaketime reads the wall clock \(Self.signed(seen)) off\(ok ? "" : ", not \(work.faketime)")",
@@ -36,7 +47,10 @@ public struct ClockDriver: FaultEffect {
     }
 
     public func measure(_ work: ClockFault, _ injection: Injection) -> String? {
-        Self.offsetSeen(work.file).map { "\(work.faketime) asked: the wall clock read \(Self.signed($0)) off just before the revert" }
+        let asked = work.rate.map { "\(work.faketime) at ×\($0)" } ?? work.faketime
+        let out = Self.offsetSeen(work.file).map { "\(asked) asked: the wall clock read \(Self.signed($0)) off just before the revert" }
+        Self.started.mutate { $0[work.file] = nil }
+        return out
     }
 
     static func signed(_ s: Double) -> String { "\(s < 0 ? "-" : "+")\(FixedText.format(abs(s), 3)) s" }

@@ -26,10 +26,13 @@ public protocol FaultEffect: Sendable {
     func confirm(_ work: Work, _ injection: Injection, deadline: Int64) -> Confirmation
     /// Just before the revert: what the fault did, measured (requested vs measured).
     func measure(_ work: Work, _ injection: Injection) -> String?
+    /// Every 10 ms while the fault holds, on the agent's watchdog (a clock that drifts moves on).
+    func tick(_ work: Work, _ injection: Injection)
 }
 
 extension FaultEffect {
     public func measure(_ work: Work, _ injection: Injection) -> String? { nil }
+    public func tick(_ work: Work, _ injection: Injection) {}
 }
 
 /// A prepared injection: what will be done, to what, and how to undo it — as data, recorded in

@@ -127,4 +127,8 @@ extension FaultEffect {
         (try? work(w)).flatMap { measure($0, injection) }
     }
 
+    func tickAny(_ w: AnyFaultWork, _ injection: Injection) {
+        if let typed = try? work(w) { tick(typed, injection) }
+    }
+
 }
