@@ -110,6 +110,22 @@ struct BlastGuardTests {
         #expect(lab.contains { $0.contains("'quorums.q' names 'm2', which is not a host of the lab") }, "\(lab)")
     }
 
+    @Test("the guard's cost is counted without doing the work: each instant's active faults plus the hosts it checks")
+    func cost() throws {
+        let faults = """
+              - {name: a, at: 1s, duration: 10s, pause: {host: n1, process: x}}
+              - {name: b, at: 2s, duration: 1s, pause: {host: n2, process: x}}
+              - {name: c, at: 5s, kill: {host: n3, process: x}}
+            """
+        let e = try load(faults, safety: "safety: {max_hosts: 4}").get()
+        let g = BlastGuard(e)
+        // Instants 1 s (a), 2 s (a, b), 5 s (a, c): 1 + 2 + 2 faults; each instant also checks the
+        // 5 lab hosts and the hosts of groups a (2) and b (3).
+        #expect(g.cost(e) == (1 + 2 + 2) + 3 * (5 + 2 + 3))
+        #expect(g.instants(e).map(\.starting) == [["a"], ["b"], ["c"]])
+        #expect(g.instants(e).map { $0.evaluation.taken.keys.sorted() } == [["n1"], ["n1", "n2"], ["n1", "n3"]])
+    }
+
     @Test("largest connected part: exact up to twelve members, the largest component beyond")
     func largest() {
         let ring = ["a": ["c"], "c": ["a"]]

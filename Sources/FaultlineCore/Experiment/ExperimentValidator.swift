@@ -38,6 +38,14 @@ struct ExperimentValidator {
         // A quorum with a host that is not there would only be judged wrongly.
         let guardian = BlastGuard(e)
         guard guardian.isActive, !unknown else { return }
+        let cost = guardian.cost(e)
+        guard cost <= BlastGuard.budget else {
+            reader.error(
+                path: "safety",
+                "'safety' would need \(cost) checks (at each instant a fault begins: the faults holding then and the hosts of every group and quorum); at most \(BlastGuard.budget): fewer or shorter faults, or fewer groups"
+            )
+            return
+        }
         for instant in guardian.instants(e) where !instant.evaluation.problems.isEmpty {
             guard let first = instant.starting.first, let i = e.faults.firstIndex(where: { $0.name == first }) else { continue }
             let f = e.faults[i]

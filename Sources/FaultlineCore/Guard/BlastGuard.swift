@@ -68,8 +68,9 @@ public struct BlastGuard: Sendable {
         /// The members a group loses (those down, and those cut off from its largest part), and
         /// with `degraded` the slowed ones too.
         func lost(_ members: [String], degraded: Bool = true) -> [String: [String]] {
-            var out = down.filter { members.contains($0.key) }
-            if degraded { for (h, by) in slowed where members.contains(h) { out[h, default: []] += by } }
+            var out: [String: [String]] = [:]
+            for m in members { if let by = down[m] { out[m] = by } }
+            if degraded { for m in members { if let by = slowed[m] { out[m, default: []] += by } } }
             let up = members.filter { down[$0] == nil }
             for c in cuts {
                 let kept = Set(Self.largestConnected(up, c.grudges))
@@ -105,16 +106,64 @@ public struct BlastGuard: Sendable {
     }
 
     /// The instants a known fault begins, with what holds then (faults whose host a role picks
-    /// when it fires are left to the runner, and named).
+    /// when it fires are left to the runner, and named). One sweep over the faults in order of
+    /// start: each joins the active set once and leaves it once.
     public func instants(_ e: Experiment) -> [(at: Nanos, starting: [String], evaluation: Evaluation)] {
-        let known = e.faults.filter { $0.spec.role == nil }
-        let starts = Set(known.map(\.at)).sorted()
-        return starts.map { t in
-            let holding = known.filter { $0.window(experimentDuration: e.duration).contains(t) || $0.at == t }
-            let ev = evaluate(holding.map { ($0.name, $0.spec.impact(in: hosts)) })
-            return (t, known.filter { $0.at == t }.map(\.name), ev)
+        let known = e.faults.filter { $0.spec.role == nil }.sorted { $0.at < $1.at }
+        let windows = known.map { $0.window(experimentDuration: e.duration) }
+        let impacts = known.map { $0.spec.impact(in: hosts) }
+        var out: [(at: Nanos, starting: [String], evaluation: Evaluation)] = []
+        var active: [Int] = []
+        var next = 0
+        while next < known.count {
+            let t = known[next].at
+            var starting: [Int] = []
+            while next < known.count, known[next].at == t {
+                starting.append(next)
+                next += 1
+            }
+            active = active.filter { windows[$0].contains(t) } + starting
+            let ev = evaluate(active.map { (known[$0].name, impacts[$0]) })
+            out.append((t, starting.map { known[$0].name }, ev))
+            // A fault of no length holds only at its own instant.
+            active = active.filter { !windows[$0].isEmpty }
         }
+        return out
     }
+
+    /// How many checks `instants` makes: at each instant a fault begins, the faults active then
+    /// and the hosts of every group and of the whole fleet. Bounded, since a file of many long
+    /// faults and an inventory of many groups could otherwise make validation take minutes;
+    /// counted with binary searches, not by doing the work.
+    public func cost(_ e: Experiment) -> Int {
+        let known = e.faults.filter { $0.spec.role == nil }
+        let windows = known.map { $0.window(experimentDuration: e.duration) }
+        let starts = known.map(\.at).sorted()
+        let ends = windows.map(\.upperBound).sorted()
+        var empty: [Nanos: Int] = [:]
+        for w in windows where w.isEmpty { empty[w.lowerBound, default: 0] += 1 }
+        /// How many of the sorted `xs` are ≤ `t`.
+        func upTo(_ xs: [Nanos], _ t: Nanos) -> Int {
+            var (lo, hi) = (0, xs.count)
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if xs[mid] <= t { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+        let perInstant = peers.count + groups.reduce(0) { $0 + $1.hosts.count }
+        var total = 0
+        for t in Set(starts) {
+            let active = upTo(starts, t) - upTo(ends, t) + (empty[t] ?? 0)
+            let (sum, overflow) = total.addingReportingOverflow(active + perInstant)
+            if overflow { return .max }
+            total = sum
+        }
+        return total
+    }
+
+    /// The most host checks validation spends on the guard.
+    public static let budget = 20_000_000
 
     /// `n1 (k1), n2 (k2, cut)`.
     static func list(_ taken: [String: [String]]) -> String {
