@@ -76,6 +76,20 @@ struct StopConditionTests {
         #expect(feed([FailuresStop(probe: "web", consecutive: 1)], "x")?.condition == "web fails")
     }
 
+    @Test("a streak names its newest failure's reason, not the first of its kind")
+    func newestReason() throws {
+        let m = StopMonitor([StopCondition(FailuresStop(probe: "web", consecutive: 2))]) { _ in }
+        m.arm(at: 0)
+        // Both reasons were seen before the streak: folded by first sight, "refused" would be last.
+        let samples: [(Nanos, Bool, String?)] = [
+            (0, false, "timeout"), (10, true, nil), (20, false, "refused"), (30, true, nil), (40, false, "refused"), (50, false, "timeout"),
+        ]
+        for (t, ok, reason) in samples {
+            m.observe(probe: "web", kind: "http", interval: nil, started: t, latency: 1, ok: ok, reason: reason, value: nil)
+        }
+        #expect(try #require(m.record).measured == "its last 2 samples failed (latest: timeout)")
+    }
+
     @Test("value: the newest number against its bounds; a sample without one says nothing")
     func value() throws {
         let c = ValueStop(probe: "web", above: 5, below: nil)

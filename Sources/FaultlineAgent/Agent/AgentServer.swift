@@ -42,6 +42,13 @@ public final class AgentServer: @unchecked Sendable {
     /// break its filesystem read it).
     package static let stateDirectoryInUse = Locked<String?>(nil)
 
+    /// The state directory, when `device` (a `st_dev`) is its filesystem's.
+    package static func stateDirectory(onDevice device: UInt64) -> String? {
+        guard let dir = stateDirectoryInUse.value else { return nil }
+        var st = stat()
+        return stat(dir, &st) == 0 && UInt64(st.st_dev) == device ? dir : nil
+    }
+
     public func serve() -> Int32 {
         Self.stateDirectoryInUse.mutate { $0 = stateDirectory }
         signal(SIGINT, SIG_IGN)  // the runner decides; a Ctrl-C at the terminal must not kill us

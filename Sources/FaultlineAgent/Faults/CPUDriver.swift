@@ -1,7 +1,7 @@
 import FaultlineEssentials
 import Glibc
 
-extension CPUFault: FaultWork {}
+extension CPUFault: TaggedWork {}
 
 /// Starts `workers` CPU workers; revert ends them. Confirmed by the CPU they use; measured as
 /// the cores they used over the hold, beside the host's CPU pressure.
@@ -9,8 +9,7 @@ public struct CPUDriver: FaultEffect {
     public init() {}
 
     public func prepare(_ work: CPUFault) throws(FaultError) -> Injection {
-        guard UndoStep.isFaultlineTable(work.tag) else { throw FaultError.refused("cpu fault without its tag (a faultline bug)") }
-        guard Workers.find(tag: work.tag).isEmpty else { throw FaultError.refused("workers of \(work.tag) are running already") }
+        try Workers.requireFresh(tag: work.tag, kind: "cpu")
         var i = Injection(
             undo: [.endWorkers(tag: work.tag)],
             summary: "\(work.workers) CPU worker\(work.workers == 1 ? "" : "s") at \(PercentText.format(work.load))")
@@ -20,7 +19,7 @@ public struct CPUDriver: FaultEffect {
 
     public func apply(_ work: CPUFault, _ injection: Injection) throws(FaultError) {
         _ = try Workers.start(Self.worker, tag: work.tag, count: work.workers, ["--load", "\(work.load)"])
-        CPUDriver.started.mutate { $0[work.tag] = (MonotonicClock.now(), 0) }
+        CPUDriver.started.mutate { $0[work.tag] = MonotonicClock.now() }
     }
 
     /// Every worker running and each using at least half its share over 200 ms.
@@ -49,7 +48,7 @@ public struct CPUDriver: FaultEffect {
     /// The cores the workers used since they started, and the host's CPU pressure then and now.
     public func measure(_ work: CPUFault, _ injection: Injection) -> String? {
         let workers = Workers.find(tag: work.tag)
-        guard let (startedAt, _) = CPUDriver.started.value[work.tag] else { return nil }
+        guard let startedAt = CPUDriver.started.value[work.tag] else { return nil }
         let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
         let seconds = Double(MonotonicClock.now() - startedAt) / 1e9
         let cores = workers.compactMap { Workers.cpuTicks($0.pid) }.reduce(0) { $0 + Double($1) } / hz / max(seconds, 0.001)
@@ -63,7 +62,7 @@ public struct CPUDriver: FaultEffect {
     }
 
     /// When each tag's workers started, for `measure`.
-    static let started = Locked([String: (Int64, Int)]())
+    static let started = Locked([String: Int64]())
 }
 
 extension CPUDriver: WorkerBody {

@@ -1,7 +1,7 @@
 import FaultlineEssentials
 import Glibc
 
-extension DiskFillFault: FaultWork {}
+extension DiskFillFault: TaggedWork {}
 
 /// Allocates a file (fallocate: the blocks are reserved, nothing is written) in the folder so
 /// that its filesystem has `leave` free; revert removes it. Confirmed and measured by statvfs.
@@ -10,11 +10,10 @@ public struct DiskFillDriver: FaultEffect {
 
     func file(_ work: DiskFillFault) -> String { "\(work.path.hasSuffix("/") ? String(work.path.dropLast()) : work.path)/\(work.tag).fill" }
 
-    static func space(_ path: String) -> (free: UInt64, size: UInt64, device: UInt64)? {
+    static func space(_ path: String) -> (free: UInt64, size: UInt64)? {
         var v = statvfs()
-        var st = stat()
-        guard statvfs(path, &v) == 0, stat(path, &st) == 0 else { return nil }
-        return (UInt64(v.f_bavail) * UInt64(v.f_frsize), UInt64(v.f_blocks) * UInt64(v.f_frsize), UInt64(st.st_dev))
+        guard statvfs(path, &v) == 0 else { return nil }
+        return (UInt64(v.f_bavail) * UInt64(v.f_frsize), UInt64(v.f_blocks) * UInt64(v.f_frsize))
     }
 
     func target(_ work: DiskFillFault, size: UInt64) -> UInt64 {
@@ -26,18 +25,8 @@ public struct DiskFillDriver: FaultEffect {
 
     public func prepare(_ work: DiskFillFault) throws(FaultError) -> Injection {
         guard UndoStep.isFaultlineTable(work.tag) else { throw FaultError.refused("disk_fill without its tag (a faultline bug)") }
-        var st = stat()
-        guard stat(work.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw FaultError.target("'\(work.path)' is not a folder on this host")
-        }
+        try Workers.requireFolder(work.path, allowStateFilesystem: work.allowStateFilesystem, verb: "fill")
         guard let s = Self.space(work.path) else { throw FaultError.system("statvfs \(work.path): \(errnoText())") }
-        if !work.allowStateFilesystem, let dir = AgentServer.stateDirectoryInUse.value, let state = Self.space(dir),
-            state.device == s.device
-        {
-            throw FaultError.refused(
-                "'\(work.path)' is on the filesystem of the agent's state directory \(dir) (its ledger): say 'allow_state_filesystem: true' to fill it anyway"
-            )
-        }
         let leave = target(work, size: s.size)
         guard s.free > leave else {
             throw FaultError.target(

@@ -1,7 +1,7 @@
 import FaultlineEssentials
 import Glibc
 
-extension IOFault: FaultWork {}
+extension IOFault: TaggedWork {}
 
 /// Starts `workers` IO workers, each rewriting its own file with fsync; revert ends them and
 /// removes the files. Confirmed by the bytes they write; measured as the rate they wrote at,
@@ -10,20 +10,8 @@ public struct IODriver: FaultEffect {
     public init() {}
 
     public func prepare(_ work: IOFault) throws(FaultError) -> Injection {
-        guard UndoStep.isFaultlineTable(work.tag) else { throw FaultError.refused("io fault without its tag (a faultline bug)") }
-        var st = stat()
-        guard stat(work.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw FaultError.target("'\(work.path)' is not a folder on this host")
-        }
-        if !work.allowStateFilesystem, let dir = AgentServer.stateDirectoryInUse.value {
-            var state = stat()
-            if stat(dir, &state) == 0, state.st_dev == st.st_dev {
-                throw FaultError.refused(
-                    "'\(work.path)' is on the filesystem of the agent's state directory \(dir) (its ledger): say 'allow_state_filesystem: true' to load it anyway"
-                )
-            }
-        }
-        guard Workers.find(tag: work.tag).isEmpty else { throw FaultError.refused("workers of \(work.tag) are running already") }
+        try Workers.requireFresh(tag: work.tag, kind: "io")
+        try Workers.requireFolder(work.path, allowStateFilesystem: work.allowStateFilesystem, verb: "load")
         // Files first, workers last: undo runs in reverse, so the workers end before their files go.
         let undo = (0..<work.workers).map { UndoStep.removeFile(work.file($0)) } + [.endWorkers(tag: work.tag)]
         var i = Injection(undo: undo, summary: "\(work.workers) IO worker\(work.workers == 1 ? "" : "s") in \(work.path)")
@@ -38,20 +26,21 @@ public struct IODriver: FaultEffect {
         IODriver.started.mutate { $0[work.tag] = MonotonicClock.now() }
     }
 
-    /// Every worker has written and synced at least 1 MiB.
+    /// Every worker has written and synced at least 1 MiB (its file's size, polled), and runs.
     public func confirm(_ work: IOFault, _ injection: Injection, deadline: Int64) -> Confirmation {
         while true {
             let now = MonotonicClock.now()
-            let workers = Workers.find(tag: work.tag)
             let written = (0..<work.workers).map { Self.size(work.file($0)) }
-            if workers.count == work.workers, written.allSatisfy({ $0 >= 1 << 20 }) {
+            let done = written.allSatisfy { $0 >= 1 << 20 }
+            if done || now > deadline {
+                // One look through /proc, once the files say whether they are written.
+                let running = Workers.find(tag: work.tag).count
+                if done, running == work.workers {
+                    return Confirmation(
+                        ok: true, detail: "\(work.workers) workers writing (\(ByteSizeText.format(written.reduce(0, +))) so far)", at: now)
+                }
                 return Confirmation(
-                    ok: true, detail: "\(work.workers) workers writing (\(ByteSizeText.format(written.reduce(0, +))) so far)", at: now)
-            }
-            if now > deadline {
-                return Confirmation(
-                    ok: false,
-                    detail: "\(workers.count) of \(work.workers) workers running, \(written.filter { $0 >= 1 << 20 }.count) writing",
+                    ok: false, detail: "\(running) of \(work.workers) workers running, \(written.filter { $0 >= 1 << 20 }.count) writing",
                     at: nil)
             }
             usleep(5_000)

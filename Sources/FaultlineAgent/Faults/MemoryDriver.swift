@@ -1,7 +1,7 @@
 import FaultlineEssentials
 import Glibc
 
-extension MemoryFault: FaultWork {}
+extension MemoryFault: TaggedWork {}
 
 /// Starts a worker that allocates and touches `bytes`; revert ends it. Confirmed by its resident
 /// size; measured with the host's available memory before and now.
@@ -9,8 +9,7 @@ public struct MemoryDriver: FaultEffect {
     public init() {}
 
     public func prepare(_ work: MemoryFault) throws(FaultError) -> Injection {
-        guard UndoStep.isFaultlineTable(work.tag) else { throw FaultError.refused("memory fault without its tag (a faultline bug)") }
-        guard Workers.find(tag: work.tag).isEmpty else { throw FaultError.refused("workers of \(work.tag) are running already") }
+        try Workers.requireFresh(tag: work.tag, kind: "memory")
         var i = Injection(undo: [.endWorkers(tag: work.tag)], summary: "a worker holding \(ByteSizeText.format(work.bytes))")
         i.baseline["available"] = Workers.memAvailable().map { Double($0) } ?? -1
         i.baseline["pressure"] = Workers.pressure("memory") ?? -1
@@ -23,16 +22,24 @@ public struct MemoryDriver: FaultEffect {
 
     /// Resident at 90 % of what was asked (touching 1 GiB takes a while: until the deadline).
     public func confirm(_ work: MemoryFault, _ injection: Injection, deadline: Int64) -> Confirmation {
+        // One look through /proc for the worker; then only its status is read.
+        guard let worker = Workers.find(tag: work.tag).first else {
+            return Confirmation(
+                ok: false, detail: "the worker is gone (killed for memory?), not 90% of \(ByteSizeText.format(work.bytes))", at: nil)
+        }
         while true {
             let now = MonotonicClock.now()
-            let workers = Workers.find(tag: work.tag)
-            let rss = workers.first.flatMap { Workers.residentBytes($0.pid) } ?? 0
-            if workers.count == 1, Double(rss) >= 0.9 * Double(work.bytes) {
-                return Confirmation(ok: true, detail: "\(ByteSizeText.format(rss)) resident in \(workers[0])", at: now)
+            guard ProcFS.isAlive(worker) else {
+                return Confirmation(
+                    ok: false, detail: "the worker is gone (killed for memory?), not 90% of \(ByteSizeText.format(work.bytes))", at: nil)
             }
-            if workers.isEmpty || now > deadline {
-                let why = workers.isEmpty ? "the worker is gone (killed for memory?)" : "\(ByteSizeText.format(rss)) resident"
-                return Confirmation(ok: false, detail: "\(why), not 90% of \(ByteSizeText.format(work.bytes))", at: nil)
+            let rss = Workers.residentBytes(worker.pid) ?? 0
+            if Double(rss) >= 0.9 * Double(work.bytes) {
+                return Confirmation(ok: true, detail: "\(ByteSizeText.format(rss)) resident in \(worker)", at: now)
+            }
+            if now > deadline {
+                return Confirmation(
+                    ok: false, detail: "\(ByteSizeText.format(rss)) resident, not 90% of \(ByteSizeText.format(work.bytes))", at: nil)
             }
             usleep(5_000)
         }

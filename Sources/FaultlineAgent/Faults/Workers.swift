@@ -9,6 +9,12 @@ package protocol WorkerBody {
     static func work(_ values: [String: String], parent: Int32) -> Int32
 }
 
+/// Work that names what it creates after its run and fault (`faultline_<run>_<index>`), set by
+/// the runner when it expands the fault, so the ledger's undo can name it before it exists.
+public protocol TaggedWork: FaultWork {
+    var tag: String { get set }
+}
+
 /// Resource workers: processes of the agent's own executable (`… worker cpu|memory --tag T …`),
 /// children of the agent, named by their fault's tag (`faultline_<run>_<index>`).
 ///
@@ -33,6 +39,26 @@ package enum Workers {
             }
         }
         return started
+    }
+
+    /// Refuses work whose tag is not faultline's, or whose workers already run.
+    static func requireFresh(tag: String, kind: String) throws(FaultError) {
+        guard UndoStep.isFaultlineTable(tag) else { throw FaultError.refused("\(kind) fault without its tag (a faultline bug)") }
+        guard find(tag: tag).isEmpty else { throw FaultError.refused("workers of \(tag) are running already") }
+    }
+
+    /// Refuses `path` unless it is a folder here, and (unless allowed) not on the filesystem of
+    /// the agent's state directory, which holds its ledger. `verb`: what the fault would do to it.
+    static func requireFolder(_ path: String, allowStateFilesystem: Bool, verb: String) throws(FaultError) {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw FaultError.target("'\(path)' is not a folder on this host")
+        }
+        if !allowStateFilesystem, let dir = AgentServer.stateDirectory(onDevice: UInt64(st.st_dev)) {
+            throw FaultError.refused(
+                "'\(path)' is on the filesystem of the agent's state directory \(dir) (its ledger): say 'allow_state_filesystem: true' to \(verb) it anyway"
+            )
+        }
     }
 
     /// The live workers of `tag` (zombies are gone already).

@@ -46,8 +46,7 @@ package enum HostCapability {
         guard (st.st_mode & S_IFMT) == S_IFDIR else { return "no: \(ShownText.escaped(path, limit: 200)) is not a folder" }
         var v = statvfs()
         guard statvfs(path, &v) == 0 else { return "no: statvfs \(ShownText.escaped(path, limit: 200)): \(errnoText())" }
-        var state = stat()
-        let same = AgentServer.stateDirectoryInUse.value.map { stat($0, &state) == 0 && state.st_dev == st.st_dev } ?? false
+        let same = AgentServer.stateDirectory(onDevice: UInt64(st.st_dev)) != nil
         return "yes: free=\(UInt64(v.f_bavail) * UInt64(v.f_frsize)) size=\(UInt64(v.f_blocks) * UInt64(v.f_frsize)) state=\(same ? 1 : 0)"
     }
 }

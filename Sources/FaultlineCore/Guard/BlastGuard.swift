@@ -39,17 +39,13 @@ public struct BlastGuard: Sendable {
     public var isActive: Bool { groups.contains { $0.quorum } || safety.maxHosts != nil || safety.maxShare != nil }
 
     /// What the faults holding at one instant take, and what that breaks.
-    public struct Evaluation: Sendable, Equatable {
+    public struct Evaluation: Sendable {
         /// Host → the faults taking it.
         public var taken: [String: [String]] = [:]
         /// Per group: how many of its hosts are taken, of how many.
         public var shares: [(group: Group, taken: [String])] = []
         /// What breaks a limit, in words.
         public var problems: [String] = []
-
-        public static func == (a: Evaluation, b: Evaluation) -> Bool {
-            a.taken == b.taken && a.problems == b.problems && a.shares.map(\.taken) == b.shares.map(\.taken)
-        }
     }
 
     /// Judges the faults holding at once (name and what each takes).

@@ -95,6 +95,9 @@ public final class StopMonitor: @unchecked Sendable {
         s.append(scheduled: started, started: started, latency: latency, ok: ok, reason: reason, value: value)
         // Workload clients finish out of order: the series stays in order of start.
         if s.count > 1, s.started[s.count - 2] > started { s.moveLastIntoPlace() }
+        // A brake names the failure that tripped it: the series keeps only the newest reason
+        // (ProbeSeries folds the first twenty distinct ones, which would name an old one).
+        if !ok, let reason { s.failures = [ProbeSeries.FailureCount(reason: reason, count: 1, firstAt: started)] }
         s.trim(olderThan: now - k.window - (interval ?? 0), keeping: k.depth)
         recent[probe] = s
         var breach: StopRecord?

@@ -1,11 +1,4 @@
 import FaultlineCore
 
-/// The runner names what the fault creates after the run and the fault (`faultline_<run>_<index>`),
-/// so the ledger's undo can name it before it exists.
-extension CPUDriver: FaultDriver {
-    public func expand(_ spec: CPUFault, _ context: ExpansionContext) throws(FaultError) -> [CPUFault] {
-        var w = spec
-        w.tag = OwnedNames.table(runId: context.runId, faultIndex: context.faultIndex)
-        return [w]
-    }
-}
+/// Expanded by naming it after the run and the fault (`TaggedWork`): one host, nothing to ask first.
+extension CPUDriver: FaultDriver {}

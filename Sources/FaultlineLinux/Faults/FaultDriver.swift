@@ -19,6 +19,16 @@ public protocol FaultDriver: FaultEffect {
     func preflight(_ spec: Spec, _ agents: AgentCalls) -> Preflight<Spec>
 }
 
+/// Work that names what it creates (`TaggedWork`) and is the fault itself, on its one host:
+/// expanding it is naming it after the run and the fault.
+extension FaultDriver where Work: TaggedWork, Spec == Work {
+    public func expand(_ spec: Spec, _ context: ExpansionContext) throws(FaultError) -> [Work] {
+        var w = spec
+        w.tag = OwnedNames.table(runId: context.runId, faultIndex: context.faultIndex)
+        return [w]
+    }
+}
+
 extension FaultDriver {
     public func confirmReverted(_ works: [Work], _ agents: AgentCalls) -> RevertCheck? { nil }
     public func preflight(_ spec: Spec, _ agents: AgentCalls) -> Preflight<Spec> { Preflight(spec: spec) }

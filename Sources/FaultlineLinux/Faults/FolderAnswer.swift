@@ -22,4 +22,22 @@ struct FolderAnswer {
             }
         }
     }
+
+    /// Asks `host` about `path`: the answer when the folder may be used, else why not (missing,
+    /// not a folder, or on the agent's state filesystem without `allowStateFilesystem`).
+    static func ask(
+        _ agents: AgentCalls, _ host: String, _ path: String, allowStateFilesystem: Bool, verb: String
+    ) -> (FolderAnswer?, String?) {
+        guard let f = FolderAnswer(agents.call(host, .capability("folder \(path)"))?.detail) else {
+            return (nil, "could not ask host '\(host)' about \(path)")
+        }
+        if let why = f.problem { return (nil, "on '\(host)': \(why)") }
+        if f.stateFilesystem, !allowStateFilesystem {
+            return (
+                nil,
+                "on '\(host)': \(path) is on the filesystem of the agent's state directory (its ledger): say 'allow_state_filesystem: true' to \(verb) it anyway"
+            )
+        }
+        return (f, nil)
+    }
 }
