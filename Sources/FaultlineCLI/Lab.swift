@@ -7,7 +7,7 @@ struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
         abstract: "Bring a lab of namespace hosts up or down, or show its state.",
-        subcommands: [LabUp.self, LabDown.self, LabStatus.self, LabHostInit.self, LabExec.self])
+        subcommands: [LabUp.self, LabDown.self, LabStatus.self, LabHostInit.self, LabExec.self, LabSupervise.self, LabCgroupExec.self])
 }
 
 struct LabOptions: ParsableArguments {
@@ -102,9 +102,10 @@ struct LabHostInit: ParsableCommand {
 
     @Option(help: "Mount a fresh tmpfs here.") var `private`: [String] = []
     @Option(help: "Created once the host is ready.") var readyFile: String
+    @Option(help: "FSTYPE:OPTIONS:PATH of a cgroup filesystem to mount again.") var cgroupMount: [String] = []
 
     func run() throws {
-        throw ArgumentParser.ExitCode(HostInit.serve(privateDirs: `private`, readyFile: readyFile))
+        throw ArgumentParser.ExitCode(HostInit.serve(privateDirs: `private`, readyFile: readyFile, cgroupMounts: cgroupMount))
     }
 }
 
@@ -115,7 +116,9 @@ struct LabExec: ParsableCommand {
     @Option var dir: String
     @Option var log: String
     @Option var env: [String] = []
-    @Argument(parsing: .postTerminator) var argv: [String]
+    @Option var cgroup: [String] = []
+    @Option var supervise: String?
+    @Argument(parsing: .postTerminator) var argv: [String] = []
 
     func run() throws {
         var environment: [String: String] = [:]
@@ -123,7 +126,26 @@ struct LabExec: ParsableCommand {
             let parts = e.split(separator: "=", maxSplits: 1)
             environment[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
-        let code = HostInit.execDetached(argv, dir: dir, log: log, env: environment)
+        let code = HostInit.execDetached(argv, dir: dir, log: log, env: environment, cgroups: cgroup, supervise: supervise)
         if code != 0 { throw ArgumentParser.ExitCode(code) }
     }
+}
+
+struct LabSupervise: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supervise", abstract: "Internal: restart a lab service when it exits.", shouldDisplay: false)
+
+    @Option var spec: String
+
+    func run() throws { throw ArgumentParser.ExitCode(Supervisor.serve(specFile: spec)) }
+}
+
+struct LabCgroupExec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cgroup-exec", abstract: "Internal: join cgroups, then run a program.", shouldDisplay: false)
+
+    @Option var cgroup: [String] = []
+    @Argument(parsing: .postTerminator) var argv: [String]
+
+    func run() throws { throw ArgumentParser.ExitCode(Supervisor.cgroupExec(cgroup, argv)) }
 }

@@ -32,6 +32,56 @@ struct ResourceFaultTests {
         }
     }
 
+    @Test("cgroup limits: only limit files under /sys/fs/cgroup, values of the shapes faultline writes; a lab's own cgroups")
+    func cgroupShapes() {
+        #expect(
+            UndoStep.writeCgroup(dir: "/sys/fs/cgroup/memory/a/b", file: "memory.limit_in_bytes", value: "9223372036854771712").refusal
+                == nil)
+        #expect(UndoStep.writeCgroup(dir: "/sys/fs/cgroup/system.slice/x.service", file: "cpu.max", value: "max 100000").refusal == nil)
+        #expect(UndoStep.writeCgroup(dir: "/sys/fs/cgroup/cpu/a", file: "cpu.cfs_quota_us", value: "-1").refusal == nil)
+        for (dir, file, value) in [
+            ("/etc", "memory.max", "max"), ("/sys/fs/cgroup/../../etc", "memory.max", "max"), ("/sys/fs/cgroup/a", "cgroup.procs", "1"),
+            ("/sys/fs/cgroup/a", "memory.max", "1; rm -rf /"), ("/sys/fs/cgroup/a", "cpu.max", "max"),
+            ("/sys/fs/cgroup/a b", "memory.max", "max"),
+            ("/sys/fs/cgroup/a", "memory.high", "-5"),
+        ] {
+            #expect(UndoStep.writeCgroup(dir: dir, file: file, value: value).refusal != nil, "\(dir) \(file) \(value)")
+        }
+        #expect(Cgroups.same("67108864", "67108864") && Cgroups.same("67104768", "67108000") && !Cgroups.same("max", "67108864"))
+        #expect(LabCgroups.isLabCgroup("/sys/fs/cgroup/memory/x/faultline-lab-t1/n1-web", lab: "t1"))
+        #expect(LabCgroups.isLabCgroup("/sys/fs/cgroup/faultline-lab-t1", lab: "t1"))
+        for bad in [
+            "/sys/fs/cgroup/memory", "/sys/fs/cgroup/faultline-lab-t2/n1", "/sys/fs/cgroup/faultline-lab-t1/../system.slice",
+            "/etc/faultline-lab-t1",
+        ] {
+            #expect(!LabCgroups.isLabCgroup(bad, lab: "t1"), "\(bad)")
+        }
+    }
+
+    @Test("where a process's cgroup is: a v1 hierarchy first, then v2; the root cgroup is found as such")
+    func cgroupPlaces() throws {
+        let hybrid = [
+            Cgroups.Mount(path: "/sys/fs/cgroup", fstype: "tmpfs", options: []),
+            Cgroups.Mount(path: "/sys/fs/cgroup/cpu", fstype: "cgroup", options: ["cpu"]),
+            Cgroups.Mount(path: "/sys/fs/cgroup/memory", fstype: "cgroup", options: ["memory"]),
+            Cgroups.Mount(path: "/sys/fs/cgroup/unified", fstype: "cgroup2", options: []),
+        ]
+        let text = "4:memory:/a/b\n1:cpu:/\n0::/\n"
+        let m = try Cgroups.place(cgroupFile: text, controller: .memory, mounts: hybrid).get()
+        #expect(m == Cgroups.Place(version: .v1, dir: "/sys/fs/cgroup/memory/a/b", path: "/a/b"))
+        #expect(try Cgroups.place(cgroupFile: text, controller: .cpu, mounts: hybrid).get().path == "/")
+        // io is on no v1 hierarchy here and the v2 tree offers nothing.
+        #expect((try? Cgroups.place(cgroupFile: text, controller: .io, mounts: hybrid).get()) == nil)
+        let v2 = [Cgroups.Mount(path: "/sys/fs/cgroup", fstype: "cgroup2", options: ["cpu", "memory", "io"])]
+        let p = try Cgroups.place(cgroupFile: "0::/system.slice/redis.service\n", controller: .io, mounts: v2).get()
+        #expect(p == Cgroups.Place(version: .v2, dir: "/sys/fs/cgroup/system.slice/redis.service", path: "/system.slice/redis.service"))
+        #expect(Cgroups.unescape("/sys/fs/cgroup/a\\040b") == "/sys/fs/cgroup/a b")
+        #expect(CgroupSetting.memoryHigh(1 << 26).files(v2: false) == nil)
+        #expect(
+            CgroupSetting.cpuMax(quota: 20_000, period: 100_000).files(v2: false)?.map(\.file) == ["cpu.cfs_period_us", "cpu.cfs_quota_us"])
+        #expect(!Cgroups.mounts().isEmpty, "this machine has cgroup filesystems")
+    }
+
     @Test("an injection's baseline keeps a large number through the ledger's JSON")
     func baselineRoundTrip() throws {
         var i = Injection(undo: [.endWorkers(tag: "faultline_a_0")], summary: "s")

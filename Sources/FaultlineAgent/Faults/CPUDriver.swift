@@ -4,11 +4,13 @@ import Glibc
 extension CPUFault: TaggedWork {}
 
 /// Starts `workers` CPU workers; revert ends them. Confirmed by the CPU they use; measured as
-/// the cores they used over the hold, beside the host's CPU pressure.
+/// the cores they used over the hold, beside the host's CPU pressure. The limit form sets the
+/// target cgroup's quota instead (`CgroupLimits`).
 public struct CPUDriver: FaultEffect {
     public init() {}
 
     public func prepare(_ work: CPUFault) throws(FaultError) -> Injection {
+        if let limit = work.limit { return try CgroupLimits.prepare(limit) }
         try Workers.requireFresh(tag: work.tag, kind: "cpu")
         var i = Injection(
             undo: [.endWorkers(tag: work.tag)],
@@ -18,12 +20,14 @@ public struct CPUDriver: FaultEffect {
     }
 
     public func apply(_ work: CPUFault, _ injection: Injection) throws(FaultError) {
+        if work.limit != nil { return try CgroupLimits.apply(injection) }
         _ = try Workers.start(Self.worker, tag: work.tag, count: work.workers, ["--load", "\(work.load)"])
         CPUDriver.started.mutate { $0[work.tag] = MonotonicClock.now() }
     }
 
     /// Every worker running and each using at least half its share over 200 ms.
     public func confirm(_ work: CPUFault, _ injection: Injection, deadline: Int64) -> Confirmation {
+        if work.limit != nil { return CgroupLimits.confirm(injection, deadline: deadline) }
         let workers = Workers.find(tag: work.tag)
         guard workers.count == work.workers else {
             return Confirmation(ok: false, detail: "\(workers.count) of \(work.workers) workers running", at: nil)
@@ -47,6 +51,7 @@ public struct CPUDriver: FaultEffect {
 
     /// The cores the workers used since they started, and the host's CPU pressure then and now.
     public func measure(_ work: CPUFault, _ injection: Injection) -> String? {
+        if let limit = work.limit { return CgroupLimits.measure(limit, injection) }
         let workers = Workers.find(tag: work.tag)
         guard let startedAt = CPUDriver.started.value[work.tag] else { return nil }
         let hz = Double(sysconf(Int32(_SC_CLK_TCK)))

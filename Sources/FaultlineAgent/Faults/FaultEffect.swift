@@ -43,6 +43,9 @@ public struct Injection: Codable, Equatable, Sendable {
     public var summary: String
     /// What a driver measured while preparing (a baseline) for its own confirm.
     public var baseline: [String: Double] = [:]
+    /// What `apply` writes, for kinds whose injection is a set of file writes (a cgroup limit),
+    /// in the shapes the undo uses: the ledger then holds both the new and the old values.
+    public var writes: [UndoStep]?
 
     public init(targets: [ProcessRef] = [], undo: [UndoStep], summary: String) {
         self.targets = targets

@@ -4,11 +4,13 @@ import Glibc
 extension MemoryFault: TaggedWork {}
 
 /// Starts a worker that allocates and touches `bytes`; revert ends it. Confirmed by its resident
-/// size; measured with the host's available memory before and now.
+/// size; measured with the host's available memory before and now. The limit form sets the
+/// target cgroup's limits instead (`CgroupLimits`).
 public struct MemoryDriver: FaultEffect {
     public init() {}
 
     public func prepare(_ work: MemoryFault) throws(FaultError) -> Injection {
+        if let limit = work.limit { return try CgroupLimits.prepare(limit) }
         try Workers.requireFresh(tag: work.tag, kind: "memory")
         var i = Injection(undo: [.endWorkers(tag: work.tag)], summary: "a worker holding \(ByteSizeText.format(work.bytes))")
         i.baseline["available"] = Workers.memAvailable().map { Double($0) } ?? -1
@@ -17,11 +19,13 @@ public struct MemoryDriver: FaultEffect {
     }
 
     public func apply(_ work: MemoryFault, _ injection: Injection) throws(FaultError) {
+        if work.limit != nil { return try CgroupLimits.apply(injection) }
         _ = try Workers.start(Self.worker, tag: work.tag, count: 1, ["--bytes", "\(work.bytes)"])
     }
 
     /// Resident at 90 % of what was asked (touching 1 GiB takes a while: until the deadline).
     public func confirm(_ work: MemoryFault, _ injection: Injection, deadline: Int64) -> Confirmation {
+        if work.limit != nil { return CgroupLimits.confirm(injection, deadline: deadline) }
         // One look through /proc for the worker; then only its status is read.
         guard let worker = Workers.find(tag: work.tag).first else {
             return Confirmation(
@@ -46,6 +50,7 @@ public struct MemoryDriver: FaultEffect {
     }
 
     public func measure(_ work: MemoryFault, _ injection: Injection) -> String? {
+        if let limit = work.limit { return CgroupLimits.measure(limit, injection) }
         let rss = Workers.find(tag: work.tag).first.flatMap { Workers.residentBytes($0.pid) }
         let before = injection.baseline["available"].flatMap { $0 >= 0 ? UInt64($0) : nil }
         var out = "\(ByteSizeText.format(work.bytes)) asked: \(rss.map(ByteSizeText.format) ?? "no worker") resident"

@@ -27,6 +27,8 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
     case removeFile(String)
     /// Write a lab host's libfaketime control file (`…/faketime.rc`) back to an offset.
     case setClock(file: String, offset: String)
+    /// Write a cgroup limit file back to the value it held before a limit (`Cgroups.limitFiles`).
+    case writeCgroup(dir: String, file: String, value: String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,7 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         case .endWorkers(let tag): return "end the workers of \(tag)"
         case .removeFile(let path): return "remove \(path)"
         case .setClock(let file, let offset): return "set \(file) back to \(offset)"
+        case .writeCgroup(let dir, let file, let value): return "set \(dir)/\(file) back to \(value)"
         }
     }
 
@@ -113,6 +116,8 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         case .setClock(let file, let offset):
             if !Self.isClockFile(file) { return "'\(file)' is not a clock control file faultline writes (an absolute …/faketime.rc)" }
             return Self.isFaketimeOffset(offset) ? nil : "'\(offset)' is not a clock offset faultline writes"
+        case .writeCgroup(let dir, let file, let value):
+            return Cgroups.refusal(dir: dir, file: file, value: value)
         }
     }
 
@@ -161,6 +166,10 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             // A lab that is down took its file with it: nothing left to put back.
             guard access(file, F_OK) == 0 else { return }
             try Self.writeClock(file, offset)
+        case .writeCgroup(let dir, let file, let value):
+            // A cgroup that is gone (its service stopped, the lab went down) holds no limit.
+            guard access(dir, F_OK) == 0 else { return }
+            do { try Cgroups.write(dir, file, value) } catch { if access("\(dir)/\(file)", F_OK) == 0 { throw error } }
         }
     }
 
@@ -213,6 +222,9 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         case .setClock(let file, let offset):
             guard let now = ProcFS.read(file)?.trimmingBlanks else { return nil }
             return now == offset ? nil : "\(file) holds \(now), not \(offset)"
+        case .writeCgroup(let dir, let file, let value):
+            guard let now = Cgroups.read(dir, file) else { return nil }
+            return Cgroups.same(now, value) ? nil : "\(dir)/\(file) holds \(now), not \(value)"
         }
     }
 }

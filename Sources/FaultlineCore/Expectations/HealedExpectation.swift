@@ -29,6 +29,11 @@ public struct HealedExpectation: ExpectationKindReader, Equatable {
         if let name = fault, let step = e.faults.first(where: { $0.name == name }) {
             if !type(of: step.spec).replacesProcesses {
                 r.error(f.values["fault"] ?? node, "'\(path)' needs a \(replacing) fault; \(shown: name) is a \(step.kind)")
+            } else if step.spec.replaceable == nil {
+                r.error(
+                    f.values["fault"] ?? node,
+                    "'\(path)' needs a fault that takes processes; \(shown: name) (\(step.kind)) names none (the limit form with 'process' does)"
+                )
             }
         } else {
             let names = e.faults.map(\.name)
@@ -41,7 +46,11 @@ public struct HealedExpectation: ExpectationKindReader, Equatable {
         return HealedExpectation(fault: fault, within: within)
     }
 
-    /// From the kill's confirmation to the first new matching process.
+    /// From the kill's confirmation (or, for a fault that holds, the first poll that missed one
+    /// of its processes) to the first new matching process.
+    /// Whole milliseconds: polls 20 ms apart measure no finer.
+    static func ms(_ n: Nanos) -> String { "\((n + 500_000) / 1_000_000)ms" }
+
     public func check(_ run: RunEvidence) -> [CheckResult] {
         let expected = "≤ \(DurationText.format(within))"
         guard let f = run.faults.first(where: { $0.name == fault }), f.confirmed, let killed = f.confirmedAt ?? f.injectedAt else {
@@ -52,6 +61,20 @@ public struct HealedExpectation: ExpectationKindReader, Equatable {
                 CheckResult(
                     name: name, passed: false, expected: expected, measured: "not healed",
                     evidence: "no new process matching \(f.target) on \(f.host) during the fault phase")
+            ]
+        }
+        // A held fault's process ended between two polls, and its replacement appeared between
+        // two more: the time is a bracket, and the check passes only when all of it is within.
+        if let a = f.goneAfter, let b = f.goneAt {
+            let low = Swift.max(0, (f.healedAfter ?? b) - b)
+            let high = Swift.max(0, at - a)
+            return [
+                CheckResult(
+                    name: name, passed: high <= within, expected: expected,
+                    measured: "\(Self.ms(low))–\(Self.ms(high))",
+                    evidence:
+                        "\(f.detail ?? "limited"); its process ended between +\(DurationText.format(a)) and +\(DurationText.format(b)), and \(f.healedBy ?? "?") replaced it on \(f.host) by +\(DurationText.format(at)) (pid@start time, polled every 20 ms: the bracket)"
+                )
             ]
         }
         let took = Swift.max(0, at - killed)

@@ -126,6 +126,12 @@ public struct FaultRecord: Codable, Equatable, Sendable {
     public var healedAt: Nanos?
     /// That process (`pid@starttime`, in the host's PID namespace).
     public var healedBy: String?
+    /// For a fault that holds (a limit), whose processes end later: the heal watch's last poll
+    /// that saw all of them, and the first that missed one — the end lies between.
+    public var goneAfter: Nanos?
+    public var goneAt: Nanos?
+    /// The heal watch's last poll before the one that saw the replacement (with `goneAt`).
+    public var healedAfter: Nanos?
     /// What was chosen for the fault's hosts before anything was injected (its engine).
     public var preflight: String?
     /// How its effect was confirmed: what was measured (the delay added toward a peer).

@@ -10,7 +10,7 @@ public enum LabLoader {
     static let hostKeys = ["address", "group", "region", "private", "files", "services"]
     /// A service's `clock: faketime`: a field that shares the clock fault's key.
     static let clockKey = "clock"  // check-kinds: field
-    static let serviceKeys = ["name", "argv", "env", "dir", "log", "ready", "ready_within", clockKey]
+    static let serviceKeys = ["name", "argv", "env", "dir", "log", "ready", "ready_within", clockKey, "cgroup", "restart", "restart_delay"]
 
     /// Loads and validates `path`; `dataRoot` is where host data directories live (`{dir}`).
     public static func load(path: String, dataRoot: String, named: Bool = false) throws -> LabSpec {
@@ -212,9 +212,32 @@ public enum LabLoader {
                 env.merge(Faketime.environment(file: clockFile)) { _, ours in ours }
             }
         }
+        let cgroup = r.bool(f, "cgroup")
+        var restart: LabRestart?
+        if let mode = r.string(f, "restart") {
+            if mode == "always" || mode == "on-failure" {
+                restart = LabRestart(always: mode == "always", delay: 100_000_000)
+            } else {
+                r.error(
+                    f.values["restart"],
+                    "'\(f.child("restart"))' must be 'always' or 'on-failure' (when faultline's supervisor starts the service again), got \(shown: mode)"
+                )
+            }
+        }
+        if let delay = r.duration(f, "restart_delay") {
+            if f.values["restart"] == nil {
+                r.error(f.keys["restart_delay"], "'\(f.child("restart_delay"))' needs 'restart' (always or on-failure)")
+            } else if delay > 600_000_000_000 {
+                r.error(f.values["restart_delay"], "'\(f.child("restart_delay"))' must be at most 10m")
+            } else {
+                restart?.delay = delay
+            }
+        }
         guard let name, let argv, !argv.isEmpty else { return nil }
         var service = LabService(name: name, argv: argv, env: env, dir: dir, log: log, ready: ready, readyWithin: within ?? 15_000_000_000)
         if faketime { service.faketime = true }
+        if cgroup == true { service.cgroup = true }
+        service.restart = restart
         return service
     }
 

@@ -60,6 +60,18 @@ public struct LabHost: Codable, Equatable, Sendable {
     }
 }
 
+/// When a lab's supervisor starts a service again, and after what pause.
+public struct LabRestart: Codable, Equatable, Sendable {
+    /// `always`, or `on-failure` (not after an exit with status 0).
+    public var always: Bool
+    public var delay: Nanos
+
+    public init(always: Bool, delay: Nanos) {
+        self.always = always
+        self.delay = delay
+    }
+}
+
 public struct LabService: Codable, Equatable, Sendable {
     public var name: String
     /// Runs under libfaketime, its wall clock offset by the host's control file (`clock: faketime`).
@@ -73,6 +85,12 @@ public struct LabService: Codable, Equatable, Sendable {
     /// Checked from the root namespace until it passes or `readyWithin` ends.
     public var ready: ProbeSpec?
     public var readyWithin: Nanos
+    /// `cgroup: true`: the service runs in a cgroup of its own (`faultline-lab-LAB/HOST-NAME`),
+    /// as a systemd unit does, so that a limit fault can act on it alone.
+    public var cgroup: Bool?
+    /// `restart:` faultline's supervisor starts the service again when it exits, as systemd's
+    /// `Restart=` does; nil: nobody does.
+    public var restart: LabRestart?
 
     public init(
         name: String, argv: [String], env: [String: String] = [:], dir: String? = nil, log: String? = nil, ready: ProbeSpec? = nil,

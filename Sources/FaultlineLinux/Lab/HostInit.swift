@@ -7,7 +7,23 @@ public enum HostInit {
     /// PID 1 of a host: mounts a fresh tmpfs on each private directory, marks itself ready by
     /// creating `readyFile`, then reaps orphans until killed. On SIGTERM it stops everything
     /// in its namespace.
-    public static func serve(privateDirs: [String], readyFile: String) -> Int32 {
+    public static func serve(privateDirs: [String], readyFile: String, cgroupMounts: [String] = []) -> Int32 {
+        // `ip netns exec` mounted a fresh /sys for the host's network namespace, which has no
+        // cgroup filesystems: the root namespace's are mounted again at the same paths (the
+        // same hierarchies), so the host's agent and services see their cgroups.
+        for m in cgroupMounts {
+            let parts = m.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3 else { continue }
+            let (fstype, options, path) = (parts[0], parts[1], parts[2])
+            if fstype != "tmpfs" { _ = mkdir(path, 0o755) }
+            // A named v1 hierarchy without controllers is mounted with "none,name=…".
+            let data =
+                fstype == "cgroup" && !options.split(separator: ",").contains { !$0.hasPrefix("name=") } ? "none,\(options)" : options
+            let done = data.isEmpty ? mount(fstype, path, fstype, 0, nil) : mount(fstype, path, fstype, 0, data)
+            if done != 0 {
+                Output.stderr("host-init: mount \(fstype) (\(data)) on '\(path)': \(errnoText())\n")
+            }
+        }
         for dir in privateDirs {
             // The mount namespace is private (unshare --propagation private): nothing leaks out.
             if mount("tmpfs", dir, "tmpfs", 0, dir == "/root" ? "mode=0700" : "mode=0755") != 0 {
@@ -32,11 +48,22 @@ public enum HostInit {
     /// Starts `argv` detached inside the current host (in a new session, stdout and stderr
     /// appended to `log`, working directory `dir`) and prints its pid; the process is then
     /// reparented to the host's PID 1.
-    public static func execDetached(_ argv: [String], dir: String, log: String, env: [String: String]) -> Int32 {
+    /// In `cgroups` (joined first, so the service is born there), or under faultline's
+    /// supervisor (`supervise`: its spec file), which then starts the service itself.
+    public static func execDetached(
+        _ argv: [String], dir: String, log: String, env: [String: String], cgroups: [String] = [], supervise: String? = nil
+    ) -> Int32 {
         guard chdir(dir) == 0 else {
             Output.stderr("lab exec: chdir '\(dir)': \(errnoText())\n")
             return ExitCode.internalError
         }
+        for c in cgroups {
+            do { try Cgroups.write(c, "cgroup.procs", "0") } catch {
+                Output.stderr("lab exec: join cgroup \(c): \(error)\n")
+                return ExitCode.internalError
+            }
+        }
+        let argv = supervise.map { ["/proc/self/exe", "lab", "supervise", "--spec", $0] } ?? argv
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
         let pid: pid_t

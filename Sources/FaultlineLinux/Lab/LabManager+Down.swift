@@ -20,6 +20,8 @@ extension LabManager {
             problems += remove(["link", "del", host.veth], while: "/sys/class/net/\(host.veth)")
         }
         if let bridge = state.bridge { problems += remove(["link", "del", bridge], while: "/sys/class/net/\(bridge)") }
+        // Their processes went with the hosts' inits.
+        problems += LabCgroups.remove(state.cgroups ?? [])
         if problems.isEmpty {
             do {
                 try FileManager.default.removeItem(atPath: state.dataDir)

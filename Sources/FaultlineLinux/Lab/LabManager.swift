@@ -89,7 +89,8 @@ public final class LabManager {
         unlink(ready)
         let argv =
             ["ip", "netns", "exec", ns, "unshare", "--pid", "--fork", "--mount-proc", "--propagation", "private"]
-            + SelfCommand(executable: executable).labHostInit(readyFile: ready, privateDirs: host.privateDirs)
+            + SelfCommand(executable: executable).labHostInit(
+                readyFile: ready, privateDirs: host.privateDirs, cgroupMounts: Self.cgroupMounts())
         let launcher = try Detached.start(argv, log: "\(dir)/host-init.log").get()
         let deadline = MonotonicClock.now() + 5_000_000_000
         while MonotonicClock.now() < deadline {
@@ -103,13 +104,37 @@ public final class LabManager {
             "host '\(host.name)': its init did not start within 5s: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
 
+    /// The root namespace's cgroup filesystems as `lab host-init --cgroup-mount` takes them.
+    static func cgroupMounts() -> [String] {
+        Cgroups.mounts().map { m in
+            let options = m.fstype == "cgroup" ? m.options.joined(separator: ",") : m.fstype == "tmpfs" ? "mode=755" : ""
+            return "\(m.fstype):\(options):\(m.path)"
+        }
+    }
+
     func start(_ service: LabService, on host: LabHost, index: Int, _ state: inout LabState) throws {
         guard let initProcess = state.hosts[index].initProcess else { throw LabError.system("host '\(host.name)' has no init") }
         let hostDir = "\(state.dataDir)/\(host.name)"
         let dir = service.dir.map { $0.hasPrefix("/") ? $0 : "\(hostDir)/\($0)" } ?? hostDir
         let logFile = service.log.hasPrefix("/") ? service.log : "\(state.dataDir)/\(host.name)/\(service.log)"
+        var cgroups: [String] = []
+        if service.cgroup == true {
+            let dirs = try LabCgroups.plan(lab: state.lab, host: host.name, service: service.name).get()
+            for d in dirs where !(state.cgroups ?? []).contains(d.path) { state.cgroups = (state.cgroups ?? []) + [d.path] }
+            try state.save(dataRoot: dataRoot)
+            for d in dirs { try LabCgroups.make(d) }
+            cgroups = dirs.filter { !$0.path.hasSuffix("/" + LabCgroups.parentName(state.lab)) }.map(\.path)
+        }
+        var supervise: String?
+        if let restart = service.restart {
+            let file = "\(hostDir)/.supervise-\(state.hosts[index].services.count).json"
+            let spec = SupervisorSpec(name: service.name, argv: service.argv, restart: restart, cgroups: cgroups)
+            try Ledger.writeDurably(try Journal.encoder().encode(spec), to: file)
+            supervise = file
+            cgroups = []
+        }
         let launch = HostEntry.namespaces(initPid: initProcess.pid).faultline(SelfCommand(executable: executable)) {
-            $0.labExec(dir: dir, log: logFile, env: service.env, argv: service.argv)
+            $0.labExec(dir: dir, log: logFile, env: service.env, argv: service.argv, cgroups: cgroups, supervise: supervise)
         }
         state.hosts[index].services.append(LabState.Service(name: service.name, process: nil, log: logFile))
         try state.save(dataRoot: dataRoot)

@@ -12,6 +12,9 @@ public struct LabState: Codable, Equatable, Sendable {
     public var bridge: String?
     public var hosts: [Host] = []
     public var createdAt: String
+    /// Cgroups made for services with `cgroup: true`, parents before children (`lab down`
+    /// removes them in reverse, once their processes are gone).
+    public var cgroups: [String]?
 
     public struct Host: Codable, Equatable, Sendable {
         public var name: String
@@ -70,6 +73,9 @@ public struct LabState: Codable, Equatable, Sendable {
                 return "host \(h.name)'s namespace \(ShownText.escaped(h.namespace)) is not fl-\(name)-\(h.name)"
             }
             if h.veth != "fl-\(name)-\(i + 1)" { return "host \(h.name)'s veth \(ShownText.escaped(h.veth)) is not fl-\(name)-\(i + 1)" }
+        }
+        for c in cgroups ?? [] where !LabCgroups.isLabCgroup(c, lab: name) {
+            return "cgroup \(ShownText.escaped(c)) is not one of the lab's (\(LabCgroups.parentName(name)) under /sys/fs/cgroup)"
         }
         return nil
     }

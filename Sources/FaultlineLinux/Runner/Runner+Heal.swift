@@ -17,6 +17,11 @@ extension Runner {
             let at = offset(MonotonicInstant(ns: seen.at))
             journal.faults[i].healedAt = at
             journal.faults[i].healedBy = seen.by
+            if let gone = seen.gone {
+                journal.faults[i].goneAfter = offset(MonotonicInstant(ns: gone.lastSeen))
+                journal.faults[i].goneAt = offset(MonotonicInstant(ns: gone.missed))
+                journal.faults[i].healedAfter = seen.before.map { offset(MonotonicInstant(ns: $0)) }
+            }
             emit(.replaced(fault: name, by: seen.by, seenAt: at))
         }
     }
@@ -24,9 +29,12 @@ extension Runner {
 
 /// Self-healing: after a fault whose processes an expectation watches (`healed`), the runner asks the host's
 /// agent every 20 ms for processes matching the fault's selector, until one appears that was
-/// not there before the kill (a new pid, or the same pid with a new start time).
+/// not there before the kill (a new pid, or the same pid with a new start time). For a fault
+/// that holds (a memory limit), whose processes end some time after it is injected, the watch
+/// also notes when the first of them went missing: the poll before and the poll that missed it.
 final class HealWatch: @unchecked Sendable {
-    private let seen = Locked([String: (at: Int64, by: String)]())
+    typealias Seen = (at: Int64, by: String, gone: (lastSeen: Int64, missed: Int64)?, before: Int64?)
+    private let seen = Locked([String: Seen]())
     private let stopping = Locked(false)
     private let group = DispatchGroup()
 
@@ -35,23 +43,33 @@ final class HealWatch: @unchecked Sendable {
         return Set((r.detail ?? "").split(separator: ",").map(String.init))
     }
 
-    func watch(_ name: String, _ selector: ProcessSelector, before: Set<String>, agent: AgentClient) {
+    func watch(_ name: String, _ selector: ProcessSelector, before: Set<String>, agent: AgentClient, since: Int64? = nil) {
         group.enter()
         Thread { [self] in
             defer { group.leave() }
+            var lastSeen = since
+            var gone: (lastSeen: Int64, missed: Int64)?
+            var previous: Int64?
             while !stopping.value {
-                if let now = Self.find(selector, agent: agent), let new = now.subtracting(before).sorted().first {
-                    let at = MonotonicClock.now()
-                    seen.mutate { $0[name] = (at, new) }
-                    return
+                let polled = MonotonicClock.now()
+                if let now = Self.find(selector, agent: agent) {
+                    if let last = lastSeen, gone == nil {
+                        if before.isSubset(of: now) { lastSeen = polled } else { gone = (last, polled) }
+                    }
+                    if let new = now.subtracting(before).sorted().first {
+                        let at = MonotonicClock.now()
+                        seen.mutate { $0[name] = (at, new, gone, previous) }
+                        return
+                    }
                 }
+                previous = polled
                 usleep(20_000)
             }
         }.start()
     }
 
     /// Stops watching; what was seen, by fault name.
-    func stop() -> [String: (at: Int64, by: String)] {
+    func stop() -> [String: Seen] {
         stopping.mutate { $0 = true }
         group.wait()
         return seen.value

@@ -78,7 +78,10 @@ extension Runner {
             let results = fanIn(f.works.map(\.host), f.started, timeout: confirm + 10_000_000_000)
             tally(f.step.name, results, into: f.index)
             if journal.faults[f.index].confirmed, let (selector, before, agent) = f.healBefore {
-                heal.watch(f.step.name, selector, before: before, agent: agent)
+                // A kill's processes are gone at its confirmation; a held fault's (a limit the
+                // kernel kills at) end later, and the watch notes when.
+                let held = type(of: f.step.spec).holding != .instant
+                heal.watch(f.step.name, selector, before: before, agent: agent, since: held ? MonotonicClock.now() : nil)
             }
         }
     }

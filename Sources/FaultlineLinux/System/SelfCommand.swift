@@ -24,15 +24,21 @@ public struct SelfCommand: Sendable {
     }
 
     /// `faultline lab host-init`: PID 1 of a lab host.
-    public func labHostInit(readyFile: String, privateDirs: [String]) -> [String] {
+    public func labHostInit(readyFile: String, privateDirs: [String], cgroupMounts: [String] = []) -> [String] {
         [executable, "lab", "host-init", "--ready-file", readyFile] + privateDirs.flatMap { ["--private", $0] }
+            + cgroupMounts.flatMap { ["--cgroup-mount", $0] }
     }
 
-    /// `faultline lab exec`: starts a service detached inside a lab host.
-    public func labExec(dir: String, log: String, env: [String: String], argv: [String]) -> [String] {
-        [executable, "lab", "exec", "--dir", dir, "--log", log]
-            + env.sorted { $0.key < $1.key }.flatMap { ["--env", "\($0.key)=\($0.value)"] }
-            + ["--"] + argv
+    /// `faultline lab exec`: starts a service detached inside a lab host — in `cgroups`, or
+    /// under the supervisor that `supervise` (a spec file) describes.
+    public func labExec(
+        dir: String, log: String, env: [String: String], argv: [String], cgroups: [String] = [], supervise: String? = nil
+    ) -> [String] {
+        var out: [String] = [executable, "lab", "exec", "--dir", dir, "--log", log]
+        for (k, v) in env.sorted(by: { $0.key < $1.key }) { out += ["--env", "\(k)=\(v)"] }
+        for c in cgroups { out += ["--cgroup", c] }
+        if let supervise { out += ["--supervise", supervise] }
+        return out + ["--"] + argv
     }
 }
 
