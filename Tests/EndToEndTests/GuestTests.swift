@@ -477,4 +477,56 @@ struct GuestTests {
         let qdiscs = g.run(["tc", "qdisc", "show", "dev", "eth0"]).stdout
         #expect(!qdiscs.contains("netem"), "left in the guest: \(qdiscs)")
     }
+
+    @Test(
+        "cgroup v2 in the guest: memory.max below a supervised service's use makes the kernel kill it and the supervisor restart it (healed); cpu.max throttles a busy loop; both files back"
+    )
+    func cgroupV2Limits() throws {
+        let g = try Guest(octet: 251)
+        // Two services as systemd would run them: each in a cgroup of its own, one supervised.
+        for c in ["fl-hog", "fl-spin"] { #expect(g.run(["mkdir", "/sys/fs/cgroup/\(c)"]).status == 0) }
+        let hold = "import time; x = b'x' * (48 << 20); time.sleep(3600)"
+        let spec = SupervisorSpec(
+            name: "hog", argv: ["python3", "-c", hold, "guest-hog-marker"], restart: LabRestart(always: true, delay: 100_000_000),
+            cgroups: ["/sys/fs/cgroup/fl-hog"])
+        try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: "\(g.dir)/hog.json"))
+        let start = g.run([
+            "sh", "-c",
+            "setsid \(FaultlineBinary.path) lab supervise --spec \(g.dir)/hog.json > /run/hog.log 2>&1 < /dev/null & "
+                + "setsid \(FaultlineBinary.path) lab cgroup-exec --cgroup /sys/fs/cgroup/fl-spin -- python3 -c 'while True: pass' guest-spin-marker > /dev/null 2>&1 < /dev/null &",
+        ])
+        #expect(start.status == 0, "\(start.stderr)")
+        // Python under emulation: until the hog holds its 48 MiB and the loop runs in its cgroup.
+        try waitUntil(60) {
+            (UInt64(g.run(["cat", "/sys/fs/cgroup/fl-hog/memory.current"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
+                > 40 << 20 && !g.run(["cat", "/sys/fs/cgroup/fl-spin/cgroup.procs"]).stdout.isEmpty
+        }
+        try """
+        version: 1
+        title: cgroup v2 limits in a guest
+        duration: 12s
+        hosts:
+          \(g.host)
+        faults:
+          - {name: squeeze, at: 1s, duration: 8s, memory: {host: g1, process: {cmdline: guest-hog-marker}, max: 32MiB}}
+          - {name: quota, at: 1s, duration: 8s, cpu: {host: g1, process: {cmdline: guest-spin-marker}, max: 20%}}
+        expect:
+          healed: {fault: squeeze, within: 6s}
+        """.write(toFile: "\(g.dir)/limits.yaml", atomically: true, encoding: .utf8)
+        let runner = try FaultlineBinary.start(["run", "limits.yaml", "--state-dir", "state", "--out", "reports"], in: g.dir)
+        let out = FaultlineBinary.collect(runner, in: g.dir)
+        let journal = try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(g.dir)/reports/latest/journal.json")))
+        let f = Dictionary(uniqueKeysWithValues: journal.faults.map { ($0.name, $0) })
+        print("guest limits: \(f["squeeze"]?.measured ?? "-") | \(f["quota"]?.measured ?? "-")")
+        #expect(out.status == 0, "exit \(out.status): \(out.stdout.suffix(3000))\(out.stderr.suffix(1000))")
+        // v2 kills to meet a limit set below what the cgroup uses (v1 refuses the write).
+        let kills = f["squeeze"]?.measured?.firstMatch(of: /([0-9]+) OOM kill/).flatMap { Int($0.1) }
+        #expect((kills ?? 0) >= 1 && f["squeeze"]?.detail?.contains("/sys/fs/cgroup/fl-hog") == true, "\(f["squeeze"].debugDescription)")
+        #expect(journal.checks.first { $0.name == "healed(squeeze)" }?.passed == true, "\(journal.checks)")
+        let throttled = f["quota"]?.measured?.firstMatch(of: /throttled in ([0-9]+) of ([0-9]+) periods/)
+        #expect(throttled.map { Int($0.1)! >= 10 } == true, "\(f["quota"]?.measured ?? "")")
+        #expect(g.run(["cat", "/sys/fs/cgroup/fl-hog/memory.max"]).stdout == "max\n")
+        #expect(g.run(["cat", "/sys/fs/cgroup/fl-spin/cpu.max"]).stdout == "max 100000\n")
+        #expect(g.run(["grep", "-c", "killed by signal 9", "/run/hog.log"]).stdout != "0\n", "\(g.run(["cat", "/run/hog.log"]).stdout)")
+    }
 }

@@ -63,6 +63,11 @@ enum CgroupLimits {
 
     static func apply(_ injection: Injection) throws(FaultError) {
         for case .writeCgroup(let dir, let file, let value) in injection.writes ?? [] {
+            // A memory limit below what the cgroup uses is met in this write: the kernel reclaims
+            // and OOM-kills in the writer's context, for up to seconds. At the instant's realtime
+            // priority that would starve the agent's other threads (its lease renewals) on a
+            // host of one CPU; the write is made at the normal priority.
+            if file.hasPrefix("memory.") { demoteFromRealtime() }
             if let refusal = Cgroups.refusal(dir: dir, file: file, value: value) { throw FaultError.refused(refusal) }
             try Cgroups.write(dir, file, value)
         }
@@ -143,7 +148,8 @@ enum CgroupLimits {
         if limit.settings.contains(where: { $0.controller == .memory }) {
             if let k = delta("oom_kill") { parts.append("\(Int(k)) OOM kill\(k == 1 ? "" : "s")") }
             if let m = delta("max") { parts.append("the limit hit \(Int(m)) time\(m == 1 ? "" : "s")") }
-            if let h = delta("high") { parts.append("memory.high passed \(Int(h)) time\(h == 1 ? "" : "s")") }
+            let high = limit.settings.contains { if case .memoryHigh = $0 { return true } else { return false } }
+            if high, let h = delta("high") { parts.append("memory.high passed \(Int(h)) time\(h == 1 ? "" : "s")") }
             if let u = now["usage"] { parts.append("usage \(ByteSizeText.format(UInt64(u))) now") }
             if let p = dirs.compactMap({ Cgroups.pressure($0, CgroupController.memory.rawValue) }).max() {
                 parts.append("memory pressure (some, avg10) \(FixedText.format(p, 1))%")

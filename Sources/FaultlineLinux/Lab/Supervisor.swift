@@ -11,6 +11,13 @@ public struct SupervisorSpec: Codable, Equatable, Sendable {
     public var restart: LabRestart
     /// The cgroup directories each start of the service joins (the supervisor stays outside).
     public var cgroups: [String]
+
+    public init(name: String, argv: [String], restart: LabRestart, cgroups: [String]) {
+        self.name = name
+        self.argv = argv
+        self.restart = restart
+        self.cgroups = cgroups
+    }
 }
 
 /// faultline's own service supervisor for lab hosts, in the manner of systemd's `Restart=`:
