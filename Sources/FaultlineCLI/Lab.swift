@@ -103,9 +103,10 @@ struct LabHostInit: ParsableCommand {
     @Option(help: "Mount a fresh tmpfs here.") var `private`: [String] = []
     @Option(help: "Created once the host is ready.") var readyFile: String
     @Option(help: "FSTYPE:OPTIONS:PATH of a cgroup filesystem to mount again.") var cgroupMount: [String] = []
+    @Option(help: "SIZE:PATH of a tmpfs of that size inside a private directory.") var disk: [String] = []
 
     func run() throws {
-        throw ArgumentParser.ExitCode(HostInit.serve(privateDirs: `private`, readyFile: readyFile, cgroupMounts: cgroupMount))
+        throw ArgumentParser.ExitCode(HostInit.serve(privateDirs: `private`, readyFile: readyFile, disks: disk, cgroupMounts: cgroupMount))
     }
 }
 

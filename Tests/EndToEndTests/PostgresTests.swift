@@ -44,6 +44,21 @@ struct PostgresTests {
         #expect(c["added_value(lag, p50 during slow-standby)"]?.passed == true)
     }
 
+    @Test("postgres-disk-full: while its data disk is full, writes fail; none acknowledged is lost; writes resume once space is freed")
+    func diskFull() throws {
+        let (out, j, dir) = try ShippedExperiment.run("postgres-disk-full.yaml")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let f = try #require(j.faults.first)
+        #expect(f.confirmed && f.confirmation?.contains("1 MiB free of 96 MiB on /run/pg") == true, "\(f)")
+        let w = try #require(j.workload)
+        // The effect where the application sees it: writes refused while the disk was full,
+        // and every acknowledged one read back at the end.
+        #expect(w.failed > 0 && w.acknowledged > 500 && w.lostCount == 0, "\(w)")
+        #expect(j.checks.allSatisfy { $0.passed }, "\(j.checks)")
+        #expect(j.residue.isEmpty, "\(j.residue)")
+    }
+
     @Test("synchronous standby: the primary dies, the standby is promoted, no committed row is lost")
     func synchronous() throws {
         let (out, j, dir) = try ShippedExperiment.run("postgres-sync-failover.yaml")

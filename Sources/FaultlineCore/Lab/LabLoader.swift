@@ -7,7 +7,7 @@ import Yams
 /// before that host is read, so a service or a readiness probe can name its own address.
 public enum LabLoader {
     static let topKeys = ["lab", "subnet", "bridge_address", "hosts", "quorums"]
-    static let hostKeys = ["address", "group", "region", "private", "files", "services"]
+    static let hostKeys = ["address", "group", "region", "private", "disks", "files", "services"]
     /// A service's `clock: faketime`: a field that shares the clock fault's key.
     static let clockKey = "clock"  // check-kinds: field
     static let serviceKeys = ["name", "argv", "env", "dir", "log", "ready", "ready_within", clockKey, "cgroup", "restart", "restart_delay"]
@@ -141,6 +141,33 @@ public enum LabLoader {
                 r.error(
                     f.values["private"],
                     "host \(shown: name) makes \(d) private, but its data directory \(dir) is under \(d); use a --lab-dir outside \(d)")
+            }
+        }
+        if let dn = f.values["disks"] {
+            if case .mapping(let dm) = dn {
+                var disks: [String: UInt64] = [:]
+                for (k, v) in dm {
+                    let path = k.string ?? ""
+                    let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+                    let inside = host.privateDirs.contains { path.hasPrefix($0 + "/") }
+                    guard inside, !parts.contains(".."), !parts.contains("."), !path.contains("\0"), !path.hasSuffix("/") else {
+                        r.error(
+                            k,
+                            "'\(f.child("disks"))' names a path inside one of the host's private directories (\(host.privateDirs.joined(separator: ", "))), without '..', got \(shown: path)"
+                        )
+                        continue
+                    }
+                    guard let text = v.string, let size = ByteSizeText.parse(text), size >= 1 << 20, size <= 4 << 30 else {
+                        r.error(
+                            v, "'\(f.child("disks")).\(path)' must be a size from 1MiB to 4GiB like '128MiB', got \(NodeReader.describe(v))"
+                        )
+                        continue
+                    }
+                    disks[path] = size
+                }
+                host.disks = disks
+            } else {
+                r.error(dn, "'\(f.child("disks"))' must map paths to sizes, like {/run/data: 128MiB}, got \(NodeReader.describe(dn))")
             }
         }
         if let fn = f.values["files"] {

@@ -34,6 +34,9 @@ public struct LabHost: Codable, Equatable, Sendable {
     public var region: String?
     /// Paths that get a fresh tmpfs inside the host (default `/run`).
     public var privateDirs: [String]
+    /// `disks:` filesystems of a fixed size (a tmpfs with `size=`) at paths inside the private
+    /// directories: a small data disk, to be filled.
+    public var disks: [String: UInt64]?
     /// Files written into the host's data directory before its services start.
     public var files: [String: String]
     public var services: [LabService]

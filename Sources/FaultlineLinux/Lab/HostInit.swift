@@ -7,7 +7,7 @@ public enum HostInit {
     /// PID 1 of a host: mounts a fresh tmpfs on each private directory, marks itself ready by
     /// creating `readyFile`, then reaps orphans until killed. On SIGTERM it stops everything
     /// in its namespace.
-    public static func serve(privateDirs: [String], readyFile: String, cgroupMounts: [String] = []) -> Int32 {
+    public static func serve(privateDirs: [String], readyFile: String, disks: [String] = [], cgroupMounts: [String] = []) -> Int32 {
         // `ip netns exec` mounted a fresh /sys for the host's network namespace, which has no
         // cgroup filesystems: the root namespace's are mounted again at the same paths (the
         // same hierarchies), so the host's agent and services see their cgroups.
@@ -28,6 +28,21 @@ public enum HostInit {
             // The mount namespace is private (unshare --propagation private): nothing leaks out.
             if mount("tmpfs", dir, "tmpfs", 0, dir == "/root" ? "mode=0700" : "mode=0755") != 0 {
                 Output.stderr("host-init: mount tmpfs on '\(dir)': \(errnoText())\n")
+                return ExitCode.internalError
+            }
+        }
+        // `SIZE:PATH`: a small disk, a tmpfs of that size inside a private directory.
+        for d in disks {
+            let parts = d.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let size = UInt64(parts[0]) else { continue }
+            let path = parts[1]
+            var prefix = ""
+            for c in path.split(separator: "/") {
+                prefix += "/\(c)"
+                _ = mkdir(prefix, 0o755)
+            }
+            if mount("tmpfs", path, "tmpfs", 0, "size=\(size),mode=0755") != 0 {
+                Output.stderr("host-init: mount a \(size)-byte tmpfs on '\(path)': \(errnoText())\n")
                 return ExitCode.internalError
             }
         }

@@ -90,7 +90,7 @@ public final class LabManager {
         let argv =
             ["ip", "netns", "exec", ns, "unshare", "--pid", "--fork", "--mount-proc", "--propagation", "private"]
             + SelfCommand(executable: executable).labHostInit(
-                readyFile: ready, privateDirs: host.privateDirs, cgroupMounts: Self.cgroupMounts())
+                readyFile: ready, privateDirs: host.privateDirs, disks: host.disks ?? [:], cgroupMounts: Self.cgroupMounts())
         let launcher = try Detached.start(argv, log: "\(dir)/host-init.log").get()
         let deadline = MonotonicClock.now() + 5_000_000_000
         while MonotonicClock.now() < deadline {

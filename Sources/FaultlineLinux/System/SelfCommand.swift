@@ -24,9 +24,12 @@ public struct SelfCommand: Sendable {
     }
 
     /// `faultline lab host-init`: PID 1 of a lab host.
-    public func labHostInit(readyFile: String, privateDirs: [String], cgroupMounts: [String] = []) -> [String] {
-        [executable, "lab", "host-init", "--ready-file", readyFile] + privateDirs.flatMap { ["--private", $0] }
-            + cgroupMounts.flatMap { ["--cgroup-mount", $0] }
+    public func labHostInit(readyFile: String, privateDirs: [String], disks: [String: UInt64] = [:], cgroupMounts: [String] = [])
+        -> [String]
+    {
+        var out = [executable, "lab", "host-init", "--ready-file", readyFile] + privateDirs.flatMap { ["--private", $0] }
+        for (path, size) in disks.sorted(by: { $0.key < $1.key }) { out += ["--disk", "\(size):\(path)"] }
+        return out + cgroupMounts.flatMap { ["--cgroup-mount", $0] }
     }
 
     /// `faultline lab exec`: starts a service detached inside a lab host — in `cgroups`, or
