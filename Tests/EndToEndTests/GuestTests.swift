@@ -529,4 +529,110 @@ struct GuestTests {
         #expect(g.run(["cat", "/sys/fs/cgroup/fl-spin/cpu.max"]).stdout == "max 100000\n")
         #expect(g.run(["grep", "-c", "killed by signal 9", "/run/hog.log"]).stdout != "0\n", "\(g.run(["cat", "/run/hog.log"]).stdout)")
     }
+
+    /// Redis with Sentinel inside the guest (a primary, a replica, three Sentinels on the guest's
+    /// address): `start.sh` kills what ran before and starts them afresh, then waits until the
+    /// Sentinels know the replica and agree on a quorum.
+    static func startSentinels(_ g: Guest) throws {
+        let a = g.address
+        var script = "pkill -9 -f redis- ; sleep 0.3; rm -rf /run/redis && mkdir -p /run/redis && cd /run/redis\n"
+        script +=
+            "redis-server --port 6379 --bind \(a) --protected-mode no --save '' --appendonly no --dir /run/redis --daemonize yes --logfile /run/redis/r1.log\n"
+        script +=
+            "redis-server --port 6380 --bind \(a) --protected-mode no --save '' --appendonly no --dir /run/redis --replicaof \(a) 6379 --daemonize yes --logfile /run/redis/r2.log\n"
+        for i in 0..<3 {
+            script += """
+                printf 'port \(26379 + i)\\nbind \(a)\\nprotected-mode no\\ndir /run/redis\\nlogfile /run/redis/s\(i).log\\ndaemonize yes\\nsentinel monitor mymaster \(a) 6379 2\\nsentinel down-after-milliseconds mymaster 1000\\nsentinel failover-timeout mymaster 5000\\n' > s\(i).conf
+                redis-sentinel /run/redis/s\(i).conf
+
+                """
+        }
+        script += """
+            for i in $(seq 1 600); do
+              n=$(redis-cli -h \(a) -p 26379 SENTINEL replicas mymaster 2>/dev/null | grep -c '^6380$')
+              q=$(redis-cli -h \(a) -p 26379 SENTINEL ckquorum mymaster 2>/dev/null)
+              case "$q" in OK*) [ "$n" -ge 1 ] && exit 0 ;; esac
+              sleep 0.1
+            done
+            echo "sentinels never agreed: $q"; exit 1
+
+            """
+        try script.write(toFile: "\(g.dir)/start.sh", atomically: true, encoding: .utf8)
+        let r = g.run(["sh", "\(g.dir)/start.sh"], timeout: 90_000_000_000)
+        guard r.status == 0 else { throw TestFailure("Redis in the guest: \(r.stdout)\(r.stderr)") }
+    }
+
+    /// The primary killed at 1.5 s; with `jump`, the guest's system clock stepped 20 s ahead at
+    /// 1 s and back at 3 s. Probes from this machine: a write at the primary the Sentinels name
+    /// (its recovery is the failover), and Sentinel's own `sentinel_tilt`.
+    static func sentinelRun(_ g: Guest, jump: Bool) throws -> Journal {
+        let a = g.address
+        let clock = jump ? "\n  - {name: jump, at: 1s, duration: 2s, clock: {host: g1, offset: 20s, system: true}}" : ""
+        try """
+        version: 1
+        title: Redis Sentinel\(jump ? " after a clock jump" : "")
+        duration: \(jump ? "90s" : "20s")
+        hosts:
+          \(g.host)
+        probes:
+          - name: primary-writable
+            interval: 100ms
+            command:
+              shell: set -- $(redis-cli -h \(a) -p 26379 --raw SENTINEL get-master-addr-by-name mymaster) && redis-cli -h "$1" -p "$2" SET k v
+              stdout_contains: OK
+              timeout: 1s
+          - name: not-tilted
+            interval: 100ms
+            command: {argv: [redis-cli, -h, \(a), -p, "26379", INFO, sentinel], stdout_contains: "sentinel_tilt:0", timeout: 1s}
+        faults:
+          - {name: kill-primary, at: 1500ms, kill: {host: g1, process: {port: 6379}, signal: KILL}}\(clock)
+        expect:
+          recovery_time:
+            - {probe: primary-writable, fault: kill-primary, max: 85s, streak: 5}
+        settings:
+          settle_timeout: 60s
+        """.write(toFile: "\(g.dir)/sentinel.yaml", atomically: true, encoding: .utf8)
+        let runner = try FaultlineBinary.start(["run", "sentinel.yaml", "--state-dir", "state", "--out", "reports"], in: g.dir)
+        let out = FaultlineBinary.collect(runner, in: g.dir)
+        guard out.status == 0 || out.status == 1 else { throw TestFailure("exit \(out.status): \(out.stdout.suffix(3000))") }
+        return try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(g.dir)/reports/latest/journal.json")))
+    }
+
+    @Test(
+        "Sentinel on a clock jump: the guest's system clock stepped 20 s ahead and back puts every Sentinel in TILT, which holds the failover back until it ends; the clock is back afterwards"
+    )
+    func sentinelTilt() throws {
+        let g = try Guest(octet: 252)
+        try Self.startSentinels(g)
+        let plain = try Self.sentinelRun(g, jump: false)
+        let baseline = try #require(plain.checks.first { $0.name.hasPrefix("recovery_time(primary-writable") })
+        try Self.startSentinels(g)
+        let jumped = try Self.sentinelRun(g, jump: true)
+        let delayed = try #require(jumped.checks.first { $0.name.hasPrefix("recovery_time(primary-writable") })
+        let tilted = jumped.probes.first { $0.probe == "not-tilted" }?.ok.filter { !$0 }.count ?? 0
+        let jump = try #require(jumped.faults.first { $0.name == "jump" })
+        let series = jumped.probes.first { $0.probe == "not-tilted" }
+        let failedAt = series.map { s in zip(s.started, s.ok).filter { !$0.1 }.map(\.0) } ?? []
+        let tiltText =
+            failedAt.isEmpty ? "never" : "from +\(DurationText.format(failedAt.first!)) to +\(DurationText.format(failedAt.last!))"
+        print(
+            "sentinel failover: \(baseline.measured) without a clock jump, \(delayed.measured) after one; TILT (INFO sentinel, every 100 ms) \(tiltText); \(jump.confirmation ?? "-")"
+        )
+        #expect(jump.confirmed && jump.detail?.contains("system clock +20") == true, "\(jump)")
+        // Without a jump: down-after 1 s, then the vote and the promotion.
+        let plainTook = try #require(DurationText.parse(baseline.measured), "\(baseline)")
+        #expect(baseline.passed && plainTook < 15_000_000_000, "\(baseline)")
+        // With it: Sentinel enters TILT at the step (20 s ahead) and again at the step back, and
+        // acts on nothing for 30 s after the last: the failover waits for that.
+        // What the Sentinels said, for the record (their log goes with the guest).
+        print(g.run(["sh", "-c", "grep -E 'tilt|sdown|odown|failover|switch-master|elected' /run/redis/s0.log | tail -n 30"]).stdout)
+        // Not recovered within the run (88 s after the kill) is a delay too, and said so.
+        let jumpedTook = DurationText.parse(delayed.measured) ?? 88_500_000_000
+        #expect(jumpedTook > plainTook + 20_000_000_000, "\(delayed) vs \(baseline)")
+        #expect(tilted >= 200, "TILT seen in \(tilted) samples")
+        // The clock is back: the guest's reads this machine's within a second.
+        let guestNow = Double(g.run(["date", "+%s.%N"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(abs(guestNow - Date().timeIntervalSince1970) < 1.5, "guest clock \(guestNow)")
+        #expect(jumped.residue.isEmpty, "\(jumped.residue)")
+    }
 }

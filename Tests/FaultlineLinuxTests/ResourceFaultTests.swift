@@ -47,6 +47,10 @@ struct ResourceFaultTests {
         ] {
             #expect(UndoStep.writeCgroup(dir: dir, file: file, value: value).refusal != nil, "\(dir) \(file) \(value)")
         }
+        // The system clock's undo: its offset from the boot clock, never more than a year away.
+        #expect(UndoStep.setSystemClock(bootDelta: SystemClock.bootDelta() - 60_000_000_000).refusal == nil)
+        #expect(UndoStep.setSystemClock(bootDelta: SystemClock.bootDelta() + 400 * 86_400 * 1_000_000_000).refusal != nil)
+        #expect(UndoStep.setSystemClock(bootDelta: SystemClock.bootDelta()).residue() == nil)
         #expect(Cgroups.same("67108864", "67108864") && Cgroups.same("67104768", "67108000") && !Cgroups.same("max", "67108864"))
         #expect(LabCgroups.isLabCgroup("/sys/fs/cgroup/memory/x/faultline-lab-t1/n1-web", lab: "t1"))
         #expect(LabCgroups.isLabCgroup("/sys/fs/cgroup/faultline-lab-t1", lab: "t1"))

@@ -10,6 +10,7 @@ public struct ClockDriver: FaultEffect {
     public init() {}
 
     public func prepare(_ work: ClockFault) throws(FaultError) -> Injection {
+        if work.system == true { return Self.prepareSystem(work) }
         guard UndoStep.isClockFile(work.file) else {
             throw FaultError.refused("'\(work.file)' is not a clock control file (a faultline bug)")
         }
@@ -20,6 +21,12 @@ public struct ClockDriver: FaultEffect {
     }
 
     public func apply(_ work: ClockFault, _ injection: Injection) throws(FaultError) {
+        if work.system == true {
+            // The daemons first: none may step the clock back between the step and its pause.
+            try FaultEffects.send(SIGSTOP, to: injection.targets)
+            guard let delta = Self.recordedDelta(injection) else { throw FaultError.refused("no recorded clock (a faultline bug)") }
+            return try SystemClock.set(bootDelta: delta + work.offset)
+        }
         try UndoStep.writeClock(work.file, work.faketime)
         if work.rate != nil { Self.started.mutate { $0[work.file] = MonotonicClock.now() } }
     }
@@ -35,6 +42,13 @@ public struct ClockDriver: FaultEffect {
 
     /// A process under libfaketime reads the wall clock off by the offset (±250 ms).
     public func confirm(_ work: ClockFault, _ injection: Injection, deadline: Int64) -> Confirmation {
+        if work.system == true {
+            let seen = Self.systemOffset(injection)
+            let ok = abs(seen - Double(work.offset) / 1e9) < 0.05
+            return Confirmation(
+                ok: ok, detail: "the system clock reads \(Self.signed(seen)) off where it was\(ok ? "" : ", not \(work.faketime)")",
+                at: ok ? MonotonicClock.now() : nil)
+        }
         guard let seen = Self.offsetSeen(work.file) else {
             return Confirmation(ok: false, detail: "could not read the clock through libfaketime", at: nil)
         }
@@ -47,10 +61,40 @@ public struct ClockDriver: FaultEffect {
     }
 
     public func measure(_ work: ClockFault, _ injection: Injection) -> String? {
+        if work.system == true {
+            return "\(work.faketime) asked: the system clock read \(Self.signed(Self.systemOffset(injection))) off just before the revert"
+        }
         let asked = work.rate.map { "\(work.faketime) at ×\($0)" } ?? work.faketime
         let out = Self.offsetSeen(work.file).map { "\(asked) asked: the wall clock read \(Self.signed($0)) off just before the revert" }
         Self.started.mutate { $0[work.file] = nil }
         return out
+    }
+
+    /// The system form: the undo holds the clock's relation to the boot clock before the step
+    /// (an absolute undo), and stops the time synchronisation daemons found running, which the
+    /// undo continues after the clock is back.
+    static func prepareSystem(_ work: ClockFault) -> Injection {
+        let delta = SystemClock.bootDelta()
+        let daemons = ProcFS.pids().compactMap { pid -> ProcessRef? in
+            guard let s = ProcFS.stat(pid), SystemClock.daemons.contains(s.comm), s.state != "T" else { return nil }
+            return ProcessRef(pid: pid, startTime: s.startTime, name: s.comm)
+        }
+        let paused =
+            daemons.isEmpty ? "no time synchronisation daemon running" : "\(daemons.map(\.description).joined(separator: ", ")) paused"
+        let i = Injection(
+            targets: daemons, undo: [.setSystemClock(bootDelta: delta)] + daemons.map { .signal($0, signal: SIGCONT) },
+            summary: "system clock \(work.faketime) (\(paused))")
+        return i
+    }
+
+    /// Seconds the system clock is off its relation to the boot clock before the step.
+    static func systemOffset(_ injection: Injection) -> Double {
+        Double(SystemClock.bootDelta() - (recordedDelta(injection) ?? SystemClock.bootDelta())) / 1e9
+    }
+
+    static func recordedDelta(_ injection: Injection) -> Int64? {
+        for case .setSystemClock(let d) in injection.undo { return d }
+        return nil
     }
 
     static func signed(_ s: Double) -> String { "\(s < 0 ? "-" : "+")\(FixedText.format(abs(s), 3)) s" }

@@ -29,6 +29,9 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
     case setClock(file: String, offset: String)
     /// Write a cgroup limit file back to the value it held before a limit (`Cgroups.limitFiles`).
     case writeCgroup(dir: String, file: String, value: String)
+    /// Set the system clock back to `bootDelta` ns ahead of the boot clock (its relation before
+    /// a system clock step).
+    case setSystemClock(bootDelta: Int64)
 
     public var description: String {
         switch self {
@@ -45,6 +48,7 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         case .removeFile(let path): return "remove \(path)"
         case .setClock(let file, let offset): return "set \(file) back to \(offset)"
         case .writeCgroup(let dir, let file, let value): return "set \(dir)/\(file) back to \(value)"
+        case .setSystemClock: return "put the system clock back (its offset from the boot clock before the step)"
         }
     }
 
@@ -118,6 +122,10 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             return Self.isFaketimeOffset(offset) ? nil : "'\(offset)' is not a clock offset faultline writes"
         case .writeCgroup(let dir, let file, let value):
             return Cgroups.refusal(dir: dir, file: file, value: value)
+        case .setSystemClock(let delta):
+            // A step faultline makes is at most a year: the clock it puts back is near the current.
+            let move = SystemClock.bootDelta() - delta
+            return move.magnitude <= 367 * 86_400 * 1_000_000_000 ? nil : "it would move the system clock by more than a year"
         }
     }
 
@@ -170,6 +178,8 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             // A cgroup that is gone (its service stopped, the lab went down) holds no limit.
             guard access(dir, F_OK) == 0 else { return }
             do { try Cgroups.write(dir, file, value) } catch { if access("\(dir)/\(file)", F_OK) == 0 { throw error } }
+        case .setSystemClock(let delta):
+            try SystemClock.set(bootDelta: delta)
         }
     }
 
@@ -225,6 +235,9 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
         case .writeCgroup(let dir, let file, let value):
             guard let now = Cgroups.read(dir, file) else { return nil }
             return Cgroups.same(now, value) ? nil : "\(dir)/\(file) holds \(now), not \(value)"
+        case .setSystemClock(let delta):
+            let off = SystemClock.bootDelta() - delta
+            return off.magnitude < 100_000_000 ? nil : "the system clock is \(FixedText.format(Double(off) / 1e9, 3)) s off where it was"
         }
     }
 }

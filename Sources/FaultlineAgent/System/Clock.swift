@@ -64,3 +64,27 @@ public struct MonotonicInstant: Comparable, Hashable, Sendable {
     public static func + (a: MonotonicInstant, d: Nanos) -> MonotonicInstant { MonotonicInstant(ns: a.ns + d) }
     public static func < (a: MonotonicInstant, b: MonotonicInstant) -> Bool { a.ns < b.ns }
 }
+
+/// The host's system clock (CLOCK_REALTIME), as the `clock` fault's system form steps it. Its
+/// relation to the boot clock (CLOCK_BOOTTIME, which nothing steps) is what a revert restores:
+/// `realtime = boottime + delta` is absolute, so putting it back twice is putting it back once.
+package enum SystemClock {
+    static func read(_ clock: clockid_t) -> Int64 {
+        var ts = timespec()
+        clock_gettime(clock, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// CLOCK_REALTIME − CLOCK_BOOTTIME, in nanoseconds.
+    package static func bootDelta() -> Int64 { read(CLOCK_REALTIME) - read(CLOCK_BOOTTIME) }
+
+    /// Sets CLOCK_REALTIME so that it is `delta` ahead of the boot clock.
+    package static func set(bootDelta delta: Int64) throws(FaultError) {
+        let target = read(CLOCK_BOOTTIME) + delta
+        var ts = timespec(tv_sec: Int(target / 1_000_000_000), tv_nsec: Int(target % 1_000_000_000))
+        guard clock_settime(CLOCK_REALTIME, &ts) == 0 else { throw FaultError.system("clock_settime: \(errnoText())") }
+    }
+
+    /// The time synchronisation daemons that would step or slew a stepped clock back.
+    package static let daemons: Set<String> = ["chronyd", "ntpd", "openntpd", "systemd-timesyn", "timesyncd", "ptp4l", "phc2sys"]
+}

@@ -2,8 +2,8 @@ import Yams
 
 extension ClockFault: FaultKindReader {
     public static let summary =
-        "step a lab host's wall clock by 'offset' (±, like -30s) and/or make it run fast ('rate' above 1, up to 2), as its services under 'clock: faketime' (libfaketime) see it; confirmed by reading the clock through libfaketime"
-    public static let fields = ["host", "offset", "rate"]
+        "step a lab host's wall clock by 'offset' (±, like -30s) and/or make it run fast ('rate' above 1, up to 2), as its services under 'clock: faketime' (libfaketime) see it, confirmed by reading the clock through libfaketime; or with 'system: true', step an ssh host's own system clock (time synchronisation daemons paused meanwhile), confirmed by reading it"
+    public static let fields = ["host", "offset", "rate", "system"]
     public static let holding = FaultHolding.held(durationRequired: false)
 
     static func read(_ node: Node, path: String, reader r: NodeReader) -> ClockFault? {
@@ -34,6 +34,12 @@ extension ClockFault: FaultKindReader {
             }
         }
         if c.offset == 0, c.rate == nil, !f.has("rate") { r.error(f.node, "'\(path)' needs a non-zero 'offset' or a 'rate'") }
+        if r.bool(f, "system") == true {
+            c.system = true
+            if f.has("rate") {
+                r.error(f.keys["rate"], "'\(f.child("rate"))' with 'system': a drifting system clock is not built; step it with 'offset'")
+            }
+        }
         return c
     }
 
@@ -49,14 +55,23 @@ extension ClockFault: FaultKindReader {
     public func validate(_ step: FaultStep, _ v: FaultValidation) {
         let path = "\(v.path).\(Self.key).host"
         v.knownHost(host, at: path)
-        if v.hosts.names.contains(host), v.hosts.clockFiles[host] == nil {
+        if system == true {
+            if let h = v.hosts.all.first(where: { $0.name == host }), h.transport != .ssh {
+                v.error(
+                    at: "\(v.path).\(Self.key).system",
+                    "'\(v.path).\(Self.key).system' steps the system clock of host \(shown: host), which shares this machine's kernel (a lab or the local host): the runner's own clock would move; only ssh hosts, with kernels of their own"
+                )
+            }
+        } else if v.hosts.names.contains(host), v.hosts.clockFiles[host] == nil {
             v.error(
                 at: path,
-                "host \(shown: host) runs no service under libfaketime: give one 'clock: faketime' in the lab file (a step of a real system clock is not built yet)"
+                "host \(shown: host) runs no service under libfaketime: give one 'clock: faketime' in the lab file, or step an ssh host's own clock with 'system: true'"
             )
         }
     }
 
-    public func describe(_ step: FaultStep, _ hosts: HostSet) -> String { "clock on \(host): wall clock \(target) [\(step.name)]" }
+    public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
+        "clock on \(host): \(system == true ? "system clock (CLOCK_REALTIME)" : "wall clock") \(target) [\(step.name)]"
+    }
     public func describeRevert(_ step: FaultStep) -> String { "put the clock of '\(step.name)' back" }
 }

@@ -1,6 +1,7 @@
 /// `clock`: a lab host's wall clock, as its services under libfaketime see it, stepped by
 /// `offset` for the fault's window and, with `rate`, running fast from then on; stepped back on
-/// revert.
+/// revert. With `system`, the system clock (CLOCK_REALTIME) of an ssh host with its own kernel,
+/// its time synchronisation paused meanwhile.
 public struct ClockFault: Codable, Equatable, Sendable {
     public static let key = "clock"
 
@@ -10,8 +11,10 @@ public struct ClockFault: Codable, Equatable, Sendable {
     /// How fast the clock runs from the fault's start, above 1 (1.001: a millisecond per second
     /// fast); the agent moves the offset on every 10 ms.
     public var rate: Double?
-    /// The host's control file; set when the runner expands it.
+    /// The host's control file; set when the runner expands it (empty with `system`).
     public var file: String
+    /// Steps the host's own system clock: every process of the host sees it.
+    public var system: Bool?
 
     public init(host: String, offset: Nanos = 0, rate: Double? = nil, file: String = "") {
         self.host = host
