@@ -8,10 +8,12 @@ import Testing
 /// The limit form of `cpu` and `memory` on a lab whose services have cgroups of their own
 /// (`cgroup: true`), one of them under faultline's supervisor (`restart: always`): a web
 /// server that keeps 256 KiB of every request (a leak) under a memory limit the kernel enforces
-/// by killing it, and a busy loop under a CPU quota. What is checked comes from the kernel:
+/// by killing it, a busy loop under a CPU quota, and direct writes under a disk write limit. What is checked comes from the kernel:
 /// the cgroup's OOM kills and throttled periods, and each limit file read by a rollback (a
 /// command of the experiment, run after every revert) once the fault is gone.
-@Suite("cgroup limits: memory.max and cpu.max on a lab service's cgroup", .serialized, .enabled(if: getuid() == 0, "needs root for a lab"))
+@Suite(
+    "cgroup limits: memory.max, cpu.max and io.max on a lab service's cgroup", .serialized,
+    .enabled(if: getuid() == 0, "needs root for a lab"))
 struct CgroupLimitTests {
     final class Scratch {
         let dir: String
@@ -49,6 +51,9 @@ struct CgroupLimitTests {
                   - name: spin
                     argv: [python3, -c, "while True: pass", cgroup-test-spin]
                     cgroup: true
+                  - name: writer
+                    argv: [sh, -c, "while true; do dd if=/dev/zero of={dir}/io.bin bs=1M count=16 oflag=direct conv=fsync 2>/dev/null; done", cgroup-test-writer]
+                    cgroup: true
 
             """.write(toFile: "\(dir)/lab.yaml", atomically: true, encoding: .utf8)
         }
@@ -61,7 +66,7 @@ struct CgroupLimitTests {
         /// `after.txt`; a stop condition on a file when `stop`.
         func experiment(hold: String, length: String, stop: Bool = false) throws {
             let read =
-                #"for d in $(find /sys/fs/cgroup -type d -name n1-web -path '*/faultline-lab-LAB/*') $(find /sys/fs/cgroup -type d -name n1-spin -path '*/faultline-lab-LAB/*'); do for f in memory.max memory.limit_in_bytes cpu.max cpu.cfs_quota_us; do [ -e $d/$f ] && echo "$f $(cat $d/$f)"; done; done > after.txt"#
+                #"for d in $(find /sys/fs/cgroup -type d -name n1-web -path '*/faultline-lab-LAB/*') $(find /sys/fs/cgroup -type d -name n1-spin -path '*/faultline-lab-LAB/*') $(find /sys/fs/cgroup -type d -name n1-writer -path '*/faultline-lab-LAB/*'); do for f in memory.max memory.limit_in_bytes cpu.max cpu.cfs_quota_us io.max blkio.throttle.write_bps_device; do [ -e $d/$f ] && echo "$f $(cat $d/$f)"; done; done > after.txt"#
                 .replacingOccurrences(of: "LAB", with: lab)
             try """
             version: 1
@@ -74,6 +79,7 @@ struct CgroupLimitTests {
             faults:
               - {name: leak-limit, at: 500ms, duration: \(hold), memory: {host: n1, process: {cmdline: 'leaky\\.py'}, max: 40MiB}}
               - {name: quota, at: 500ms, duration: \(hold), cpu: {host: n1, process: {cmdline: cgroup-test-spin}, max: 20%}}
+              - {name: slow-disk, at: 500ms, duration: \(hold), io: {host: n1, process: {cmdline: cgroup-test-writer}, device: \(dir)/labs, write: 2MiB/s}}
             expect:
               healed: {fault: leak-limit, within: 2s}
             rollbacks: [{name: read-limits, command: [sh, -c, \(JSONText.quoted(read))]}]
@@ -105,6 +111,8 @@ struct CgroupLimitTests {
                 case "memory.limit_in_bytes": #expect((UInt64(value) ?? 0) > 1 << 60, "\(file) \(value)")
                 case "cpu.max": #expect(value.hasPrefix("max "), "\(file) \(value)")
                 case "cpu.cfs_quota_us": #expect(value == "-1", "\(file) \(value)")
+                // No line for the disk: no limit on it.
+                case "io.max", "blkio.throttle.write_bps_device": #expect(value.isEmpty, "\(file) \(value)")
                 default: Issue.record("unexpected \(file)")
                 }
             }
@@ -136,6 +144,10 @@ struct CgroupLimitTests {
         // A busy loop held to 20 % of a CPU, throttled in nearly every 100 ms period.
         let share = f["quota"]?.measured?.firstMatch(of: /\(([0-9]+)% of a CPU\)/).flatMap { Int($0.1) }
         #expect(share.map { (10...30).contains($0) } == true, "\(f["quota"]?.measured ?? "")")
+        // dd with O_DIRECT writes hundreds of MiB/s here; the cgroup held it to about 2 MiB/s.
+        let wrote = f["slow-disk"]?.measured?.firstMatch(of: /wrote ([0-9.]+) (KiB|MiB|GiB)\/s/)
+        let mib = wrote.flatMap { Double($0.1) }.map { v in wrote?.2 == "KiB" ? v / 1024 : wrote?.2 == "GiB" ? v * 1024 : v }
+        #expect(mib.map { (1.0...2.6).contains($0) } == true, "\(f["slow-disk"]?.measured ?? "")")
         s.expectUnlimited(s.after())
         #expect(j.residue.isEmpty && s.labCgroups.isEmpty, "\(j.residue) \(s.labCgroups)")
     }

@@ -51,6 +51,22 @@ struct ResourceFaultTests {
         #expect(UndoStep.setSystemClock(bootDelta: SystemClock.bootDelta() - 60_000_000_000).refusal == nil)
         #expect(UndoStep.setSystemClock(bootDelta: SystemClock.bootDelta() + 400 * 86_400 * 1_000_000_000).refusal != nil)
         #expect(UndoStep.setSystemClock(bootDelta: SystemClock.bootDelta()).residue() == nil)
+        // io: one device's line; v2 keeps what the cgroup had for the keys not asked.
+        let io = CgroupSetting.ioMax(device: "/var/lib/pg", rbps: nil, wbps: 1 << 20, riops: nil, wiops: nil)
+        #expect(
+            io.files(v2: true, device: "254:0", old: "254:0 rbps=5000000 wbps=max riops=max wiops=200")?.first?.value
+                == "254:0 rbps=5000000 wbps=1048576 riops=max wiops=200")
+        #expect(io.files(v2: false, device: "8:0")?.map(\.file) == ["blkio.throttle.write_bps_device"])
+        #expect(
+            UndoStep.writeCgroup(dir: "/sys/fs/cgroup/a", file: "io.max", value: "254:0 rbps=max wbps=max riops=max wiops=max").refusal
+                == nil)
+        #expect(
+            UndoStep.writeCgroup(dir: "/sys/fs/cgroup/blkio/a", file: "blkio.throttle.write_bps_device", value: "8:16 0").refusal == nil)
+        for bad in [
+            "254:0 wbps=1", "254 rbps=max wbps=max riops=max wiops=max", "254:0 rbps=max wbps=max riops=max wiops=max x=1", "a:b 1",
+        ] {
+            #expect(UndoStep.writeCgroup(dir: "/sys/fs/cgroup/a", file: "io.max", value: bad).refusal != nil, "\(bad)")
+        }
         #expect(Cgroups.same("67108864", "67108864") && Cgroups.same("67104768", "67108000") && !Cgroups.same("max", "67108864"))
         #expect(LabCgroups.isLabCgroup("/sys/fs/cgroup/memory/x/faultline-lab-t1/n1-web", lab: "t1"))
         #expect(LabCgroups.isLabCgroup("/sys/fs/cgroup/faultline-lab-t1", lab: "t1"))

@@ -33,12 +33,21 @@ enum CgroupLimits {
                 {
                     throw FaultError.refused("the agent itself runs in \(place.dir): the limit would hold back its own revert")
                 }
-                guard let files = setting.files(v2: place.version == .v2) else {
+                var device = ""
+                var oldLine = ""
+                if case .ioMax(let path, _, _, _, _) = setting {
+                    switch Cgroups.disk(of: path) {
+                    case .success(let d): device = d
+                    case .failure(let e): throw e
+                    }
+                    oldLine = Cgroups.readBack(place.dir, "io.max", like: device) ?? ""
+                }
+                guard let files = setting.files(v2: place.version == .v2, device: device, old: oldLine) else {
                     throw FaultError.refused(
                         "\(setting) needs cgroup v2, and \(t)'s \(controller) controller is on cgroup v1 here (\(place.dir)); use 'max'")
                 }
                 for (file, value) in files {
-                    guard let old = Cgroups.read(place.dir, file) else {
+                    guard let old = Cgroups.readBack(place.dir, file, like: value) else {
                         throw FaultError.refused(
                             "\(place.dir) has no \(file): the \(controller) controller is not enabled for that cgroup (its parent's cgroup.subtree_control)"
                         )
@@ -85,7 +94,7 @@ enum CgroupLimits {
     /// is said, not failed); for memory, the usage beside the limit.
     static func confirm(_ injection: Injection, deadline: Int64) -> Confirmation {
         for case .writeCgroup(let dir, let file, let value) in injection.writes ?? [] {
-            let now = Cgroups.read(dir, file)
+            let now = Cgroups.readBack(dir, file, like: value)
             guard let now, Cgroups.same(now, value) else {
                 return Confirmation(ok: false, detail: "\(dir)/\(file) reads \(now ?? "nothing (gone)"), not \(value)", at: nil)
             }
@@ -145,6 +154,13 @@ enum CgroupLimits {
                 )
             }
         }
+        if limit.settings.contains(where: { $0.controller == .io }), seconds > 0 {
+            let r = delta("rbytes") ?? 0
+            let w = delta("wbytes") ?? 0
+            parts.append(
+                "the cgroup read \(ByteSizeText.format(UInt64(max(0, r / seconds))))/s and wrote \(ByteSizeText.format(UInt64(max(0, w / seconds))))/s on the disk"
+            )
+        }
         if limit.settings.contains(where: { $0.controller == .memory }) {
             if let k = delta("oom_kill") { parts.append("\(Int(k)) OOM kill\(k == 1 ? "" : "s")") }
             if let m = delta("max") { parts.append("the limit hit \(Int(m)) time\(m == 1 ? "" : "s")") }
@@ -175,6 +191,23 @@ enum CgroupLimits {
                 add("high", Cgroups.field(events, "high"))
                 add("oom_kill", Cgroups.field(events, "oom_kill"))
                 add("usage", Cgroups.read(dir, "memory.current").flatMap { Double($0) })
+            }
+            // Bytes done on every disk: v2 `io.stat`, v1 the throttle's own account.
+            if let stat = ProcFS.read("\(dir)/io.stat") {
+                for line in stat.split(separator: "\n") {
+                    for word in line.split(separator: " ").dropFirst() {
+                        let kv = word.split(separator: "=")
+                        if kv.count == 2, kv[0] == "rbytes" || kv[0] == "wbytes" { add(String(kv[0]), Double(kv[1])) }
+                    }
+                }
+            } else if let bytes = ProcFS.read("\(dir)/blkio.throttle.io_service_bytes") {
+                for line in bytes.split(separator: "\n") {
+                    let w = line.split(separator: " ")
+                    if w.count == 3, w[1] == "Read" { add("rbytes", Double(w[2])) }
+                    if w.count == 3, w[1] == "Write" { add("wbytes", Double(w[2])) }
+                }
+            }
+            if ProcFS.read("\(dir)/memory.events") != nil {
             } else if let failcnt = Cgroups.read(dir, "memory.failcnt") {
                 add("max", Double(failcnt))
                 add("oom_kill", Cgroups.field(ProcFS.read("\(dir)/memory.oom_control"), "oom_kill"))

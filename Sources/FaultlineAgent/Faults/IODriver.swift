@@ -5,11 +5,13 @@ extension IOFault: TaggedWork {}
 
 /// Starts `workers` IO workers, each rewriting its own file with fsync; revert ends them and
 /// removes the files. Confirmed by the bytes they write; measured as the rate they wrote at,
-/// beside the host's IO pressure.
+/// beside the host's IO pressure. The limit form sets the target cgroup's `io.max` instead
+/// (`CgroupLimits`).
 public struct IODriver: FaultEffect {
     public init() {}
 
     public func prepare(_ work: IOFault) throws(FaultError) -> Injection {
+        if let limit = work.limit { return try CgroupLimits.prepare(limit) }
         try Workers.requireFresh(tag: work.tag, kind: "io")
         try Workers.requireFolder(work.path, allowStateFilesystem: work.allowStateFilesystem, verb: "load")
         // Files first, workers last: undo runs in reverse, so the workers end before their files go.
@@ -20,6 +22,7 @@ public struct IODriver: FaultEffect {
     }
 
     public func apply(_ work: IOFault, _ injection: Injection) throws(FaultError) {
+        if work.limit != nil { return try CgroupLimits.apply(injection) }
         for i in 0..<work.workers {
             _ = try Workers.start(Self.worker, tag: work.tag, count: 1, ["--file", work.file(i)])
         }
@@ -28,6 +31,7 @@ public struct IODriver: FaultEffect {
 
     /// Every worker has written and synced at least 1 MiB (its file's size, polled), and runs.
     public func confirm(_ work: IOFault, _ injection: Injection, deadline: Int64) -> Confirmation {
+        if work.limit != nil { return CgroupLimits.confirm(injection, deadline: deadline) }
         while true {
             let now = MonotonicClock.now()
             let written = (0..<work.workers).map { Self.size(work.file($0)) }
@@ -49,6 +53,7 @@ public struct IODriver: FaultEffect {
 
     /// The rate the workers wrote at (their processes' write_bytes over the hold) and IO pressure.
     public func measure(_ work: IOFault, _ injection: Injection) -> String? {
+        if let limit = work.limit { return CgroupLimits.measure(limit, injection) }
         guard let started = IODriver.started.value[work.tag] else { return nil }
         let seconds = Double(MonotonicClock.now() - started) / 1e9
         let bytes = Workers.find(tag: work.tag).compactMap { Self.writeBytes($0.pid) }.reduce(0, +)

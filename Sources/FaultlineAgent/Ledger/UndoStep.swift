@@ -233,7 +233,7 @@ public enum UndoStep: Codable, Equatable, Sendable, CustomStringConvertible {
             guard let now = ProcFS.read(file)?.trimmingBlanks else { return nil }
             return now == offset ? nil : "\(file) holds \(now), not \(offset)"
         case .writeCgroup(let dir, let file, let value):
-            guard let now = Cgroups.read(dir, file) else { return nil }
+            guard let now = Cgroups.readBack(dir, file, like: value) else { return nil }
             return Cgroups.same(now, value) ? nil : "\(dir)/\(file) holds \(now), not \(value)"
         case .setSystemClock(let delta):
             let off = SystemClock.bootDelta() - delta

@@ -171,9 +171,52 @@ package enum Cgroups {
 
     /// The cgroup files faultline's limits write, and the shape of every value it writes or
     /// restores: a ledger names them, and `recover` writes nothing else.
-    package static let limitFiles: Set<String> = [
+    package static let limitFiles: Set<String> = Set([
         "cpu.max", "cpu.cfs_quota_us", "cpu.cfs_period_us", "memory.max", "memory.high", "memory.limit_in_bytes",
+    ]).union(ioFiles)
+
+    /// Files of one line per device (`MAJ:MIN …`): a write sets one device's line.
+    package static let ioFiles: Set<String> = [
+        "io.max", "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device", "blkio.throttle.read_iops_device",
+        "blkio.throttle.write_iops_device",
     ]
+
+    /// `MAJ:MIN` of the whole disk under `path`: a block device node's own, or the device of the
+    /// filesystem holding the path; a partition gives its disk (the throttle is the disk's).
+    package static func disk(of path: String) -> Result<String, FaultError> {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return .failure(.target("\(path): \(errnoText())")) }
+        let dev = (st.st_mode & S_IFMT) == S_IFBLK ? st.st_rdev : st.st_dev
+        // glibc's gnu_dev_major / gnu_dev_minor (macros Swift does not import).
+        let d = UInt64(dev)
+        let major = ((d >> 8) & 0xfff) | ((d >> 32) & 0xffff_f000)
+        let minor = (d & 0xff) | ((d >> 12) & 0xffff_ff00)
+        let id = "\(major):\(minor)"
+        guard access("/sys/dev/block/\(id)", F_OK) == 0 else {
+            return .failure(
+                .refused(
+                    "\(path) is on no block device (device \(id): a tmpfs, an overlay or a network filesystem): there is no disk to limit"))
+        }
+        if access("/sys/dev/block/\(id)/partition", F_OK) == 0,
+            let parent = ProcFS.read("/sys/dev/block/\(id)/../dev")?.trimmingBlanks
+        {
+            return .success(parent)
+        }
+        return .success(id)
+    }
+
+    /// What a file holds for comparing with `value`: for a per-device file, that device's line
+    /// (or the line that means "no limit" when it has none); else the whole content.
+    package static func readBack(_ dir: String, _ file: String, like value: String) -> String? {
+        guard let text = read(dir, file) else { return nil }
+        guard ioFiles.contains(file), let device = value.split(separator: " ").first else { return text }
+        if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(device + " ") }) {
+            let words = line.split(separator: " ")
+            // v1 shows a removed limit as no line; v2 as no line or all keys max.
+            return words.count == 2 && words[1] == "0" ? "\(device) 0" : String(line)
+        }
+        return file == "io.max" ? "\(device) rbps=max wbps=max riops=max wiops=max" : "\(device) 0"
+    }
 
     /// Why `dir`/`file` = `value` is not a write faultline makes, or nil.
     package static func refusal(dir: String, file: String, value: String) -> String? {
@@ -183,9 +226,24 @@ package enum Cgroups {
         guard limitFiles.contains(file) else { return "'\(ShownText.escaped(file))' is not a cgroup limit faultline sets" }
         let words = value.split(separator: " ", omittingEmptySubsequences: false)
         let number: (Substring) -> Bool = { w in w == "max" || (!w.isEmpty && w.count <= 20 && (w.allSatisfy(\.isNumber) || w == "-1")) }
-        let ok =
-            file == "cpu.max"
-            ? words.count == 2 && number(words[0]) && words[1].allSatisfy(\.isNumber) : words.count == 1 && number(words[0])
+        let device: (Substring) -> Bool = { w in
+            let mm = w.split(separator: ":", omittingEmptySubsequences: false)
+            return mm.count == 2 && mm.allSatisfy { !$0.isEmpty && $0.count <= 7 && $0.allSatisfy(\.isNumber) }
+        }
+        let ok: Bool
+        if file == "io.max" {
+            ok =
+                words.count == 5 && device(words[0])
+                && zip(words.dropFirst(), ["rbps", "wbps", "riops", "wiops"]).allSatisfy { w, k in
+                    w.hasPrefix(k + "=") && number(w.dropFirst(k.count + 1)) && w.dropFirst(k.count + 1) != "-1"
+                }
+        } else if ioFiles.contains(file) {
+            ok = words.count == 2 && device(words[0]) && !words[1].isEmpty && words[1].count <= 20 && words[1].allSatisfy(\.isNumber)
+        } else if file == "cpu.max" {
+            ok = words.count == 2 && number(words[0]) && words[1].allSatisfy(\.isNumber)
+        } else {
+            ok = words.count == 1 && number(words[0])
+        }
         return ok ? nil : "'\(ShownText.escaped(value))' is not a value faultline writes to \(file)"
     }
 }

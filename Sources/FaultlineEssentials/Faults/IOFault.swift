@@ -11,8 +11,14 @@ public struct IOFault: Codable, Equatable, Sendable {
     /// Names this fault's workers and their files (`faultline_<run>_<index>`); set when the
     /// runner expands it.
     public var tag: String
+    /// The limit form: the target's cgroup gets an IO limit instead of writers running.
+    public var limit: CgroupLimit?
 
-    public init(host: String = "local", path: String, workers: Int = 1, allowStateFilesystem: Bool = false, tag: String = "") {
+    public init(
+        host: String = "local", path: String, workers: Int = 1, allowStateFilesystem: Bool = false, tag: String = "",
+        limit: CgroupLimit? = nil
+    ) {
+        self.limit = limit
         self.host = host
         self.path = path
         self.workers = workers
