@@ -91,6 +91,10 @@ struct RedisTests {
         let w = try #require(j.workload)
         #expect(w.lostCount > 0 && w.lost.allSatisfy { $0.endpoint == "198.18.1.11:6379" })
         #expect(w.rpoNs > 0 && w.finalPrimary != "198.18.1.11:6379")
+        // One clock: the lost writes were acknowledged by the cut-off primary, so after the cut
+        // began — on the run's clock, as the fault's instants are.
+        let cut = try #require(j.faults.compactMap(\.injectedAt).min())
+        #expect(w.lost.allSatisfy { $0.ackedAt >= cut }, "cut at \(cut), first lost acked at \(w.lost.map(\.ackedAt).min() ?? 0)")
         #expect(j.checks.contains { $0.name == "converged" && $0.passed })
         // The two primaries took writes at the same time, and the history shows it.
         let split = try #require(j.checks.first { $0.name == "split_brain" })

@@ -30,7 +30,7 @@ struct JSONTextTests {
             History.Op(client: 1, kind: .read, key: "k1", value: "1", invokedAt: 50, completedAt: 60, outcome: .ok, endpoint: "R2"),
         ]
         h.finalReads = ["r1": ["1"], "r10": [], "R2": ["1", "2"], "pgPrimary": ["1"], "b_x": ["1"], "b2": []]
-        j.workload = WorkloadRecord(h, origin: 5)
+        j.workload = WorkloadRecord(h)
         #expect(try Self.ours(j) == Self.foundation(j))
         #expect(try Journal.decode(JSONText().encode(j)) == j)
     }

@@ -174,6 +174,7 @@ public struct WorkloadRecord: Codable, Equatable, Sendable {
     public struct LostWrite: Codable, Equatable, Sendable {
         public var value: String
         public var endpoint: String
+        /// When its acknowledgement arrived, from the run's start like every `*_at`.
         public var ackedAt: Nanos
     }
     public var acknowledged: Int
@@ -193,13 +194,15 @@ public struct WorkloadRecord: Codable, Equatable, Sendable {
     /// Replicas that could not be read at the end.
     public var unreadReplicas: [String]?
 
-    public init(_ h: History, origin: Nanos) {
+    /// The history's instants are already on the run's clock (the workload's origin is the
+    /// run's start), and so are the records': nothing is subtracted.
+    public init(_ h: History) {
         let r = WriteChecker.check(h)
         acknowledged = r.acknowledged
         unknown = r.unknown
         failed = r.failed
         lostCount = r.lost.count
-        lost = r.lost.prefix(50).map { LostWrite(value: $0.value, endpoint: $0.endpoint, ackedAt: $0.completedAt - origin) }
+        lost = r.lost.prefix(50).map { LostWrite(value: $0.value, endpoint: $0.endpoint, ackedAt: $0.completedAt) }
         rpoNs = r.rpo
         finalPrimary = h.finalPrimary
         finalCounts = h.finalReads.mapValues(\.count)

@@ -119,7 +119,7 @@ public enum MarkdownWriter {
         }
         if w.lostCount > 0 {
             out += "\n**\(w.lostCount) acknowledged writes lost**, RPO \(DurationText.format(w.rpoNs)). "
-            out += "The first \(w.lost.count):\n\n| value | acknowledged by | at |\n|---|---|---|\n"
+            out += "The first \(w.lost.count):\n\n| value | acknowledged by | at (from the run's start) |\n|---|---|---|\n"
             for l in w.lost.prefix(20) { out += "| \(cell(l.value)) | \(cell(l.endpoint)) | +\(DurationText.format(l.ackedAt)) |\n" }
             if w.lost.count > 20 { out += "\n(\(w.lost.count - 20) more in journal.json)\n" }
         }

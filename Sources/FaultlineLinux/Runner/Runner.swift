@@ -306,7 +306,7 @@ public final class Runner {
             faultWindows: windows, faultStarts: starts, faultEnds: ends, actionStarts: actionStarts, history: history,
             stalls: (journal.stalls ?? []).map(\.range), now: { MonotonicClock.now() })
         journal.checks += ExpectationChecker.check(experiment.expectations, evidence)
-        if let h = history { journal.workload = WorkloadRecord(h, origin: phase.lowerBound) }
+        if let h = history { journal.workload = WorkloadRecord(h) }
     }
 }
 
