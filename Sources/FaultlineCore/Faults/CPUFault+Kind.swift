@@ -1,6 +1,6 @@
 import Yams
 
-extension CPUFault: FaultKindReader {
+extension CPUFault: FaultKindReader, CgroupLimitable {
     public static let summary =
         "CPU pressure on a host: 'workers' processes each busy 'load' of every 100 ms (faultline's own, children of the agent), confirmed by the CPU they use; or with 'process', 'max' (cpu.max, a share of one CPU per 100 ms) on that process's cgroup, restored on revert, measured by the cgroup's throttled periods"
     public static let fields = ["host", "workers", "load"] + CgroupLimit.keys.filter { $0 != "host" } + ["max"]
@@ -32,26 +32,10 @@ extension CPUFault: FaultKindReader {
         limit.map { "\($0.description) on \($0.process.selector)" }
             ?? "\(workers) worker\(workers == 1 ? "" : "s") at \(PercentText.format(load))"
     }
-    public var exclusion: FaultExclusion? { limit?.exclusion }
-    public var role: RoleTarget? { limit?.process.role }
-    public var processes: ProcessTarget? { limit?.process }
-    public func hosts(in hosts: HostSet) -> [String] { limit?.process.hosts(in: hosts) ?? [host] }
-    public func onHost(_ host: String) -> CPUFault {
-        var c = self
-        c.host = host
-        c.limit?.process.host = host
-        c.limit?.process.role = nil
-        return c
-    }
-    /// A host under CPU pressure is slowed, not taken.
-    public func impact(in hosts: HostSet) -> FaultImpact { .degraded(self.hosts(in: hosts)) }
-    public func validate(_ step: FaultStep, _ v: FaultValidation) {
-        if let limit { limit.process.validate(v, key: Self.key) } else { v.knownHost(host, at: "\(v.path).\(Self.key).host") }
-    }
 
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
         guard let limit else { return "cpu on \(host): \(target) [\(step.name)]" }
-        return "cpu: \(limit.description) on \(limit.whereText) [\(step.name)]"
+        return describeLimit(limit, step)
     }
     public func describeRevert(_ step: FaultStep) -> String {
         limit == nil ? "end the CPU workers of '\(step.name)'" : "restore the CPU limit '\(step.name)' set"

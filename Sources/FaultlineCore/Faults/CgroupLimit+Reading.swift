@@ -51,3 +51,34 @@ extension CgroupLimit {
 
     var whereText: String { "the cgroup of \(process.selector) on \(process.whereText)" }
 }
+
+/// A resource kind with a limit form (`cpu`, `memory`, `io`): on one host, or on the host of the
+/// processes whose cgroup it limits. What follows from that is said here once.
+public protocol CgroupLimitable: FaultKind {
+    var host: String { get set }
+    var limit: CgroupLimit? { get set }
+}
+
+extension CgroupLimitable {
+    public var exclusion: FaultExclusion? { limit?.exclusion }
+    public var role: RoleTarget? { limit?.process.role }
+    public var processes: ProcessTarget? { limit?.process }
+    public func hosts(in hosts: HostSet) -> [String] { limit?.process.hosts(in: hosts) ?? [host] }
+    public func onHost(_ host: String) -> Self {
+        var c = self
+        c.host = host
+        c.limit?.process.host = host
+        // Bound: a fault on that host, as if written so (the guard and the plan read it so).
+        c.limit?.process.role = nil
+        return c
+    }
+    /// A host under resource pressure is slowed (until the kernel kills something), not taken.
+    public func impact(in hosts: HostSet) -> FaultImpact { .degraded(self.hosts(in: hosts)) }
+    public func validate(_ step: FaultStep, _ v: FaultValidation) {
+        if let limit { limit.process.validate(v, key: Self.key) } else { v.knownHost(host, at: "\(v.path).\(Self.key).host") }
+    }
+    /// The plan's line for the limit form.
+    func describeLimit(_ limit: CgroupLimit, _ step: FaultStep) -> String {
+        "\(Self.key): \(limit.description) on \(limit.whereText) [\(step.name)]"
+    }
+}

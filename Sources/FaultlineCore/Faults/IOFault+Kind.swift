@@ -1,6 +1,6 @@
 import Yams
 
-extension IOFault: FaultKindReader {
+extension IOFault: FaultKindReader, CgroupLimitable {
     public static let summary =
         "IO pressure on a host: 'workers' processes (faultline's own) each rewrite a 64 MiB file in the folder 'path', fsync after every 1 MiB, confirmed by the bytes they write, measured with the host's IO pressure; or with 'process', io.max on that process's cgroup for the disk under 'device' ('read'/'write' bytes a second, 'read_iops'/'write_iops'), restored on revert, measured by the cgroup's bytes done"
     public static let fields =
@@ -59,26 +59,10 @@ extension IOFault: FaultKindReader {
     public var target: String {
         limit.map { "\($0.description) on \($0.process.selector)" } ?? "\(workers) writer\(workers == 1 ? "" : "s") in \(path)"
     }
-    public var exclusion: FaultExclusion? { limit?.exclusion }
-    public var role: RoleTarget? { limit?.process.role }
-    public var processes: ProcessTarget? { limit?.process }
-    public func hosts(in hosts: HostSet) -> [String] { limit?.process.hosts(in: hosts) ?? [host] }
-    public func onHost(_ host: String) -> IOFault {
-        var c = self
-        c.host = host
-        c.limit?.process.host = host
-        c.limit?.process.role = nil
-        return c
-    }
-    /// A host under IO pressure is slowed, not taken.
-    public func impact(in hosts: HostSet) -> FaultImpact { .degraded(self.hosts(in: hosts)) }
-    public func validate(_ step: FaultStep, _ v: FaultValidation) {
-        if let limit { limit.process.validate(v, key: Self.key) } else { v.knownHost(host, at: "\(v.path).\(Self.key).host") }
-    }
 
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
         guard let limit else { return "io on \(host): \(target), fsync after every 1 MiB [\(step.name)]" }
-        return "io: \(limit.description) on \(limit.whereText) [\(step.name)]"
+        return describeLimit(limit, step)
     }
     public func describeRevert(_ step: FaultStep) -> String {
         limit == nil ? "end the IO workers of '\(step.name)' and remove their files" : "restore the IO limits '\(step.name)' set"

@@ -1,6 +1,6 @@
 import Yams
 
-extension MemoryFault: FaultKindReader {
+extension MemoryFault: FaultKindReader, CgroupLimitable {
     public static let summary =
         "memory pressure on a host: a worker (faultline's own, a child of the agent) allocates 'allocate' and touches every page, confirmed by its resident size; or with 'process', 'max' (memory.max) / 'high' (memory.high) on that process's cgroup, restored on revert, measured by the cgroup's own events (limit hit, OOM kills)"
     public static let fields = ["host", "allocate"] + CgroupLimit.keys.filter { $0 != "host" } + ["max", "high"]
@@ -36,27 +36,12 @@ extension MemoryFault: FaultKindReader {
     }
 
     public var target: String { limit.map { "\($0.description) on \($0.process.selector)" } ?? ByteSizeText.format(bytes) }
-    public var exclusion: FaultExclusion? { limit?.exclusion }
-    public var role: RoleTarget? { limit?.process.role }
-    public var processes: ProcessTarget? { limit?.process }
+    /// What the kernel kills at the limit, looked for again by `healed`.
     public var replaceable: ProcessSelector? { limit?.process.selector }
-    public func hosts(in hosts: HostSet) -> [String] { limit?.process.hosts(in: hosts) ?? [host] }
-    public func onHost(_ host: String) -> MemoryFault {
-        var m = self
-        m.host = host
-        m.limit?.process.host = host
-        m.limit?.process.role = nil
-        return m
-    }
-    /// A host under memory pressure is slowed (until the kernel kills something), not taken.
-    public func impact(in hosts: HostSet) -> FaultImpact { .degraded(self.hosts(in: hosts)) }
-    public func validate(_ step: FaultStep, _ v: FaultValidation) {
-        if let limit { limit.process.validate(v, key: Self.key) } else { v.knownHost(host, at: "\(v.path).\(Self.key).host") }
-    }
 
     public func describe(_ step: FaultStep, _ hosts: HostSet) -> String {
         guard let limit else { return "memory on \(host): allocate and touch \(target) [\(step.name)]" }
-        return "memory: \(limit.description) on \(limit.whereText) [\(step.name)]"
+        return describeLimit(limit, step)
     }
     public func describeRevert(_ step: FaultStep) -> String {
         limit == nil ? "end the memory worker of '\(step.name)'" : "restore the memory limits '\(step.name)' set"
