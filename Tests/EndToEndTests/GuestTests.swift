@@ -336,6 +336,80 @@ struct GuestTests {
         return (probes, journal, spawnedAt, true)
     }
 
+    /// A server in the guest that streams bytes to whoever connects (the guest's egress).
+    static func startStreamer(_ g: Guest) throws {
+        let server = """
+            import socket
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", 5001)); s.listen(4); buf = b"x" * 65536
+            while True:
+                c, _ = s.accept()
+                try:
+                    while True: c.sendall(buf)
+                except OSError: c.close()
+            """
+        let start = g.run([
+            "sh", "-c", "setsid python3 -c '\(server)' guest-streamer-marker > /dev/null 2>&1 < /dev/null &",
+        ])
+        guard start.status == 0 else { throw TestFailure("streamer: \(start.stderr)") }
+        try waitUntil(60) { g.run(["sh", "-c", "ss -ltn | grep -q ':5001 '"]).status == 0 }
+    }
+
+    /// The peer reads the guest's stream through a run of `fault` (none: 4 s unshaped) and
+    /// counts the bytes that arrived in the middle 3 s of the fault's 5 s (its first and last
+    /// second left out: TCP's window opening and the fault's own start), in bytes per second.
+    static func streamRun(_ g: Guest, name: String, fault: String?) throws -> Double {
+        let reader = """
+            import os, socket, sys, time
+            s = socket.create_connection((sys.argv[1], 5001), timeout=5); stop = sys.argv[2]; marks = []; total = 0
+            s.settimeout(0.2)
+            while not os.path.exists(stop):
+                try: n = len(s.recv(1 << 20))
+                except socket.timeout: n = 0
+                total += n; marks.append("%.4f:%d" % (time.monotonic(), total))
+            print(" ".join(marks))
+            """
+        let stop = "\(g.dir)/\(name).stop"
+        let spawned = try Spawned(
+            ["ip", "netns", "exec", g.peerNamespace, "python3", "-c", reader, g.address, stop],
+            stdout: "\(g.dir)/\(name).bytes", stderr: "\(g.dir)/\(name).reader-err")
+        let spawnedAt = Double(MonotonicClock.now()) / 1e9
+        var from = spawnedAt + 1
+        if let fault {
+            try """
+            version: 1
+            title: \(name) in a guest
+            duration: 7s
+            hosts:
+              \(g.host)
+            faults:
+              - {name: f, at: 1s, duration: 5s, network: {host: g1, device: eth0, to: \(g.peer), \(fault)}}
+            """.write(toFile: "\(g.dir)/\(name).yaml", atomically: true, encoding: .utf8)
+            let runner = try FaultlineBinary.start(["run", "\(name).yaml", "--state-dir", "state", "--out", "reports"], in: g.dir)
+            let status = runner.wait()
+            let out = (try? String(contentsOfFile: "\(g.dir)/stdout", encoding: .utf8)) ?? ""
+            #expect(status == 0, "\(name): exit \(status): \(out.suffix(1500))")
+            let record = try #require(try Self.journal(g).faults.first)
+            let engine = fault.contains("engine: queue") ? "queue" : "netem"
+            #expect(record.detail?.contains(engine) == true, "\(name): \(record.detail ?? "-")")
+            from = spawnedAt + Double(record.confirmedAt ?? record.injectedAt ?? 0) / 1e9 + 1
+        } else {
+            usleep(5_000_000)
+        }
+        FileManager.default.createFile(atPath: stop, contents: nil)
+        _ = spawned.wait()
+        let text = (try? String(contentsOfFile: "\(g.dir)/\(name).bytes", encoding: .utf8)) ?? ""
+        let marks = text.split(whereSeparator: \.isWhitespace).compactMap { m -> (Double, Double)? in
+            let parts = m.split(separator: ":")
+            guard parts.count == 2, let t = Double(parts[0]), let b = Double(parts[1]) else { return nil }
+            return (t, b)
+        }
+        guard let a = marks.last(where: { $0.0 <= from }), let b = marks.last(where: { $0.0 <= from + 3 }), b.0 > a.0 else {
+            throw TestFailure("\(name): no bytes counted around \(from) (\(marks.count) marks)")
+        }
+        return (b.1 - a.1) / (b.0 - a.0)
+    }
+
     static func journal(_ g: Guest) throws -> Journal {
         try Journal.decode(Data(contentsOf: URL(fileURLWithPath: "\(g.dir)/reports/latest/journal.json")))
     }
@@ -355,7 +429,7 @@ struct GuestTests {
     }
 
     @Test(
-        "each effect in a guest, counted at the receiver: jitter's spread and distribution, loss, duplicate, corrupt, reorder, ingress through an IFB; the queue engine beside netem; the guest's own clock mapped"
+        "each effect in a guest, counted at the receiver: jitter's spread and distribution, loss, duplicate, corrupt, reorder, ingress through an IFB, a rate at the receiver; the queue engine beside netem, its ingress too; the guest's own clock mapped"
     )
     func effects() throws {
         let g = try Guest(octet: 237)
@@ -433,6 +507,25 @@ struct GuestTests {
             #expect(sent - injected > -0.03 && sent - confirmed < 0.3, "\(lines.last!)")
         } else {
             Issue.record("no delayed probe in the ingress run")
+        }
+        // The queue engine's ingress: its delay line on the requests' way in.
+        let qi = try Self.probedRun(g, name: "ingress-queue", fault: "direction: ingress, delay: 30ms, engine: queue")
+        let qiw = qi.window(base: base, marker: 10).compactMap(qi.rtt).map { $0 - base }
+        lines.append("queue ingress 30 ms: median \(fixed(Self.median(qiw), 1)) ms added, n \(qiw.count)")
+        #expect(qiw.count >= 200 && Self.median(qiw) - 30 > -2 && Self.median(qiw) - 30 < 6, "\(lines.last!)")
+        // A rate: the guest sends a stream to the peer, which counts what arrives.
+        try Self.startStreamer(g)
+        defer { _ = g.run(["pkill", "-f", "guest-streamer-marker"]) }
+        let free = try Self.streamRun(g, name: "rate-none", fault: nil)
+        lines.append("no rate: \(fixed(free / 1e6, 2)) MB/s received")
+        for engine in ["netem", "queue"] {
+            let got = try Self.streamRun(g, name: "rate-\(engine)", fault: "rate: 4mbit, engine: \(engine)")
+            // 4 mbit is 500 kB/s on the wire; TCP's goodput is the payload of full frames
+            // (1448 of 1514 bytes: 95.6 %), less what acknowledgements and timers lose.
+            lines.append(
+                "\(engine) rate 4 mbit: \(fixed(got / 1e3, 1)) kB/s received (\(fixed(100 * got / 500_000, 1)) % of the wire rate)")
+            #expect(got > 0.85 * 500_000 && got < 1.01 * 500_000, "\(lines.last!)")
+            #expect(free > 2 * got, "\(lines.last!) — unshaped only \(free) B/s")
         }
         let qdiscs = g.run(["tc", "qdisc", "show"]).stdout
         #expect(!qdiscs.contains("netem") && !qdiscs.contains("ifb"), "left in the guest: \(qdiscs)")
