@@ -76,7 +76,7 @@ let package = Package(
         ),
         // Values, texts and fault data every product shares, Foundation's essentials only (no
         // ICU, no Yams): what the agent product is built from, with FaultlineAgent.
-        .target(name: "FaultlineEssentials"),
+        .target(name: "FaultlineEssentials", dependencies: ["CLinux"]),
         // The experiment format (Yams), expectations, checkers, journal and reports.
         .target(
             name: "FaultlineCore",

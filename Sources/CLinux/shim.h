@@ -1,6 +1,6 @@
 #ifndef FAULTLINE_CLINUX_SHIM_H
 #define FAULTLINE_CLINUX_SHIM_H
-// Linux calls Glibc's Swift module does not bring: timerfd. Wrapped under names of our own, so
+// Linux calls Glibc's Swift module does not bring: timerfd, memmem. Wrapped under names of our own, so
 // nothing here shadows what Glibc already exports to Swift.
 #include <pthread.h>
 #include <spawn.h>
@@ -11,6 +11,13 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+/// glibc's memmem (a GNU extension, declared here since Glibc's module is built without
+/// _GNU_SOURCE): linear in the text, two-way for long needles.
+void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen);
+static inline const void *faultline_memmem(const void *text, size_t n, const void *needle, size_t m) {
+    return memmem(text, n, needle, m);
+}
 
 /// A non-blocking, close-on-exec timerfd on CLOCK_MONOTONIC (timerfd_create).
 static inline int faultline_timerfd(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC); }

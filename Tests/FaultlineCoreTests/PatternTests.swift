@@ -133,6 +133,18 @@ struct PatternTests {
         #expect(p.requiredLiteralLength == length, "\(pattern)")
     }
 
+    @Test("a text given in UTF-8 (the byte search's prefilter) is matched as the same text given as a String")
+    func utf8Form() throws {
+        // (the table also holds patterns the engine refuses: those have nothing to compare)
+        for source in Self.patterns {
+            guard let p = try? Pattern(source) else { continue }
+            for text in Self.texts + ["aababab c", "xé redis-server é", String(repeating: "ab", count: 300) + " c"] {
+                var budget = Pattern.defaultBudget
+                #expect(try p.matches(utf8: Array(text.utf8), budget: &budget) == p.matches(text), "/\(source)/ on '\(text)'")
+            }
+        }
+    }
+
     @Test("the prefilter never hides a match: texts holding the literal late, repeated, overlapping")
     func prefilter() throws {
         let p = try Pattern("abab c")

@@ -53,6 +53,41 @@ struct ProcessFaultTests {
         #expect(try ProcessResolver.matches(.cmdline("end-marker$")).map(\.pid) == [long.pid])
     }
 
+    @Test("a table entry from the bytes of a command line: arguments joined by spaces, its first kept, invalid UTF-8 repaired")
+    func tableEntryFromBytes() throws {
+        let s = try #require(ProcFS.stat(getpid()))
+        func entry(_ bytes: [UInt8]) -> ProcessTable.Entry { ProcessTable.Entry(pid: 1, stat: s, cmdline: bytes) }
+        let plain = entry(Array("/usr/bin/redis-server\0*:6379\0".utf8))
+        #expect(plain.argv0 == "/usr/bin/redis-server" && plain.line == Array("/usr/bin/redis-server *:6379".utf8))
+        // An empty argument stays (two spaces), as a join of the arguments gives.
+        #expect(entry(Array("a\0\0b\0".utf8)).line == Array("a  b".utf8))
+        // A rewritten title: no final NUL.
+        let title = entry(Array("postgres: checkpointer".utf8))
+        #expect(title.argv0 == "postgres: checkpointer" && title.line == Array("postgres: checkpointer".utf8))
+        #expect(entry([]).argv0 == nil && entry([]).line.isEmpty)
+        // Invalid UTF-8 is the replacement character, as in a String: the line is always valid.
+        let bad = entry([0x61, 0xFF, 0, 0xC3, 0xA9, 0])
+        #expect(bad.line == Array("a\u{FFFD} é".utf8) && bad.argv0 == "a\u{FFFD}")
+    }
+
+    @Test("the table's kept descriptors: an exit drops the process, an exec under the same pid shows its new command line")
+    func tableKeptDescriptors() throws {
+        let child = try Child(["/bin/sh", "-c", "sleep 0.3; exec sleep 30.25"])
+        defer { child.stop() }
+        func line() -> String? {
+            ProcessTable.since(MonotonicClock.now()).first { $0.pid == child.pid }.map { String(decoding: $0.line, as: UTF8.self) }
+        }
+        let until = MonotonicClock.now() + 5_000_000_000
+        while line()?.hasPrefix("/bin/sh") != true, MonotonicClock.now() < until { usleep(5_000) }
+        #expect(line() == "/bin/sh -c sleep 0.3; exec sleep 30.25")
+        // Read through the descriptor kept from the scans above: the same process, a new image.
+        while line() != "sleep 30.25", MonotonicClock.now() < until { usleep(5_000) }
+        #expect(line() == "sleep 30.25")
+        kill(child.pid, SIGKILL)
+        _ = child.wait()
+        #expect(line() == nil)
+    }
+
     @Test("an exit is awaited on the process's pidfd: a live one times out, a killed one is seen gone")
     func awaitExit() throws {
         let child = try Child(["sleep", "30"])

@@ -63,17 +63,15 @@ public final class AgentServer: @unchecked Sendable {
         var armed: [Int: Armed] = [:]
         while let line = readLine(strippingNewline: true) {
             if let ids = AgentRequest.goIds(line.utf8) {
-                // The faults of one instant: each finds its processes in a table of the host
-                // read after this instant, so they share one scan of /proc (`ProcessTable`).
-                let instant = MonotonicClock.now()
-                let batch = InstantBatch(count: ids.filter { armed[$0] != nil }.count)
-                for id in ids {
-                    if let a = armed.removeValue(forKey: id) {
-                        a.fire(at: instant, with: batch)
-                    } else {
-                        respond(AgentResponse(id: id, ok: false, error: "agent: go for request \(id), which was not armed"))
-                    }
+                // The faults of one instant on this host: one of their threads does the part
+                // that must land at the instant for all of them (`InstantGroup`).
+                let members = ids.compactMap { id -> Armed? in
+                    if let a = armed.removeValue(forKey: id) { return a }
+                    respond(AgentResponse(id: id, ok: false, error: "agent: go for request \(id), which was not armed"))
+                    return nil
                 }
+                let group = InstantGroup(instant: MonotonicClock.now(), members: members.map(\.request))
+                for a in members { a.fire(group) }
                 continue
             }
             guard let request = try? decoder.decode(AgentRequest.self, from: Data(line.utf8)) else {
@@ -221,61 +219,119 @@ public final class AgentServer: @unchecked Sendable {
         }
     }
 
-    /// The go line's batch an inject belongs to (nil: an inject on its own).
-    @TaskLocal static var batch: InstantBatch?
-
     /// An armed request: its thread, started when it was armed, waits for the go line.
     final class Armed: @unchecked Sendable {
+        let request: AgentRequest
         private let go = DispatchSemaphore(value: 0)
-        private var fired: (Int64, InstantBatch)?
+        private var group: InstantGroup?
 
-        /// Lets the request run, for the instant its go line arrived, with the others of it.
-        func fire(at instant: Int64, with batch: InstantBatch) {
-            fired = (instant, batch)
+        init(_ request: AgentRequest) { self.request = request }
+
+        /// Lets the request run with the others of its go line.
+        func fire(_ group: InstantGroup) {
+            self.group = group
             go.signal()
         }
 
-        func wait() -> (Int64, InstantBatch) {
+        func wait() -> InstantGroup {
             go.wait()
-            return fired ?? (MonotonicClock.now(), InstantBatch(count: 1))
+            return group ?? InstantGroup(instant: MonotonicClock.now(), members: [request])
         }
     }
 
-    /// The injects of one go line: each stages its ledger entry, and once all have (or 20 ms
-    /// have passed), their entries are made durable in one write.
-    final class InstantBatch: @unchecked Sendable {
+    /// The armed requests of one go line. The part of their injects that must land at the
+    /// instant — finding the targets in one scan of /proc, recording every entry in one ledger
+    /// write, applying each — is done by one thread, the first of theirs to wake, in order:
+    /// 32 threads doing it side by side spent their time waking each other at every lock
+    /// (about 50 µs a hand-over). Each thread then confirms its own fault.
+    final class InstantGroup: @unchecked Sendable {
+        let instant: Int64
+        let members: [AgentRequest]
         private let condition = Condition()
-        private var waiting: Int
+        private var led = false
+        private var results: [Int: Injected]?
 
-        init(count: Int) { waiting = count }
-
-        /// This inject's entry is staged (or it failed before it could be): wait for the others.
-        func arrive() {
-            condition.lock()
-            defer { condition.unlock() }
-            waiting -= 1
-            if waiting <= 0 {
-                condition.broadcast()
-                return
-            }
-            let until = MonotonicClock.now() + 20_000_000
-            while waiting > 0, condition.wait(until: until) {}
+        init(instant: Int64, members: [AgentRequest]) {
+            self.instant = instant
+            self.members = members
         }
+
+        /// `id`'s result: the first caller runs `lead` for every inject of the group (the
+        /// others wait for it), and each takes its own.
+        func result(for id: Int, lead: ([InjectItem]) -> [Injected]) -> Injected? {
+            condition.lock()
+            if !led {
+                led = true
+                condition.unlock()
+                let items = members.compactMap(InjectItem.init)
+                let out = lead(items)
+                condition.lock()
+                results = Dictionary(zip(items.map(\.id), out), uniquingKeysWith: { a, _ in a })
+                condition.broadcast()
+            }
+            while results == nil { _ = condition.wait(until: MonotonicClock.now() + 1_000_000_000) }
+            defer { condition.unlock() }
+            return results?[id]
+        }
+    }
+
+    /// An inject's request, as the instant's shared part reads it.
+    struct InjectItem {
+        var id: Int
+        var name: String
+        var work: AnyFaultWork
+        var ttl: Int64
+        var confirmTimeout: Int64
+
+        init?(_ request: AgentRequest) {
+            guard case .inject(let name, let work, let ttl, let confirmTimeout) = request.op else { return nil }
+            self = InjectItem(id: request.id, name: name, work: work, ttl: ttl, confirmTimeout: confirmTimeout)
+        }
+
+        init(id: Int, name: String, work: AnyFaultWork, ttl: Int64, confirmTimeout: Int64) {
+            self.id = id
+            self.name = name
+            self.work = work
+            self.ttl = ttl
+            self.confirmTimeout = confirmTimeout
+        }
+    }
+
+    /// An inject after its instant: the response so far, and what is left to confirm (nil when
+    /// it failed).
+    struct Injected {
+        var response: AgentResponse
+        var confirming: (effect: any FaultEffect, injection: Injection)?
     }
 
     /// Starts an armed request's thread: it readies the request (`warm`), then waits for its
     /// go, so that at the instant nothing is left to start — the go line only wakes it.
     func arm(_ request: AgentRequest) -> Armed {
-        let a = Armed()
+        let a = Armed(request)
         let t = PThread {
             self.warm(request)
             // Realtime while it waits and fires (below the delay line's priority): woken by the
             // go line at once, not at the scheduler's next tick behind the host's other work.
             _ = promoteToRealtime(priority: 5)
-            let (instant, batch) = a.wait()
-            ProcessTable.$instant.withValue(instant) {
-                Self.$batch.withValue(batch) { self.respond(self.handle(request)) }
+            let group = a.wait()
+            guard let item = InjectItem(request) else {
+                demoteFromRealtime()
+                self.respond(self.handle(request))
+                return
             }
+            let injected = group.result(for: item.id) { items in
+                ProcessTable.$instant.withValue(group.instant) { self.injectTogether(items) }
+            }
+            // The instant is past: confirming (probes, polls, up to seconds) runs on the normal
+            // scheduler. Left realtime, 32 confirms starve the host's ordinary threads — on a
+            // lab host the runner's own lease renewals — for as long as the kernel's realtime
+            // throttling allows (950 ms of every second).
+            demoteFromRealtime()
+            guard let injected else {
+                self.respond(AgentResponse(id: item.id, ok: false, error: "agent: request \(item.id) lost in its instant"))
+                return
+            }
+            self.respond(self.confirm(item, injected))
         }
         t.stackSize = 1 << 20
         t.start()
@@ -297,47 +353,84 @@ public final class AgentServer: @unchecked Sendable {
     /// A TCP connect to port 9 that gets no answer (accepted or refused) this soon is cut.
     static let reachTimeout: Int64 = 150_000_000
 
-    /// Prepares (finds the targets, changes nothing) and records in the ledger outside the
-    /// `faults` lock — concurrent injects share the ledger's writes (group commit) — then holds
-    /// and applies under it (a lapse or a TTL revert never meets a half-applied fault), then
-    /// confirms outside it again.
+    /// One inject on its own: the instant's part for it alone, then its confirmation.
     func inject(_ id: Int, name: String, work: AnyFaultWork, ttl: Int64, confirmTimeout: Int64) -> AgentResponse {
-        var r = AgentResponse(id: id, ok: false)
-        do {
-            // Arrives in its batch once, however it ends: the others wait for it at most 20 ms.
-            var arrived = false
-            defer { if !arrived { Self.batch?.arrive() } }
-            guard let driver = FaultEffects.effect(for: work) else { throw FaultError.refused("no driver for '\(work.key)' work") }
-            let injection = try driver.prepareAny(work)
-            let ledger = try openLedger()
-            let (ledgerId, generation) = try ledger.stage(fault: name, host: work.host, summary: injection.summary, undo: injection.undo)
-            arrived = true
-            Self.batch?.arrive()
-            try ledger.commit(generation)
-            try applying {
-                // What has nothing to undo (a kill) is not held: no TTL, no revert, the ledger
-                // keeps it for the audit trail.
-                if !injection.undo.isEmpty {
-                    held.append((name, Held(work: work, injection: injection, ledgerId: ledgerId, deadline: MonotonicClock.now() + ttl)))
+        let item = InjectItem(id: id, name: name, work: work, ttl: ttl, confirmTimeout: confirmTimeout)
+        return confirm(item, injectTogether([item])[0])
+    }
+
+    /// The part of the injects of one instant that must land at it, in three passes: each
+    /// prepared (its targets found, nothing changed; outside the `faults` lock, so no
+    /// selection holds up a TTL revert or a lapse), each recorded in the ledger with one write
+    /// for all, then each held and applied under one hold of the lock (a lapse or a TTL revert
+    /// never meets a half-applied fault). A fault that fails a pass fails alone.
+    func injectTogether(_ items: [InjectItem]) -> [Injected] {
+        var out = items.map { Injected(response: AgentResponse(id: $0.id, ok: false)) }
+        var prepared: [(index: Int, effect: any FaultEffect, injection: Injection)] = []
+        for (i, item) in items.enumerated() {
+            do {
+                guard let effect = FaultEffects.effect(for: item.work) else {
+                    throw FaultError.refused("no driver for '\(item.work.key)' work")
                 }
-                r.injectedAt = MonotonicClock.now()
-                try driver.applyAny(work, injection)
+                prepared.append((i, effect, try effect.prepareAny(item.work)))
+            } catch {
+                out[i].response.error = "\(error)"
             }
-            r.detail = injection.summary
-            // The instant is past: confirming (probes, polls, up to seconds) runs on the normal
-            // scheduler. Left realtime, 32 confirms starve the host's ordinary threads — on a
-            // lab host the runner's own lease renewals — for as long as the kernel's realtime
-            // throttling allows (950 ms of every second).
-            if Self.batch != nil { demoteFromRealtime() }
-            let c = driver.confirmAny(work, injection, deadline: MonotonicClock.now() + confirmTimeout)
-            r.ok = true
-            r.confirmed = c.ok
-            r.confirmedAt = c.at
-            r.confirmation = c.detail
-            if !c.ok { r.error = c.detail }
-        } catch {
-            r.error = "\(error)"
         }
+        var recorded: [(index: Int, effect: any FaultEffect, injection: Injection, ledgerId: Int)] = []
+        do {
+            let ledger = try openLedger()
+            var generation = 0
+            for p in prepared {
+                do {
+                    let (ledgerId, g) = try ledger.stage(
+                        fault: items[p.index].name, host: items[p.index].work.host, summary: p.injection.summary, undo: p.injection.undo)
+                    recorded.append((p.index, p.effect, p.injection, ledgerId))
+                    generation = max(generation, g)
+                } catch {
+                    out[p.index].response.error = "\(error)"
+                }
+            }
+            if !recorded.isEmpty { try ledger.commit(generation) }
+        } catch {
+            for p in prepared where out[p.index].response.error == nil { out[p.index].response.error = "\(error)" }
+            return out
+        }
+        faults.lock()
+        defer { faults.unlock() }
+        for f in recorded {
+            let item = items[f.index]
+            // What has nothing to undo (a kill) is not held: no TTL, no revert, the ledger
+            // keeps it for the audit trail.
+            if !f.injection.undo.isEmpty {
+                held.append(
+                    (
+                        item.name,
+                        Held(work: item.work, injection: f.injection, ledgerId: f.ledgerId, deadline: MonotonicClock.now() + item.ttl)
+                    ))
+            }
+            out[f.index].response.injectedAt = MonotonicClock.now()
+            do {
+                try f.effect.applyAny(item.work, f.injection)
+                out[f.index].response.detail = f.injection.summary
+                out[f.index].confirming = (f.effect, f.injection)
+            } catch {
+                out[f.index].response.error = "\(error)"
+            }
+        }
+        return out
+    }
+
+    /// Confirms an injected fault (probes, polls: up to its timeout), outside the `faults` lock.
+    func confirm(_ item: InjectItem, _ injected: Injected) -> AgentResponse {
+        var r = injected.response
+        guard let (effect, injection) = injected.confirming else { return r }
+        let c = effect.confirmAny(item.work, injection, deadline: MonotonicClock.now() + item.confirmTimeout)
+        r.ok = true
+        r.confirmed = c.ok
+        r.confirmedAt = c.at
+        r.confirmation = c.detail
+        if !c.ok { r.error = c.detail }
         return r
     }
 
@@ -349,12 +442,6 @@ public final class AgentServer: @unchecked Sendable {
         let opened = try Ledger(directory: stateDirectory, runId: runId)
         ledger = opened
         return opened
-    }
-
-    private func applying(_ body: () throws -> Void) throws {
-        faults.lock()
-        defer { faults.unlock() }
-        try body()
     }
 
     @discardableResult

@@ -14,33 +14,35 @@ public enum ProcessResolver {
     static func resolve(_ selector: ProcessSelector) throws(FaultError) -> (matches: [ProcessRef], protected: [String]) {
         let me = getpid()
         let asked = ProcessTable.instant ?? MonotonicClock.now()
-        var candidates: [Int32]
+        // Each candidate with its stat when it came from this instant's table (read after the
+        // selection asked: not read again), else read here.
+        var candidates: [(pid: Int32, stat: ProcFS.Stat?)]
         switch selector {
         case .pid(let p):
-            candidates = [p]
+            candidates = [(p, nil)]
         case .pidFile(let path):
-            candidates = [try pidFromFile(path)]
+            candidates = [(try pidFromFile(path), nil)]
         case .port(let port):
             let inodes = ProcFS.listeningInodes(port: port)
-            candidates = inodes.isEmpty ? [] : ProcFS.pids().filter { !ProcFS.socketInodes($0).isDisjoint(with: inodes) }
+            candidates = inodes.isEmpty ? [] : ProcFS.pids().filter { !ProcFS.socketInodes($0).isDisjoint(with: inodes) }.map { ($0, nil) }
         case .name(let name):
             candidates = ProcessTable.since(asked).filter { e in
                 if e.stat.comm == name { return true }
-                guard let argv0 = e.cmdline.first else { return false }
+                guard let argv0 = e.argv0 else { return false }
                 return argv0.split(separator: "/").last.map(String.init) == name
-            }.map(\.pid)
+            }.map { ($0.pid, $0.stat) }
         case .cmdline(let source):
             candidates = try cmdlineMatches(source, except: me, asked: asked)
         }
         let protected = Protected.current
         var refused: [String] = []
-        let found = candidates.compactMap { pid -> ProcessRef? in
-            guard let s = ProcFS.stat(pid), s.state != "Z", s.state != "X" else { return nil }
-            if let why = protected.reason(pid) {
+        let found = candidates.compactMap { c -> ProcessRef? in
+            guard let s = c.stat ?? ProcFS.stat(c.pid), s.state != "Z", s.state != "X" else { return nil }
+            if let why = protected.reason(c.pid) {
                 refused.append(why)
                 return nil
             }
-            return ProcessRef(pid: pid, startTime: s.startTime, name: s.comm)
+            return ProcessRef(pid: c.pid, startTime: s.startTime, name: s.comm)
         }.sorted { ($0.startTime, $0.pid) < ($1.startTime, $1.pid) }
         return (found, refused)
     }
@@ -74,17 +76,14 @@ public enum ProcessResolver {
     static let selectionBudget = 100_000_000
 
     /// Processes whose command line (arguments joined by spaces) matches `source`.
-    static func cmdlineMatches(_ source: String, except me: Int32, asked: Int64) throws(FaultError) -> [Int32] {
+    static func cmdlineMatches(_ source: String, except me: Int32, asked: Int64) throws(FaultError) -> [(pid: Int32, stat: ProcFS.Stat?)] {
         let pattern: Pattern
         do { pattern = try Pattern(source) } catch { throw FaultError.target("invalid cmdline pattern \(shown: source): \(error)") }
         var budget = selectionBudget
-        var out: [Int32] = []
-        for e in ProcessTable.since(asked) where e.pid != me {
-            let pid = e.pid
-            let line = e.cmdline.joined(separator: " ")
-            guard !line.isEmpty else { continue }
+        var out: [(pid: Int32, stat: ProcFS.Stat?)] = []
+        for e in ProcessTable.since(asked) where e.pid != me && !e.line.isEmpty {
             do {
-                if try pattern.matches(line, budget: &budget) { out.append(pid) }
+                if try pattern.matches(utf8: e.line, budget: &budget) { out.append((e.pid, e.stat)) }
             } catch {
                 throw FaultError.target(
                     "matching cmdline /\(ShownText.escaped(source))/ against this host's command lines needed more than \(selectionBudget) steps; select by name, pid or port, or a pattern with more literal text"

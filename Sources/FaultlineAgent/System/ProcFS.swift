@@ -44,36 +44,43 @@ public enum ProcFS {
     /// into a stack buffer and parsed as bytes: an agent resolves a fault's targets at the
     /// instant it fires, and Foundation's file and string layers cost it ten times as much.
     public static func stat(_ pid: Int32) -> Stat? {
-        withContents("/proc/\(pid)/stat", capacity: 1024) { b in
-            // comm may hold spaces and parentheses: it ends at the *last* ')'.
-            guard let open = b.firstIndex(of: UInt8(ascii: "(")), let close = b.lastIndex(of: UInt8(ascii: ")")), close + 2 < b.count
-            else { return nil }
-            let comm = String(decoding: UnsafeBufferPointer(rebasing: b[(open + 1)..<close]), as: UTF8.self)
-            // Fields from 3 (state) on, space-separated: state is field 3, ppid 4, starttime 22.
-            var field = 3
-            var i = close + 2
-            var state: UInt8 = 0
-            var ppid: Int64 = -1
-            var flags: UInt64 = 0
-            var start: UInt64?
-            while i < b.count, start == nil {
-                var j = i
-                while j < b.count, b[j] != UInt8(ascii: " "), b[j] != UInt8(ascii: "\n") { j += 1 }
-                switch field {
-                case 3: state = j > i ? b[i] : 0
-                case 4: ppid = decimal(b, i, j).map(Int64.init) ?? -1
-                case 9: flags = decimal(b, i, j) ?? 0
-                case 22: start = decimal(b, i, j)
-                default: break
-                }
-                field += 1
-                i = j + 1
+        withContents("/proc/\(pid)/stat", capacity: 1024, parseStat)
+    }
+
+    /// The same from a descriptor opened on `/proc/PID/stat` earlier: read afresh at offset 0.
+    /// Nil once that process has gone (ESRCH), even when its pid has been reused: the
+    /// descriptor is bound to the process it was opened on.
+    static func stat(descriptor fd: Int32) -> Stat? { withContents(descriptor: fd, capacity: 1024, parseStat) }
+
+    static func parseStat(_ b: UnsafeBufferPointer<UInt8>) -> Stat? {
+        // comm may hold spaces and parentheses: it ends at the *last* ')'.
+        guard let open = b.firstIndex(of: UInt8(ascii: "(")), let close = b.lastIndex(of: UInt8(ascii: ")")), close + 2 < b.count
+        else { return nil }
+        let comm = String(decoding: UnsafeBufferPointer(rebasing: b[(open + 1)..<close]), as: UTF8.self)
+        // Fields from 3 (state) on, space-separated: state is field 3, ppid 4, starttime 22.
+        var field = 3
+        var i = close + 2
+        var state: UInt8 = 0
+        var ppid: Int64 = -1
+        var flags: UInt64 = 0
+        var start: UInt64?
+        while i < b.count, start == nil {
+            var j = i
+            while j < b.count, b[j] != UInt8(ascii: " "), b[j] != UInt8(ascii: "\n") { j += 1 }
+            switch field {
+            case 3: state = j > i ? b[i] : 0
+            case 4: ppid = decimal(b, i, j).map(Int64.init) ?? -1
+            case 9: flags = decimal(b, i, j) ?? 0
+            case 22: start = decimal(b, i, j)
+            default: break
             }
-            guard state != 0, ppid >= 0, let start else { return nil }
-            return Stat(
-                comm: comm, state: Character(Unicode.Scalar(state)), ppid: Int32(truncatingIfNeeded: ppid), startTime: start,
-                kernelThread: flags & 0x0020_0000 != 0)
+            field += 1
+            i = j + 1
         }
+        guard state != 0, ppid >= 0, let start else { return nil }
+        return Stat(
+            comm: comm, state: Character(Unicode.Scalar(state)), ppid: Int32(truncatingIfNeeded: ppid), startTime: start,
+            kernelThread: flags & 0x0020_0000 != 0)
     }
 
     private static func decimal(_ b: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> UInt64? {
@@ -89,11 +96,20 @@ public enum ProcFS {
 
     /// The command line's arguments; empty for kernel threads and gone processes.
     public static func cmdline(_ pid: Int32) -> [String] {
-        withContents("/proc/\(pid)/cmdline", capacity: 4096) { b in
-            guard !b.isEmpty else { return [] }
-            return b.split(separator: 0, omittingEmptySubsequences: false).dropLast(b.last == 0 ? 1 : 0)
-                .map { String(decoding: UnsafeBufferPointer(rebasing: $0), as: UTF8.self) }
-        } ?? []
+        withContents("/proc/\(pid)/cmdline", capacity: 4096, parseCmdline) ?? []
+    }
+
+    /// The bytes of `/proc/PID/cmdline` from a descriptor opened on it earlier; nil once that
+    /// process has gone.
+    static func cmdlineBytes(descriptor fd: Int32) -> [UInt8]? { withContents(descriptor: fd, capacity: 4096) { Array($0) } }
+
+    /// The same by pid.
+    static func cmdlineBytes(_ pid: Int32) -> [UInt8]? { withContents("/proc/\(pid)/cmdline", capacity: 4096) { Array($0) } }
+
+    static func parseCmdline(_ b: UnsafeBufferPointer<UInt8>) -> [String]? {
+        guard !b.isEmpty else { return [] }
+        return b.split(separator: 0, omittingEmptySubsequences: false).dropLast(b.last == 0 ? 1 : 0)
+            .map { String(decoding: UnsafeBufferPointer(rebasing: $0), as: UTF8.self) }
     }
 
     /// `body` over the whole of a (proc) file, read with open and read alone into a stack buffer
@@ -106,11 +122,17 @@ public enum ProcFS {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        return withContents(descriptor: fd, capacity: capacity, body)
+    }
+
+    /// The same on an open descriptor, read from offset 0 with pread (a descriptor kept from
+    /// an earlier read is read afresh: proc files are made anew by a read at offset 0).
+    static func withContents<R>(descriptor fd: Int32, capacity: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R?) -> R? {
         /// Reads into `buf` from `n` until it is full or the file ends; the bytes held, or nil.
         func fill(_ buf: UnsafeMutableBufferPointer<UInt8>, from start: Int) -> Int? {
             var n = start
             while n < buf.count {
-                let r = Glibc.read(fd, buf.baseAddress! + n, buf.count - n)
+                let r = pread(fd, buf.baseAddress! + n, buf.count - n, off_t(n))
                 if r < 0, errno == EINTR { continue }
                 if r < 0 { return nil }
                 if r == 0 { break }
