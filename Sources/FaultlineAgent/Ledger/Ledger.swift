@@ -82,6 +82,18 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    /// Encodes an entry like the one an injection would stage, and keeps nothing: a fresh agent's
+    /// first encoding of each type asks the Swift runtime about its conformances (a scan of
+    /// every conformance record, tens of microseconds each), which an armed fault does while it
+    /// waits rather than at its instant.
+    func warm(fault: String, host: String, summary: String, undo: [UndoStep]) {
+        let entry = Entry(id: 0, fault: fault, host: host, summary: summary, undo: undo, state: .pending)
+        _ = try? FaultlineJSON.encoder().text(entry, indent: 2)
+        lock.lock()
+        _ = try? composed()
+        lock.unlock()
+    }
+
     /// Makes every change up to `generation` durable (one write for all staged before it).
     func commit(_ generation: Int) throws(LedgerError) { try persist(through: generation) }
 
@@ -159,6 +171,24 @@ public final class Ledger: @unchecked Sendable {
 
     /// The file's text, from the entries' encoded texts. Called with `lock` held.
     private func composed() throws(LedgerError) -> String {
+        let (before, after) = try head()
+        var out = before
+        out += "\"entries\" : [\n"
+        for (i, text) in entryTexts.enumerated() {
+            if i > 0 { out += ",\n" }
+            out += "    "
+            out += text
+        }
+        out += "\n  ]"
+        out += after
+        return out
+    }
+
+    /// The file's text around its entries, encoded once (only the entries ever change).
+    private var headParts: (before: String, after: String)?
+
+    private func head() throws(LedgerError) -> (before: String, after: String) {
+        if let headParts { return headParts }
         var head = file
         head.entries = []
         let empty = "\"entries\" : [\n\n  ]"
@@ -169,10 +199,9 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError.io("encode ledger '\(path)': \(error)")
         }
         guard let at = whole.firstRange(of: empty) else { throw LedgerError.io("ledger '\(path)': no entries array") }
-        let items = "\"entries\" : [\n" + entryTexts.map { "    " + $0 }.joined(separator: ",\n") + "\n  ]"
-        var out = whole
-        out.replaceSubrange(at, with: items)
-        return out
+        let parts = (String(whole[..<at.lowerBound]), String(whole[at.upperBound...]))
+        headParts = parts
+        return parts
     }
 
     /// Writes to a temporary file, fsyncs it, renames it over `path` and fsyncs the directory.
