@@ -1,3 +1,4 @@
+import Dispatch
 import FaultlineEssentials
 import FoundationEssentials
 import Glibc
@@ -49,13 +50,69 @@ enum ProcessTable {
         defer { reading.unlock() }
         if let l = latest.value, l.at >= asked { return l.entries }
         let at = MonotonicClock.now()
-        let entries = kept.scan()
+        let pids = ProcFS.pids()
+        let entries: [Entry]
+        if pids.count >= Self.splitAt {
+            // Two halves, by pid parity, each with its own kept descriptors: the odd ones on
+            // the helper, the even ones here, on both cores at once.
+            let odd = pids.filter { $0 & 1 == 1 }
+            helper.run { oddHalf.scan(odd) }
+            let even = evenHalf.scan(pids.filter { $0 & 1 == 0 })
+            entries = even + helper.wait()
+        } else {
+            entries = evenHalf.scan(pids)
+        }
         latest.mutate { $0 = (at, entries) }
         return entries
     }
 
-    /// Guarded by `reading`.
-    nonisolated(unsafe) private static var kept = Kept()
+    /// Below this many processes (a lab host's few) a scan is not worth a hand-over.
+    static let splitAt = 64
+
+    /// Guarded by `reading` (the odd half: on the helper, between `run` and `wait`).
+    nonisolated(unsafe) private static var evenHalf = Kept()
+    nonisolated(unsafe) private static var oddHalf = Kept()
+    private static let helper = ScanHelper()
+
+    /// A thread that reads half of a scan while the caller reads the other: realtime as the
+    /// faults' threads are (a normal-priority worker waits behind them, 200 ms once), started
+    /// the first time a scan is split and then kept, idle on a semaphore.
+    final class ScanHelper: @unchecked Sendable {
+        private let go = DispatchSemaphore(value: 0)
+        private let done = DispatchSemaphore(value: 0)
+        private var job: (() -> [Entry])?
+        private var result: [Entry] = []
+        private let started = Locked(false)
+
+        func run(_ work: @escaping () -> [Entry]) {
+            job = work
+            let first = started.mutate { s -> Bool in
+                defer { s = true }
+                return !s
+            }
+            if first {
+                let t = PThread { [self] in
+                    _ = promoteToRealtime(priority: 5)
+                    while true {
+                        go.wait()
+                        result = self.job?() ?? []
+                        self.job = nil
+                        done.signal()
+                    }
+                }
+                t.name = "faultline-scan"
+                t.stackSize = 1 << 20
+                t.start()
+            }
+            go.signal()
+        }
+
+        func wait() -> [Entry] {
+            done.wait()
+            defer { result = [] }
+            return result
+        }
+    }
 
     /// Each process's stat and cmdline, kept open from one scan to the next: a scan then reads
     /// /proc's directory and two preads a process, where opening both files anew (a path
@@ -72,8 +129,8 @@ enum ProcessTable {
             return Int(min(l.rlim_cur / 8, 4096))
         }()
 
-        mutating func scan() -> [Entry] {
-            let pids = ProcFS.pids()
+        /// Reads `pids` (its half of /proc's listing), closing what it kept for any other.
+        mutating func scan(_ pids: [Int32]) -> [Entry] {
             var entries: [Entry] = []
             entries.reserveCapacity(pids.count)
             var seen = Set<Int32>(minimumCapacity: pids.count)
