@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(name: "faultline-fuzz", dependencies: ["FaultlineCore", "FaultlineLinux"], path: "Tests/Fuzz"),
         .testTarget(
             name: "FaultlineCoreTests",
-            dependencies: ["FaultlineCore"],
+            dependencies: ["FaultlineCore", "FaultlineTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .target(name: "FaultlineTestSupport", dependencies: ["CLinux"], path: "Tests/Support"),

@@ -59,7 +59,7 @@ struct CLITests {
         #expect(err.contains("bad.yaml:6:5: unknown fault kind 'kil'"))
     }
 
-    @Test("report re-renders markdown and junit from a journal alone")
+    @Test("report re-renders markdown, junit and metrics from a journal alone")
     func report() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -74,6 +74,7 @@ struct CLITests {
         let md = try String(contentsOfFile: "\(dir)/report.md", encoding: .utf8)
         #expect(md == MarkdownWriter.render(j))
         #expect(try String(contentsOfFile: "\(dir)/junit.xml", encoding: .utf8) == JUnitWriter.render(j))
+        #expect(try String(contentsOfFile: "\(dir)/metrics.prom", encoding: .utf8) == MetricsWriter.render(j))
     }
 
     @Test("--version and --help name the exit codes")

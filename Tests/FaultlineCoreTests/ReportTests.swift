@@ -1,3 +1,4 @@
+import FaultlineTestSupport
 import Foundation
 import Testing
 
@@ -48,6 +49,49 @@ struct ReportTests {
         }
         let expected = try String(contentsOfFile: path, encoding: .utf8)
         #expect(rendered == expected)
+    }
+
+    @Test("metrics.prom matches its golden file, and promtool reads it with no complaint")
+    func metrics() throws {
+        var j = Self.sample()
+        j.checks.append(CheckResult(name: "recovery_time(web, after kill-web)", passed: true, expected: "≤ 9s", measured: "2.5s"))
+        j.workload = nil
+        let text = MetricsWriter.render(j)
+        try golden("metrics.prom", text)
+        // The sample's second check of the same name is a series of its own, numbered.
+        #expect(text.contains("check=\"recovery_time(web, after kill-web)#2\"} 1"))
+        #expect(
+            text.contains(
+                "faultline_fault_lateness_seconds{experiment=\"web <heals> & \\\"recovers\\\"\",run=\"20261127-000000-abcd\",fault=\"kill-web\",host=\"local\",kind=\"kill\"} 0.001\n"
+            ))
+        #expect(try promtoolComplaint(text) == nil)
+    }
+
+    @Test(
+        "metrics.prom: a hostile title or check name stays one label value; seconds exact to the nanosecond; shares never rounded to 0 or 1"
+    )
+    func metricsHostile() throws {
+        var j = Self.sample()
+        j.experiment.title = "a\"b\\c\nd\u{1B}[31m} 1\nfaultline_run_verdict{verdict=\"passed\"} 1"
+        j.checks = [CheckResult(name: "x\"} 0\n", passed: true, expected: "", measured: "")]
+        j.durationNs = 1_000_000_001
+        var p = ProbeSeries(probe: "web", kind: "http", interval: ms)
+        for i in 0..<1_000 { p.append(scheduled: Nanos(i), started: Nanos(i), latency: 1, ok: i != 7, reason: i == 7 ? "x" : nil) }
+        j.probes = [p]
+        let text = MetricsWriter.render(j)
+        // Every line is a comment or one sample: the forged newline did not make a line.
+        let samples = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(
+            samples.allSatisfy {
+                $0.hasPrefix("faultline_") && $0.contains("{experiment=\"a\\\"b\\\\c\\nd\\\\u{1b}[31m} 1\\nfaultline_run_verdict")
+            })
+        #expect(text.contains("faultline_run_duration_seconds{") && text.contains("} 1.000000001\n"))
+        #expect(text.contains("faultline_probe_availability_ratio{") && text.contains("probe=\"web\"} 0.999\n"))
+        #expect(
+            MetricsWriter.ratio(1_999_999, 2_000_000) == "0.999999" && MetricsWriter.ratio(1, 5_000_000) == "0.000001"
+                && MetricsWriter.ratio(1, 4) == "0.25" && MetricsWriter.ratio(3, 3) == "1")
+        #expect(MetricsWriter.seconds(-250_000_000) == "-0.25" && MetricsWriter.seconds(0) == "0")
+        #expect(try promtoolComplaint(text) == nil)
     }
 
     @Test("markdown report matches its golden file")

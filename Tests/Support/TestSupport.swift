@@ -240,3 +240,26 @@ public func descendants(of pid: Int32) -> [Int32] {
 public func commandLine(_ pid: Int32) -> String {
     ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").replacingOccurrences(of: "\0", with: " ")
 }
+
+/// What `promtool check metrics` (Debian's prometheus) says of `text`: nil when it exits 0 and
+/// says nothing (no parse error, no lint), else its words. Throws when promtool is missing.
+public func promtoolComplaint(_ text: String) throws -> String? {
+    let tool = "/usr/bin/promtool"
+    guard FileManager.default.isExecutableFile(atPath: tool) else {
+        throw TestFailure("promtool is not installed (scripts/install-deps.sh installs Debian's prometheus)")
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = ["check", "metrics"]
+    let input = Pipe()
+    let output = Pipe()
+    p.standardInput = input
+    p.standardOutput = output
+    p.standardError = output
+    try p.run()
+    input.fileHandleForWriting.write(Data(text.utf8))
+    try input.fileHandleForWriting.close()
+    let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return p.terminationStatus == 0 && said.isEmpty ? nil : "exit \(p.terminationStatus): \(said)"
+}

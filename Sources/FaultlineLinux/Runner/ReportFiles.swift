@@ -57,14 +57,16 @@ public enum ReportFiles {
         init(_ d: String) { description = d }
     }
 
-    /// Renders `report.md` and `junit.xml` next to a journal; nothing else is touched.
+    /// Renders `report.md`, `junit.xml` and `metrics.prom` next to a journal; nothing else is
+    /// touched.
     public static func render(_ journal: Journal, into dir: String) throws {
         try put(Data(MarkdownWriter.render(journal).utf8), "\(dir)/report.md", durable: false)
         try put(Data(JUnitWriter.render(journal).utf8), "\(dir)/junit.xml", durable: false)
+        try put(Data(MetricsWriter.render(journal).utf8), "\(dir)/metrics.prom", durable: false)
     }
 
     /// Only the journal is flushed to disk before its rename (0.6 ms here): it is the record,
-    /// and report.md and junit.xml can be rendered again from it (`faultline report`).
+    /// and the other files can be rendered again from it (`faultline report`).
     static func put(_ data: Data, _ path: String, durable: Bool) throws {
         try AtomicFile.replace(path, with: data, mode: 0o644, flush: durable ? .contents : .none)
     }
