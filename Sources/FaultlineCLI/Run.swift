@@ -63,6 +63,9 @@ struct Run: ParsableCommand {
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
         }
         printSummary(journal, dir: dir, console: console)
+        if let problem = ReportFiles.appendStepSummary(journal, environment: ProcessInfo.processInfo.environment) {
+            console.error("faultline: \(problem)")
+        }
         // The run is over and written down. A normal exit would now run the destructors of the
         // ~35 libraries libcurl brought in (OpenSSL, GnuTLS, Kerberos, ...), which only free
         // memory the kernel reclaims anyway: 0.7 ms of every run (BENCHMARKS.md).

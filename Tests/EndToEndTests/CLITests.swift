@@ -77,6 +77,30 @@ struct CLITests {
         #expect(try String(contentsOfFile: "\(dir)/metrics.prom", encoding: .utf8) == MetricsWriter.render(j))
     }
 
+    @Test("in a GitHub Actions job the report is appended to GITHUB_STEP_SUMMARY; one that cannot be written is a warning, not a failure")
+    func stepSummary() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "version: 1\ntitle: summary to a job\nduration: 100ms\n".write(toFile: "\(dir)/e.yaml", atomically: true, encoding: .utf8)
+        try "## earlier step\n".write(toFile: "\(dir)/summary.md", atomically: true, encoding: .utf8)
+        func run(_ summary: String) throws -> FaultlineBinary.Output {
+            let p = try Spawned(
+                ["env", "GITHUB_STEP_SUMMARY=\(summary)", FaultlineBinary.path, "run", "e.yaml", "--state-dir", "st", "--out", "reports"],
+                in: dir, stdout: "\(dir)/stdout", stderr: "\(dir)/stderr")
+            return FaultlineBinary.collect(p, in: dir)
+        }
+        let ok = try run("\(dir)/summary.md")
+        #expect(ok.status == 0 && !ok.stderr.contains("GITHUB_STEP_SUMMARY"), "\(ok.stderr)")
+        let summary = try String(contentsOfFile: "\(dir)/summary.md", encoding: .utf8)
+        // Appended after what an earlier step wrote, and the same text as report.md.
+        let report = try String(contentsOfFile: "\(dir)/reports/latest/report.md", encoding: .utf8)
+        #expect(summary == "## earlier step\n" + report + "\n")
+        #expect(report.contains("summary to a job") && report.contains("PASSED"))
+        let bad = try run(dir)
+        #expect(bad.status == 0, "\(bad.stderr)")
+        #expect(bad.stderr.contains("GITHUB_STEP_SUMMARY") && bad.stderr.contains("the job summary is left out"), "\(bad.stderr)")
+    }
+
     @Test("--version and --help name the exit codes")
     func versionAndHelp() throws {
         let v = try FaultlineBinary.run(["--version"], in: NSTemporaryDirectory())

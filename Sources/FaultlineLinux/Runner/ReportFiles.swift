@@ -65,6 +65,33 @@ public enum ReportFiles {
         try put(Data(MetricsWriter.render(journal).utf8), "\(dir)/metrics.prom", durable: false)
     }
 
+    /// In a GitHub Actions job (`GITHUB_STEP_SUMMARY` names a file), appends report.md to the
+    /// job's summary page. Nil when done or not asked; else why not (a warning: the run's
+    /// own files are written, and the verdict stands). The file is only ever appended to, and
+    /// only when it is a regular file (or absent: then it is created, mode 0644).
+    public static func appendStepSummary(_ journal: Journal, environment: [String: String]) -> String? {
+        guard let path = environment["GITHUB_STEP_SUMMARY"], !path.isEmpty else { return nil }
+        let shown = ShownText.escaped(path, limit: 200)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0o644)
+        guard fd >= 0 else { return "GITHUB_STEP_SUMMARY '\(shown)' cannot be opened: \(errnoText()); the job summary is left out" }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            return "GITHUB_STEP_SUMMARY '\(shown)' is not a regular file; the job summary is left out"
+        }
+        let text = Array((MarkdownWriter.render(journal) + "\n").utf8)
+        var done = 0
+        while done < text.count {
+            let n = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, text.count - done) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else {
+                return "GITHUB_STEP_SUMMARY '\(shown)': write failed: \(errnoText()); the job summary is left out or incomplete"
+            }
+            done += n
+        }
+        return nil
+    }
+
     /// Only the journal is flushed to disk before its rename (0.6 ms here): it is the record,
     /// and the other files can be rendered again from it (`faultline report`).
     static func put(_ data: Data, _ path: String, durable: Bool) throws {
