@@ -98,7 +98,7 @@ struct Run: ParsableCommand {
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Re-render report.md, junit.xml and metrics.prom from a journal, without touching any host.",
+        abstract: "Re-render report.md, junit.xml, metrics.prom and annotations.json from a journal, without touching any host.",
         discussion:
             "Exit codes: 0 rendered · 64 the journal cannot be read or is not a faultline journal · 70 the reports cannot be written.")
 
@@ -128,7 +128,7 @@ struct Report: ParsableCommand {
             Output.stderr("faultline report: cannot write the reports next to \(shown): \(error)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
         }
-        Output.line("rendered \(dir.isEmpty ? "." : dir)/report.md, junit.xml and metrics.prom (verdict \(j.verdict.rawValue))")
+        Output.line("rendered \(dir.isEmpty ? "." : dir)/report.md, junit.xml, metrics.prom and annotations.json (verdict \(j.verdict.rawValue))")
     }
 }
 

@@ -94,6 +94,31 @@ struct ReportTests {
         #expect(try promtoolComplaint(text) == nil)
     }
 
+    @Test("annotations.json: each fault's window as a Grafana annotation in epoch milliseconds, from started_at and the journal's offsets")
+    func annotations() throws {
+        // Epoch milliseconds of UTC instants (the expected figures from Python's calendar.timegm).
+        #expect(AnnotationsWriter.epochMilliseconds("2026-11-27T00:00:00.000Z") == 1_795_737_600_000)
+        #expect(AnnotationsWriter.epochMilliseconds("1970-01-01T00:00:00Z") == 0)
+        #expect(AnnotationsWriter.epochMilliseconds("2000-02-29T23:59:59.9Z") == 951_868_799_900)
+        #expect(AnnotationsWriter.epochMilliseconds("2026-12-07T17:30:01.12345Z") == 1_796_664_601_123)
+        for bad in ["", "2026-11-27", "2026-11-27T00:00:00", "2026-13-27T00:00:00Z", "2026-11-27T00:00:00.Z", "2026-11-27T00:00:00.1xZ"] {
+            #expect(AnnotationsWriter.epochMilliseconds(bad) == nil, "\(bad)")
+        }
+        var j = Self.sample()
+        j.faults[0].revertedAt = 4_001 * ms + 600_000
+        j.stop = StopRecord(condition: "availability of web below 80% over 2s", measured: "50%", at: 3_000 * ms)
+        let a = AnnotationsWriter.annotations(j)
+        #expect(a.count == 2)
+        #expect(a[0].time == 1_795_737_600_000 + 2_001 && a[0].timeEnd == 1_795_737_600_000 + 4_002)
+        #expect(a[0].tags == ["faultline", "kill", "host:local", "run:20261127-000000-abcd"])
+        #expect(a[0].text == "kill-web (kill) on local: tcp port 8080; injected 0.001 s after its instant", "\(a[0].text)")
+        #expect(a[1].time == 1_795_737_600_000 + 3_000 && a[1].timeEnd == nil && a[1].tags.contains("stop"))
+        let text = String(decoding: try AnnotationsWriter.render(j), as: UTF8.self)
+        #expect(text.contains("\"timeEnd\" : 1795737604002"), "\(text)")
+        j.startedAt = "yesterday"
+        #expect(AnnotationsWriter.annotations(j).isEmpty)
+    }
+
     @Test("markdown report matches its golden file")
     func markdown() throws {
         try golden("report.md", MarkdownWriter.render(Self.sample()))

@@ -57,12 +57,13 @@ public enum ReportFiles {
         init(_ d: String) { description = d }
     }
 
-    /// Renders `report.md`, `junit.xml` and `metrics.prom` next to a journal; nothing else is
-    /// touched.
+    /// Renders `report.md`, `junit.xml`, `metrics.prom` and `annotations.json` next to a
+    /// journal; nothing else is touched.
     public static func render(_ journal: Journal, into dir: String) throws {
         try put(Data(MarkdownWriter.render(journal).utf8), "\(dir)/report.md", durable: false)
         try put(Data(JUnitWriter.render(journal).utf8), "\(dir)/junit.xml", durable: false)
         try put(Data(MetricsWriter.render(journal).utf8), "\(dir)/metrics.prom", durable: false)
+        try put(AnnotationsWriter.render(journal), "\(dir)/annotations.json", durable: false)
     }
 
     /// In a GitHub Actions job (`GITHUB_STEP_SUMMARY` names a file), appends report.md to the
