@@ -128,7 +128,8 @@ struct Report: ParsableCommand {
             Output.stderr("faultline report: cannot write the reports next to \(shown): \(error)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
         }
-        Output.line("rendered \(dir.isEmpty ? "." : dir)/report.md, junit.xml, metrics.prom and annotations.json (verdict \(j.verdict.rawValue))")
+        Output.line(
+            "rendered \(dir.isEmpty ? "." : dir)/report.md, junit.xml, metrics.prom and annotations.json (verdict \(j.verdict.rawValue))")
     }
 }
 
