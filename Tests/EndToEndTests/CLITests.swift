@@ -103,9 +103,12 @@ struct CLITests {
 
     @Test("--version and --help name the exit codes")
     func versionAndHelp() throws {
-        let v = try FaultlineBinary.run(["--version"], in: NSTemporaryDirectory())
+        // In a folder of its own: the captured output files are left in it, not in /tmp.
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let v = try FaultlineBinary.run(["--version"], in: dir)
         #expect(v.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
-        let h = try FaultlineBinary.run(["run", "--help"], in: NSTemporaryDirectory())
+        let h = try FaultlineBinary.run(["run", "--help"], in: dir)
         #expect(h.stdout.contains("4 residue left"))
     }
 

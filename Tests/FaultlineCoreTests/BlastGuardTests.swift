@@ -10,6 +10,7 @@ struct BlastGuardTests {
     /// A five-host lab (n1…n5, groups a: n1 n2, b: n3 n4 n5) with `faults` and `safety`.
     func load(_ faults: String, safety: String = "", quorums: String = "") throws -> Result<Experiment, ValidationFailure> {
         let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var lab = "lab: five\nsubnet: 198.18.215.0/24\n\(quorums)hosts:\n"
         for i in 1...5 { lab += "  n\(i): {address: 198.18.215.\(10 + i), group: \(i <= 2 ? "a" : "b")}\n" }
         try lab.write(toFile: "\(dir)/five.yaml", atomically: true, encoding: .utf8)
