@@ -21,6 +21,9 @@ struct Run: ParsableCommand {
     @Option(help: "Folder for reports: <out>/<run-id>/ and <out>/latest.")
     var out = "reports"
 
+    @Option(help: "Reports to write beside journal.json, comma-separated or repeated: md, junit, prom, annotations (default: all).")
+    var format: [String] = []
+
     @OptionGroup var state: StateOptions
 
     @OptionGroup var labOptions: LabOptions
@@ -42,6 +45,7 @@ struct Run: ParsableCommand {
             print(Plan(experiment).render(notes: MatchesNow.notes(experiment)), terminator: "")
             return
         }
+        let formats = try formatsOrExit(format)
         if let problem = ReportFiles.problem(root: out) {
             Output.stderr("faultline: --out: \(ShownText.controlsEscaped(problem)); nothing was run\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
@@ -57,12 +61,12 @@ struct Run: ParsableCommand {
         let journal = Runner(experiment, options: options, observer: view).run()
         let dir: String
         do {
-            dir = try ReportFiles.write(journal, root: out)
+            dir = try ReportFiles.write(journal, root: out, formats: formats)
         } catch {
             console.error("faultline: write reports under '\(out)': \(error)")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
         }
-        printSummary(journal, dir: dir, console: console)
+        printSummary(journal, dir: dir, console: console, markdown: formats.contains(.md))
         if let problem = ReportFiles.appendStepSummary(journal, environment: ProcessInfo.processInfo.environment) {
             console.error("faultline: \(problem)")
         }
@@ -73,7 +77,7 @@ struct Run: ParsableCommand {
         _exit(journal.exitCode)
     }
 
-    func printSummary(_ j: Journal, dir: String, console: Console) {
+    func printSummary(_ j: Journal, dir: String, console: Console, markdown: Bool) {
         let colour = j.verdict == .passed ? "green" : j.verdict == .failed ? "red" : "yellow"
         let safe = ShownText.controlsEscaped
         var lines = [
@@ -89,7 +93,7 @@ struct Run: ParsableCommand {
         }
         for r in j.reasons { lines.append("  note: \(safe(r))") }
         for r in j.residue { lines.append(console.style("  residue: \(safe(r))", "red")) }
-        lines.append("report: \(dir)/report.md")
+        lines.append(markdown ? "report: \(dir)/report.md" : "journal: \(dir)/journal.json")
         console.quiet = false
         lines.forEach(console.line)
     }
@@ -105,7 +109,11 @@ struct Report: ParsableCommand {
     @Argument(help: "Path to a journal.json.")
     var journal: String
 
+    @Option(help: "Reports to render, comma-separated or repeated: md, junit, prom, annotations (default: all).")
+    var format: [String] = []
+
     func run() throws {
+        let formats = try formatsOrExit(format)
         let shown = ShownText.controlsEscaped(journal)
         let data: [UInt8]
         switch InputFile.read(journal, maxBytes: Journal.maxBytes) {
@@ -123,13 +131,14 @@ struct Report: ParsableCommand {
         }
         let dir = (journal as NSString).deletingLastPathComponent
         do {
-            try ReportFiles.render(j, into: dir.isEmpty ? "." : dir)
+            try ReportFiles.render(j, into: dir.isEmpty ? "." : dir, formats: formats)
         } catch {
             Output.stderr("faultline report: cannot write the reports next to \(shown): \(error)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)
         }
-        Output.line(
-            "rendered \(dir.isEmpty ? "." : dir)/report.md, junit.xml, metrics.prom and annotations.json (verdict \(j.verdict.rawValue))")
+        let files = formats.map(\.file)
+        let named = files.count > 1 ? files.dropLast().joined(separator: ", ") + " and " + files.last! : files.joined()
+        Output.line("rendered \(named) in \(dir.isEmpty ? "." : dir) (verdict \(j.verdict.rawValue))")
     }
 }
 
@@ -205,5 +214,15 @@ struct Agent: ParsableCommand {
     func run() throws {
         let code = AgentServer(runId: runId, stateDirectory: state.stateDir, ownPIDNamespace: ownPidNamespace).serve()
         if code != 0 { throw ArgumentParser.ExitCode(code) }
+    }
+}
+
+/// The formats `--format` names, or exit 64 naming the word that is not one and the valid ones.
+func formatsOrExit(_ lists: [String]) throws -> [ReportFormat] {
+    switch ReportFormat.parse(lists) {
+    case .success(let f): return f
+    case .failure(let e):
+        Output.stderr("faultline: --format: \(e); nothing was run\n")
+        throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
     }
 }

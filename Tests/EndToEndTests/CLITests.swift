@@ -101,6 +101,29 @@ struct CLITests {
         #expect(bad.stderr.contains("GITHUB_STEP_SUMMARY") && bad.stderr.contains("the job summary is left out"), "\(bad.stderr)")
     }
 
+    @Test("--format chooses the reports beside journal.json, for run and report; an unknown one is 64 before anything runs")
+    func formats() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "version: 1\ntitle: some formats\nduration: 100ms\n".write(toFile: "\(dir)/e.yaml", atomically: true, encoding: .utf8)
+        let run = try FaultlineBinary.run(
+            ["run", "e.yaml", "--state-dir", "st", "--out", "reports", "--format", "prom,md", "--format", "prom"], in: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/reports/latest").sorted()
+        #expect(files == ["journal.json", "metrics.prom", "report.md"])
+        // Without report.md the summary names the journal.
+        let bare = try FaultlineBinary.run(["run", "e.yaml", "--state-dir", "st", "--out", "bare", "--format", "junit"], in: dir)
+        #expect(bare.status == 0 && bare.stdout.contains("journal: bare/") && !bare.stdout.contains("report.md"), "\(bare.stdout)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/bare/latest").sorted() == ["journal.json", "junit.xml"])
+        let bad = try FaultlineBinary.run(["run", "e.yaml", "--state-dir", "st", "--out", "never", "--format", "md,html"], in: dir)
+        #expect(bad.status == ExitCode.badInput, "\(bad.stderr)")
+        #expect(bad.stderr.contains("'html' is not a report format; valid: md, junit, prom, annotations"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/never"))
+        let again = try FaultlineBinary.run(["report", "bare/latest/journal.json", "--format", "annotations"], in: dir)
+        #expect(again.status == 0 && again.stdout.contains("rendered annotations.json in bare/latest"), "\(again.stdout)\(again.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/bare/latest/annotations.json"))
+    }
+
     @Test("--version and --help name the exit codes")
     func versionAndHelp() throws {
         // In a folder of its own: the captured output files are left in it, not in /tmp.

@@ -2,11 +2,54 @@ import FaultlineCore
 import Foundation
 import Glibc
 
+/// A report rendered from a journal, as `--format` names it.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case md, junit, prom, annotations
+
+    /// Its file in the run's folder.
+    public var file: String {
+        switch self {
+        case .md: "report.md"
+        case .junit: "junit.xml"
+        case .prom: "metrics.prom"
+        case .annotations: "annotations.json"
+        }
+    }
+
+    func render(_ j: Journal) throws -> Data {
+        switch self {
+        case .md: Data(MarkdownWriter.render(j).utf8)
+        case .junit: Data(JUnitWriter.render(j).utf8)
+        case .prom: Data(MetricsWriter.render(j).utf8)
+        case .annotations: try AnnotationsWriter.render(j)
+        }
+    }
+
+    /// `md,junit` (or repeated options) as formats, each once in the order given; nil and the
+    /// word that is not one when a name is unknown.
+    public static func parse(_ lists: [String]) -> Result<[ReportFormat], ReportFormatError> {
+        var out: [ReportFormat] = []
+        for word in lists.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+            let name = word.trimmingCharacters(in: .whitespaces)
+            guard let f = ReportFormat(rawValue: name) else { return .failure(ReportFormatError(word: String(word))) }
+            if !out.contains(f) { out.append(f) }
+        }
+        return .success(out.isEmpty ? allCases : out)
+    }
+}
+
+public struct ReportFormatError: Error, CustomStringConvertible {
+    public let word: String
+    public var description: String {
+        "'\(ShownText.escaped(word, limit: 80))' is not a report format; valid: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")) (journal.json is always written)"
+    }
+}
+
 /// Writes a journal and the reports rendered from it into a folder.
 public enum ReportFiles {
-    /// Writes `journal.json`, `report.md` and `junit.xml` into `root/<run-id>/` and points
+    /// Writes `journal.json` and the reports `formats` names into `root/<run-id>/` and points
     /// `root/latest` at it; returns the run's folder.
-    public static func write(_ journal: Journal, root: String) throws -> String {
+    public static func write(_ journal: Journal, root: String, formats: [ReportFormat] = ReportFormat.allCases) throws -> String {
         let dir = "\(root)/\(journal.runId)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         // The run's folder is new: mkdir fails on anything already there (a planted folder or
@@ -16,7 +59,7 @@ public enum ReportFiles {
                 "create '\(dir)': \(errnoText())\(errno == EEXIST ? " (a run's folder is always new; something put it there)" : "")")
         }
         try put(journal.encoded(), "\(dir)/journal.json", durable: true)
-        try render(journal, into: dir)
+        try render(journal, into: dir, formats: formats)
         let latest = "\(root)/latest"
         let tmp = "\(root)/.latest.\(getpid())"
         unlink(tmp)
@@ -57,13 +100,9 @@ public enum ReportFiles {
         init(_ d: String) { description = d }
     }
 
-    /// Renders `report.md`, `junit.xml`, `metrics.prom` and `annotations.json` next to a
-    /// journal; nothing else is touched.
-    public static func render(_ journal: Journal, into dir: String) throws {
-        try put(Data(MarkdownWriter.render(journal).utf8), "\(dir)/report.md", durable: false)
-        try put(Data(JUnitWriter.render(journal).utf8), "\(dir)/junit.xml", durable: false)
-        try put(Data(MetricsWriter.render(journal).utf8), "\(dir)/metrics.prom", durable: false)
-        try put(AnnotationsWriter.render(journal), "\(dir)/annotations.json", durable: false)
+    /// Renders the reports `formats` names next to a journal; nothing else is touched.
+    public static func render(_ journal: Journal, into dir: String, formats: [ReportFormat] = ReportFormat.allCases) throws {
+        for f in formats { try put(f.render(journal), "\(dir)/\(f.file)", durable: false) }
     }
 
     /// In a GitHub Actions job (`GITHUB_STEP_SUMMARY` names a file), appends report.md to the
