@@ -288,6 +288,20 @@ struct GuestTests {
         }
     }
 
+    /// `NAME.yaml` in the guest's folder: a 7 s run holding `fault` (the network keys after
+    /// `to:`) on the guest's eth0 toward the peer from 1 s for 5 s.
+    static func writeExperiment(_ g: Guest, name: String, fault: String) throws {
+        try """
+        version: 1
+        title: \(name) in a guest
+        duration: 7s
+        hosts:
+          \(g.host)
+        faults:
+          - {name: f, at: 1s, duration: 5s, network: {host: g1, device: eth0, to: \(g.peer), \(fault)}}
+        """.write(toFile: "\(g.dir)/\(name).yaml", atomically: true, encoding: .utf8)
+    }
+
     /// Runs `fault` on the guest with the prober going through the whole run.
     static func probedRun(_ g: Guest, name: String, fault: String, gapMs: Int = 10) throws -> Probes {
         try probedRunWithJournal(g, name: name, fault: fault, gapMs: gapMs).probes
@@ -298,15 +312,7 @@ struct GuestTests {
     static func probedRunWithJournal(_ g: Guest, name: String, fault: String, gapMs: Int = 10) throws -> (
         probes: Probes, journal: Journal, spawnedAt: Double, ran: Bool
     ) {
-        try """
-        version: 1
-        title: \(name) in a guest
-        duration: 7s
-        hosts:
-          \(g.host)
-        faults:
-          - {name: f, at: 1s, duration: 5s, network: {host: g1, device: eth0, to: \(g.peer), \(fault)}}
-        """.write(toFile: "\(g.dir)/\(name).yaml", atomically: true, encoding: .utf8)
+        try Self.writeExperiment(g, name: name, fault: fault)
         let stop = "\(g.dir)/\(name).stop"
         let prober = try Spawned(
             ["ip", "netns", "exec", g.peerNamespace, "python3", "-c", Self.prober, g.address, String(gapMs), stop],
@@ -376,15 +382,7 @@ struct GuestTests {
         let spawnedAt = Double(MonotonicClock.now()) / 1e9
         var from = spawnedAt + 1
         if let fault {
-            try """
-            version: 1
-            title: \(name) in a guest
-            duration: 7s
-            hosts:
-              \(g.host)
-            faults:
-              - {name: f, at: 1s, duration: 5s, network: {host: g1, device: eth0, to: \(g.peer), \(fault)}}
-            """.write(toFile: "\(g.dir)/\(name).yaml", atomically: true, encoding: .utf8)
+            try Self.writeExperiment(g, name: name, fault: fault)
             let runner = try FaultlineBinary.start(["run", "\(name).yaml", "--state-dir", "state", "--out", "reports"], in: g.dir)
             let status = runner.wait()
             let out = (try? String(contentsOfFile: "\(g.dir)/stdout", encoding: .utf8)) ?? ""

@@ -282,19 +282,6 @@ public final class AgentServer: @unchecked Sendable {
         var work: AnyFaultWork
         var ttl: Int64
         var confirmTimeout: Int64
-
-        init?(_ request: AgentRequest) {
-            guard case .inject(let name, let work, let ttl, let confirmTimeout) = request.op else { return nil }
-            self = InjectItem(id: request.id, name: name, work: work, ttl: ttl, confirmTimeout: confirmTimeout)
-        }
-
-        init(id: Int, name: String, work: AnyFaultWork, ttl: Int64, confirmTimeout: Int64) {
-            self.id = id
-            self.name = name
-            self.work = work
-            self.ttl = ttl
-            self.confirmTimeout = confirmTimeout
-        }
     }
 
     /// An inject after its instant: the response so far, and what is left to confirm (nil when
@@ -540,5 +527,13 @@ public final class AgentServer: @unchecked Sendable {
 
     private func log(_ text: String) {
         Output.stderr("faultline agent (run \(runId)): \(text)\n")
+    }
+}
+
+extension AgentServer.InjectItem {
+    /// The inject a request asks for; nil for any other request.
+    init?(_ request: AgentRequest) {
+        guard case .inject(let name, let work, let ttl, let confirmTimeout) = request.op else { return nil }
+        self.init(id: request.id, name: name, work: work, ttl: ttl, confirmTimeout: confirmTimeout)
     }
 }

@@ -89,8 +89,9 @@ public final class Ledger: @unchecked Sendable {
     func warm(fault: String, host: String, summary: String, undo: [UndoStep]) {
         let entry = Entry(id: 0, fault: fault, host: host, summary: summary, undo: undo, state: .pending)
         _ = try? FaultlineJSON.encoder().text(entry, indent: 2)
+        // And the file around the entries, which is encoded once (`head`).
         lock.lock()
-        _ = try? composed()
+        _ = try? head()
         lock.unlock()
     }
 

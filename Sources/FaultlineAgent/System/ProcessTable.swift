@@ -61,6 +61,8 @@ enum ProcessTable {
             entries = even + helper.wait()
         } else {
             entries = evenHalf.scan(pids)
+            // What the odd half kept from a split scan is evenHalf's now: closed there.
+            _ = oddHalf.scan([])
         }
         latest.mutate { $0 = (at, entries) }
         return entries

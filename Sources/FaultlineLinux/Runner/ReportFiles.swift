@@ -25,8 +25,8 @@ public enum ReportFormat: String, CaseIterable, Sendable {
         }
     }
 
-    /// `md,junit` (or repeated options) as formats, each once in the order given; nil and the
-    /// word that is not one when a name is unknown.
+    /// `md,junit` (or repeated options) as formats, each once in the order given (none given:
+    /// all of them); the word that is not one when a name is unknown.
     public static func parse(_ lists: [String]) -> Result<[ReportFormat], ReportFormatError> {
         var out: [ReportFormat] = []
         for word in lists.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
