@@ -34,6 +34,12 @@ public struct Journal: Codable, Equatable, Sendable {
     /// What stopped the run early (a stop condition or a halt), and how fast every fault was
     /// reverted after; nil when nothing did.
     public var stop: StopRecord?
+    /// The run's parts on its clock (steady state, the fault phase, the workload, each probe),
+    /// for the timeline; nil in journals from before they were recorded.
+    public var phases: [PhaseSpan]?
+    /// Lines of the system's own account (a log, a command's output) that matched a marker,
+    /// oldest first; nil when the experiment declares no markers.
+    public var markers: [MarkerRecord]?
 
     public init(runId: String, experiment: ExperimentSummary, startedAt: String) {
         self.runId = runId
@@ -51,6 +57,42 @@ public struct Journal: Codable, Equatable, Sendable {
     public func encoded() throws -> Data { try Self.encoder().encode(self) }
 
     public static func decode(_ data: Data) throws -> Journal { try decoder().decode(Journal.self, from: data) }
+}
+
+/// A part of a run, from `startAt` to `endAt` on the run's clock.
+public struct PhaseSpan: Codable, Equatable, Sendable {
+    public var name: String
+    public var startAt: Nanos
+    public var endAt: Nanos
+
+    public init(name: String, startAt: Nanos, endAt: Nanos) {
+        self.name = name
+        self.startAt = startAt
+        self.endAt = max(startAt, endAt)
+    }
+}
+
+/// One line of the system's own account that matched a marker: when it was written, on the
+/// run's clock, by the line's own timestamp where it has one.
+public struct MarkerRecord: Codable, Equatable, Sendable {
+    /// The marker's name (`odown`, `switch-master`).
+    public var name: String
+    public var at: Nanos
+    /// Where the line came from (`n1:sentinel.log`, a command).
+    public var source: String
+    /// The line itself, as read.
+    public var line: String
+    /// How far off `at` may be: the line's timestamp's resolution, or (when it carries none)
+    /// the span in which faultline read it.
+    public var uncertaintyNs: Nanos?
+
+    public init(name: String, at: Nanos, source: String, line: String, uncertaintyNs: Nanos? = nil) {
+        self.name = name
+        self.at = at
+        self.source = source
+        self.line = line
+        self.uncertaintyNs = uncertaintyNs
+    }
 }
 
 /// One stretch when the runner did not run: from `at` for `durationNs`.
@@ -193,6 +235,9 @@ public struct WorkloadRecord: Codable, Equatable, Sendable {
     public var acknowledgedBy: [String: Int]?
     /// Replicas that could not be read at the end.
     public var unreadReplicas: [String]?
+    /// Each endpoint's operations as samples (invoked, took, acknowledged or not), for the
+    /// timeline's outcomes per endpoint; nil in journals from before they were recorded.
+    public var endpoints: [ProbeSeries]?
 
     /// The history's instants are already on the run's clock (the workload's origin is the
     /// run's start), and so are the records': nothing is subtracted.
@@ -211,5 +256,6 @@ public struct WorkloadRecord: Codable, Equatable, Sendable {
         for op in h.ops where op.outcome == .ok { by[op.endpoint, default: 0] += 1 }
         acknowledgedBy = by
         unreadReplicas = h.unreadReplicas.isEmpty ? nil : h.unreadReplicas
+        endpoints = ProbeSeries.byEndpoint(h)
     }
 }

@@ -71,6 +71,26 @@ extension ProbeSeries {
 
     /// The workload's operations as samples, in invocation order: an operation succeeded when
     /// it was acknowledged (`ok`).
+    /// The workload's operations as one series per endpoint (named by it), in the order the
+    /// endpoints first answered.
+    public static func byEndpoint(_ h: History) -> [ProbeSeries] {
+        var index: [String: Int] = [:]
+        var out: [ProbeSeries] = []
+        for op in h.ops.sorted(by: { $0.invokedAt < $1.invokedAt }) {
+            let i =
+                index[op.endpoint]
+                ?? {
+                    out.append(ProbeSeries(probe: op.endpoint, kind: "workload", interval: nil))
+                    index[op.endpoint] = out.count - 1
+                    return out.count - 1
+                }()
+            out[i].append(
+                scheduled: op.invokedAt, started: op.invokedAt, latency: op.completedAt - op.invokedAt, ok: op.outcome == .ok,
+                reason: op.outcome == .ok ? nil : "\(op.kind.rawValue) \(op.outcome.rawValue)")
+        }
+        return out
+    }
+
     public init(workload h: History) {
         self.init(probe: Self.workloadName, kind: "workload", interval: nil)
         for op in h.ops.sorted(by: { $0.invokedAt < $1.invokedAt }) {

@@ -3,9 +3,16 @@ import Foundation
 import Glibc
 
 extension Runner {
+    /// Records a part of the run from `start` until now, for the timeline.
+    func addPhase(_ name: String, _ start: Nanos, end: Nanos? = nil) {
+        journal.phases = (journal.phases ?? []) + [PhaseSpan(name: name, startAt: start, endAt: end ?? now)]
+    }
+
     /// Every steady-state probe once; all must hold before anything is injected.
     func steadyStateBefore() -> Bool {
+        let began = now
         let outcomes = experiment.steadyState.map(sampleOnce)
+        if !outcomes.isEmpty { addPhase("steady state before", began) }
         journal.steadyState.before = outcomes
         for (o, p) in zip(outcomes, experiment.steadyState) {
             journal.checks.append(
@@ -24,6 +31,8 @@ extension Runner {
 
     /// After revert the system gets up to `settle_timeout` to return to its steady state.
     func steadyStateAfter() {
+        let began = now
+        defer { if !experiment.steadyState.isEmpty { addPhase("steady state after", began) } }
         let deadline = MonotonicClock.now() + experiment.settings.settleTimeout
         var outcomes: [ProbeOutcome] = []
         for p in experiment.steadyState {

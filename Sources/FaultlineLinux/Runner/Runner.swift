@@ -183,6 +183,7 @@ public final class Runner {
         emit(.phaseStarted(duration: experiment.duration, steps: plan.steps.count))
         runSchedule(probes)
         phaseEnd = .now
+        addPhase("fault phase", offset(start))
         // SIGINT or SIGTERM is the operator's brake: the same sweep, measured from the signal.
         if let s = interrupts.signal, let t = interrupts.receivedAt {
             let name = s == SIGINT ? "SIGINT" : s == SIGTERM ? "SIGTERM" : "signal \(s)"
@@ -191,6 +192,13 @@ public final class Runner {
         if brake.record != nil { brakeNow() }
         let series = probes.map { $0.stop() }
         history = workload?.stop()
+        if let h = history, let first = h.ops.map(\.invokedAt).min(), let last = h.ops.map(\.completedAt).max() {
+            addPhase("workload", first, end: last)
+        }
+        for s in series {
+            guard let first = s.started.first, let last = s.started.last else { continue }
+            addPhase("probe \(s.probe)", first, end: last + (s.latency.last ?? 0))
+        }
         let stalls = watch.stop()
         journal.stalls = stalls.isEmpty ? nil : stalls
         for s in stalls.sorted(by: { $0.durationNs > $1.durationNs }).prefix(3) { emit(.runnerStalled(s)) }
