@@ -21,6 +21,8 @@ packages=(
   prometheus                                        # the PromQL probe's tests query a real server
   faketime                                          # lab services under libfaketime (clock faults)
   libxml2-utils                                     # xmllint: junit.xml against Jenkins' JUnit schema
+  chromium fonts-dejavu-core                        # report.html rendered headless (scripts/browser-check.py)
+  python3-jsonschema                                # journal.json against its JSON Schema
 )
 
 # A Toxiproxy client from PyPI, which the proxy's tests use to drive it as Toxiproxy users do.

@@ -21,7 +21,7 @@ struct Run: ParsableCommand {
     @Option(help: "Folder for reports: <out>/<run-id>/ and <out>/latest.")
     var out = "reports"
 
-    @Option(help: "Reports to write beside journal.json, comma-separated or repeated: md, junit, prom, annotations (default: all).")
+    @Option(help: "Reports to write beside journal.json, comma-separated or repeated: html, md, junit, prom, annotations (default: all).")
     var format: [String] = []
 
     @OptionGroup var state: StateOptions
@@ -102,14 +102,15 @@ struct Run: ParsableCommand {
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Re-render report.md, junit.xml, metrics.prom and annotations.json from a journal, without touching any host.",
+        abstract:
+            "Re-render report.html, report.md, junit.xml, metrics.prom and annotations.json from a journal, without touching any host.",
         discussion:
             "Exit codes: 0 rendered · 64 the journal cannot be read or is not a faultline journal · 70 the reports cannot be written.")
 
     @Argument(help: "Path to a journal.json.")
     var journal: String
 
-    @Option(help: "Reports to render, comma-separated or repeated: md, junit, prom, annotations (default: all).")
+    @Option(help: "Reports to render, comma-separated or repeated: html, md, junit, prom, annotations (default: all).")
     var format: [String] = []
 
     func run() throws {

@@ -4,11 +4,12 @@ import Glibc
 
 /// A report rendered from a journal, as `--format` names it.
 public enum ReportFormat: String, CaseIterable, Sendable {
-    case md, junit, prom, annotations
+    case html, md, junit, prom, annotations
 
     /// Its file in the run's folder.
     public var file: String {
         switch self {
+        case .html: "report.html"
         case .md: "report.md"
         case .junit: "junit.xml"
         case .prom: "metrics.prom"
@@ -18,6 +19,7 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 
     func render(_ j: Journal) throws -> Data {
         switch self {
+        case .html: Data(HTMLWriter.render(j).utf8)
         case .md: Data(MarkdownWriter.render(j).utf8)
         case .junit: Data(JUnitWriter.render(j).utf8)
         case .prom: Data(MetricsWriter.render(j).utf8)
