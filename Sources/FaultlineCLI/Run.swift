@@ -56,12 +56,14 @@ struct Run: ParsableCommand {
         options.stateDirectory = state.stateDir
         options.labDataRoot = labOptions.labDir
         options.keepLab = keepLab
+        // The lab's logs are staged beside the reports and moved into the run's folder with them.
+        options.logsDirectory = "\(out)/.logs-\(options.runId)"
         options.haltFiles = haltFiles + (ProcessInfo.processInfo.environment[Halt.environmentVariable].map { [$0] } ?? [])
         let view = console.isTTY ? LiveRunView(console: console) : PlainRunView(console: console)
         let journal = Runner(experiment, options: options, observer: view).run()
         let dir: String
         do {
-            dir = try ReportFiles.write(journal, root: out, formats: formats)
+            dir = try ReportFiles.write(journal, root: out, formats: formats, logs: options.logsDirectory)
         } catch {
             console.error("faultline: write reports under '\(out)': \(error)")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.internalError)

@@ -40,6 +40,68 @@ struct RedisTests {
         #expect(w.finalPrimary != "198.18.1.11:6379")
         #expect(j.residue.isEmpty, "\(j.residue)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/labs/redis"))
+        // Sentinel's own account: each marker is at the instant its log line says, to the
+        // millisecond, read here from the saved logs with a parser of the test's own.
+        let markers = j.markers ?? []
+        for name in ["sdown", "odown", "promoted", "switch-master"] {
+            #expect(markers.contains { $0.name == name }, "\(name) missing from \(markers.map(\.name))")
+        }
+        let origin = try #require(Self.isoFormatter().date(from: j.startedAt))
+        let redisTime = Self.redisFormatter()
+        var lines = 0
+        for host in ["n1", "n2", "n3"] {
+            let log = try String(contentsOfFile: "\(dir)/reports/latest/logs/\(host)/sentinel.log", encoding: .utf8)
+            for line in log.split(separator: "\n")
+            where ["+odown master mymaster", "+promoted-slave slave", "+switch-master mymaster"].contains(where: { line.contains($0) }) {
+                let stamp = try #require(line.split(separator: " ", maxSplits: 1).last?.prefix(24), "\(line)")
+                let t = try #require(redisTime.date(from: String(stamp)), "\(line)")
+                let expected = Int64((t.timeIntervalSince(origin) * 1e9).rounded())
+                guard expected > 0 else { continue }
+                lines += 1
+                // Lab hosts have PID namespaces of their own: one line can appear in two logs.
+                let m = try #require(markers.first { $0.line == String(line) && $0.source == "\(host):sentinel" }, "no marker for \(line)")
+                // startedAt is written to the millisecond: 1 ms of it, 1 ms of the line's.
+                #expect(
+                    abs(m.at - expected) <= 2_000_000 && m.uncertaintyNs == 1_000_000 && m.source == "\(host):sentinel",
+                    "\(m) vs \(expected)")
+            }
+        }
+        #expect(lines >= 2 && lines == markers.filter { $0.name != "sdown" }.count, "\(lines) lines, \(markers.count) markers")
+        // The failover broken down by them: detect, promote, recover, adding up to the whole.
+        let parts = ["detect", "promote", "recover"].compactMap { p in
+            j.checks.first { $0.name == "recovery_time(workload, after kill-primary).\(p)" }
+        }
+        #expect(parts.count == 3 && parts.allSatisfy(\.passed), "\(j.checks.map(\.name))")
+        let detect = try #require(parts.first?.value)
+        #expect(detect.unit == "s" && detect.lower! >= 1.0 && detect.upper! < 3, "down-after-milliseconds is 1 s: \(detect)")
+        let whole = try #require(j.checks.first { $0.name == "recovery_time(workload, after kill-primary)" }?.value)
+        let sum = parts.compactMap(\.value?.upper).reduce(0, +)
+        #expect(sum >= whole.upper! - 0.000_001 && parts.compactMap(\.value?.lower).reduce(0, +) <= whole.upper!, "\(parts) vs \(whole)")
+        // What a reader's browser draws of the run: the kill's window on the timeline, the
+        // probes' and the writers' outcomes beneath it, and nothing fetched or failed.
+        let view = try BrowserView.open("\(dir)/reports/latest/report.html", screenshot: ShippedExperiment.screenshot("redis-failover"))
+        #expect(view.requests.isEmpty && view.errors.isEmpty, "\(view.requests) \(view.errors)")
+        #expect(view.facts.verdict == "PASSED" && view.facts.timeline && view.facts.scripts == 0, "\(view.facts)")
+        #expect(view.facts.faultWindows == ["kill-primary"] && view.facts.faultBars == ["kill-primary"], "\(view.facts)")
+        #expect(view.facts.outcomes.contains("198.18.1.11:6379") && view.facts.latency.contains("workload"), "\(view.facts)")
+        #expect(view.facts.eventTicks > 0 && view.facts.failedChecks.isEmpty && !view.facts.overflow, "\(view.facts)")
+        #expect(view.facts.markers.count == markers.count, "\(view.facts.markers)")
+        #expect(view.facts.markers.contains { $0.contains("switch-master") }, "\(view.facts.markers)")
+    }
+
+    static func isoFormatter() -> ISO8601DateFormatter {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }
+
+    /// Redis's log time (`07 Dec 2026 22:37:01.123`), local as Redis writes it.
+    static func redisFormatter() -> DateFormatter {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = .current
+        f.dateFormat = "dd MMM yyyy HH:mm:ss.SSS"
+        return f
     }
 
     @Test("two regions 40 ms apart, the primary's region dark: the other region takes over, the failover measured")
@@ -100,6 +162,15 @@ struct RedisTests {
         let split = try #require(j.checks.first { $0.name == "split_brain" })
         #expect(!split.passed && split.evidence?.hasPrefix("198.18.1.11:6379 acknowledged") == true, "\(split)")
         #expect(j.residue.isEmpty, "\(j.residue)")
+        // The page of a failed run leads with its evidence: the lost writes, who acknowledged
+        // them, and the two primaries.
+        let view = try BrowserView.open(
+            "\(dir)/reports/latest/report.html", screenshot: ShippedExperiment.screenshot("redis-split-brain"))
+        #expect(view.requests.isEmpty && view.errors.isEmpty, "\(view.requests) \(view.errors)")
+        #expect(view.facts.verdict == "FAILED" && view.facts.faultWindows == ["isolate-primary"], "\(view.facts)")
+        #expect(view.facts.failedChecks.contains("lost_writes") && view.facts.failedChecks.contains("split_brain"), "\(view.facts)")
+        #expect(
+            view.facts.evidence.contains("198.18.1.11:6379") && view.facts.evidence.contains("\(w.lostCount)"), "\(view.facts.evidence)")
     }
 
     @Test("registers under split brain: stale reads and a non-linearizable history are caught")

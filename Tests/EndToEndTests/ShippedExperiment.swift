@@ -8,6 +8,10 @@ import Foundation
 enum ShippedExperiment {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
 
+    /// Where a test keeps what Chromium drew of a report (kept after the run, for a person to
+    /// look at: `.build/report-screenshots/NAME.png`).
+    static func screenshot(_ name: String) -> String { "\(root)/.build/report-screenshots/\(name).png" }
+
     static func run(_ experiment: String) throws -> (FaultlineBinary.Output, Journal, String) {
         let dir = try temporaryDirectory(under: "/var/tmp")
         let out = try FaultlineBinary.run(

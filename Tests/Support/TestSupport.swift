@@ -282,3 +282,49 @@ public func junitSchemaComplaint(_ xml: String) throws -> String? {
     let said = (try? String(contentsOfFile: "\(dir)/out", encoding: .utf8)) ?? ""
     return status == 0 ? nil : "exit \(status): \(said)"
 }
+
+/// What headless Chromium (Debian's) saw of a report.html, as scripts/browser-check.py prints it.
+public struct BrowserView: Decodable {
+    public struct Facts: Decodable {
+        public var title: String
+        public var verdict: String?
+        public var timeline: Bool
+        public var faultWindows: [String]
+        public var faultBars: [String]
+        public var markers: [String]
+        public var eventTicks: Int
+        public var outcomes: [String]
+        public var latency: [String]
+        public var failedChecks: [String]
+        public var evidence: String
+        public var tables: Int
+        public var overflow: Bool
+        public var scripts: Int
+    }
+    public var requests: [String]
+    public var errors: [String]
+    public var load_ms: Double
+    public var facts: Facts
+
+    /// Renders `page` at `width` CSS pixels, saving a screenshot at `shot` (and the timeline
+    /// alone beside it). Throws when Chromium is missing: a test of the page never passes
+    /// without a browser having drawn it.
+    public static func open(_ page: String, screenshot shot: String, width: Int = 1280) throws -> BrowserView {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
+            throw TestFailure("chromium is not installed (scripts/install-deps.sh installs Debian's)")
+        }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = try Spawned(
+            ["/usr/bin/python3", root.appendingPathComponent("scripts/browser-check.py").path, page, shot, "--width", "\(width)"],
+            in: dir, stdout: "\(dir)/out", stderr: "\(dir)/err")
+        let status = p.wait()
+        let out = (try? Data(contentsOf: URL(fileURLWithPath: "\(dir)/out"))) ?? Data()
+        guard status == 0 else {
+            let err = (try? String(contentsOfFile: "\(dir)/err", encoding: .utf8)) ?? ""
+            throw TestFailure("browser-check.py exited \(status): \(err)")
+        }
+        return try JSONDecoder().decode(BrowserView.self, from: out)
+    }
+}

@@ -70,6 +70,8 @@ public struct RunEvidence: Sendable {
     /// Stretches of the run when the runner itself did not run (`Journal.stalls`): a failed
     /// sample measured across one says more about the runner than the target.
     public var stalls: [Range<Nanos>]
+    /// The system's own account (`markers:`), on the run's clock, earliest first.
+    public var markers: [MarkerRecord] = []
     public var now: @Sendable () -> Nanos
     /// The lost-write analysis, shared by `lost_writes` and `converged` (computed once).
     let writes: WriteAnalysis

@@ -28,6 +28,8 @@ public struct Experiment: Equatable, Sendable {
     public var workload: WorkloadSpec?
     /// Fault proxies started before the steady state (`proxy` faults add toxics to them).
     public var proxies: [ProxyDecl] = []
+    /// Log lines of lab services that become named events on the run's clock.
+    public var markers: [MarkerSpec] = []
     /// The file the experiment was read from, for messages.
     public var source: String
 

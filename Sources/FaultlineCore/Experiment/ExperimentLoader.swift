@@ -5,7 +5,7 @@ import Yams
 public enum ExperimentLoader {
     static let topKeys = [
         "version", "title", "description", "tags", "lab", "hosts", "duration", "steady_state", "probes", "workload", "faults",
-        "actions", "rollbacks", "expect", "stop_when", "safety", "settings", "proxies",
+        "actions", "rollbacks", "expect", "stop_when", "safety", "settings", "proxies", "markers",
     ]
 
     /// Where lab host data lives by default (`{dir}` in lab files); `faultline --lab-dir` changes it.
@@ -102,6 +102,7 @@ public enum ExperimentLoader {
             steps.action($0, path: $1, index: $2, prefix: "rollback", timed: false)
         }
         if let node = f.values["workload"] { e.workload = readWorkload(node, r) }
+        e.markers = MarkerSpec.readAll(f, r)
         if let node = f.values["expect"] {
             e.expectations = ExpectReader(reader: r).read(node, experiment: e)
         }

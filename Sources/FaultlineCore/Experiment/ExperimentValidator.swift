@@ -15,6 +15,7 @@ struct ExperimentValidator {
         probeHosts(e)
         commandHosts(e)
         proxyHosts(e)
+        markerSources(e)
         timing(e)
         overlaps(e)
         workloadSize(e)
@@ -51,6 +52,32 @@ struct ExperimentValidator {
             let f = e.faults[i]
             for p in instant.evaluation.problems {
                 reader.error(path: path(f.path, "faults", i), "fault '\(f.name)' at \(DurationText.format(f.at)) takes too much: \(p)")
+            }
+        }
+    }
+
+    /// A marker reads the log of a service of a lab host: the host and the service must exist.
+    private func markerSources(_ e: Experiment) {
+        for m in e.markers {
+            for h in m.hosts {
+                guard let host = e.lab?.hosts.first(where: { $0.name == h }) else {
+                    let labHosts = e.lab?.hosts.map(\.name) ?? []
+                    let why =
+                        e.lab == nil
+                        ? "the experiment has no 'lab' (markers read lab services' logs)"
+                        : "which is not a host of lab \(shown: e.lab?.name ?? "") \(Suggest.hint(for: h, in: labHosts))"
+                    // `host:` or `hosts:`, whichever the file wrote (the other has no position).
+                    let at = reader.marks["\(m.path).hosts"] != nil ? "\(m.path).hosts" : "\(m.path).host"
+                    reader.error(path: at, "'\(m.path)' names host \(shown: h), \(why)")
+                    continue
+                }
+                if !host.services.contains(where: { $0.name == m.service }) {
+                    let names = host.services.map(\.name)
+                    reader.error(
+                        path: "\(m.path).service",
+                        "'\(m.path).service' names \(shown: m.service), which is not a service of lab host \(shown: h) \(Suggest.hint(for: m.service, in: names))"
+                    )
+                }
             }
         }
     }

@@ -85,11 +85,11 @@ public enum HTMLWriter {
             parts +=
                 "<h3>\(w.lostCount) acknowledged write\(w.lostCount == 1 ? "" : "s") lost</h3><p>RPO \(DurationText.format(w.rpoNs)); the first \(w.lost.count), with who acknowledged each:</p>"
             let rows = w.lost.map { [h($0.value), h($0.endpoint), at($0.ackedAt)] }
-            parts += table(["value", "acknowledged by", "at"], Array(rows.prefix(10)))
+            parts += table(["value written", "acknowledged by", "at"], Array(rows.prefix(10)))
             if rows.count > 10 {
                 parts +=
                     "<details><summary>\(rows.count - 10) more</summary>"
-                    + table(["value", "acknowledged by", "at"], Array(rows.dropFirst(10))) + "</details>"
+                    + table(["value written", "acknowledged by", "at"], Array(rows.dropFirst(10))) + "</details>"
             }
         }
         if let s = j.stop {

@@ -195,7 +195,7 @@ struct TimelineChart {
     /// A series' outcome strip and its latency panel.
     func series(_ s: ProbeSeries, title: String, y: Double, into body: inout String) -> Double {
         let a = strip(s, title: title, y: y, into: &body)
-        return a + latencyPanel(s, title: "latency", y: y + a, into: &body)
+        return a + latencyPanel(s, title: "response time", y: y + a, into: &body)
     }
 
     func buckets(_ s: ProbeSeries) -> SampleBuckets {

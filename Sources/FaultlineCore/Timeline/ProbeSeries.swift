@@ -80,7 +80,8 @@ extension ProbeSeries {
             let i =
                 index[op.endpoint]
                 ?? {
-                    out.append(ProbeSeries(probe: op.endpoint, kind: "workload", interval: nil))
+                    // "-": the client had no connection to any endpoint for this operation.
+                    out.append(ProbeSeries(probe: op.endpoint == "-" ? "no endpoint" : op.endpoint, kind: "workload", interval: nil))
                     index[op.endpoint] = out.count - 1
                     return out.count - 1
                 }()

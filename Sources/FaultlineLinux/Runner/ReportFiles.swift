@@ -51,7 +51,10 @@ public struct ReportFormatError: Error, CustomStringConvertible {
 public enum ReportFiles {
     /// Writes `journal.json` and the reports `formats` names into `root/<run-id>/` and points
     /// `root/latest` at it; returns the run's folder.
-    public static func write(_ journal: Journal, root: String, formats: [ReportFormat] = ReportFormat.allCases) throws -> String {
+    /// `logs`, when it exists, is a folder of the lab's logs moved into the run's as `logs/`.
+    public static func write(
+        _ journal: Journal, root: String, formats: [ReportFormat] = ReportFormat.allCases, logs: String? = nil
+    ) throws -> String {
         let dir = "\(root)/\(journal.runId)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         // The run's folder is new: mkdir fails on anything already there (a planted folder or
@@ -61,6 +64,9 @@ public enum ReportFiles {
                 "create '\(dir)': \(errnoText())\(errno == EEXIST ? " (a run's folder is always new; something put it there)" : "")")
         }
         try put(journal.encoded(), "\(dir)/journal.json", durable: true)
+        if let logs, FileManager.default.fileExists(atPath: logs), rename(logs, "\(dir)/logs") != 0 {
+            throw ReportError("move the lab's logs from '\(logs)' into '\(dir)/logs': \(errnoText())")
+        }
         try render(journal, into: dir, formats: formats)
         let latest = "\(root)/latest"
         let tmp = "\(root)/.latest.\(getpid())"

@@ -87,6 +87,7 @@ extension Runner {
 
     /// Takes down a lab this run brought up, unless asked to keep it.
     func releaseLab() {
+        readLabLogs()
         guard ownsLab, let lab = experiment.lab else { return }
         ownsLab = false
         if options.keepLab {

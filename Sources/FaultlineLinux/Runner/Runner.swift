@@ -20,6 +20,9 @@ public final class Runner {
         public var keepLab = false
         /// More halt files than the state directory's own (`--halt-file`, `FAULTLINE_HALT_FILE`).
         public var haltFiles: [String] = []
+        /// Where the lab services' logs are copied (`HOST/SERVICE.log`) before the lab goes
+        /// down; nil keeps none (the markers are read either way).
+        public var logsDirectory: String?
         public init() {}
     }
 
@@ -79,6 +82,8 @@ public final class Runner {
     let sshFailures = Locked([String: String]())
     var sshDirectory: String?
     var ownsLab = false
+    /// The lab's logs were read (markers) and saved: once per run, before the lab goes down.
+    var labLogsRead = false
     /// The workload's operations and final reads.
     var history: History?
     let heal = HealWatch()
@@ -309,10 +314,11 @@ public final class Runner {
         }
         var actionStarts: [String: Nanos] = [:]
         for a in journal.actions { if let t = a.startedAt { actionStarts[a.name] = t } }
-        let evidence = RunEvidence(
+        var evidence = RunEvidence(
             phase: phase, series: series + (history.map { [ProbeSeries(workload: $0)] } ?? []), faults: journal.faults,
             faultWindows: windows, faultStarts: starts, faultEnds: ends, actionStarts: actionStarts, history: history,
             stalls: (journal.stalls ?? []).map(\.range), now: { MonotonicClock.now() })
+        evidence.markers = journal.markers ?? []
         journal.checks += ExpectationChecker.check(experiment.expectations, evidence)
         if let h = history { journal.workload = WorkloadRecord(h) }
     }
