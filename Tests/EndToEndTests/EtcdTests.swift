@@ -26,6 +26,14 @@ struct EtcdTests {
         #expect(rto.passed, "\(rto)")
         let latest = try #require(DurationText.parse(rto.measured))
         #expect(latest >= 900_000_000, "\(rto)")
+        // etcd's own lines break the failover down: a campaign after the cut, then a leader.
+        let markers = j.markers ?? []
+        #expect(markers.contains { $0.name == "election" } && markers.contains { $0.name == "leader" }, "\(markers.map(\.name))")
+        #expect(markers.allSatisfy { $0.uncertaintyNs == 1_000_000 && $0.at > 0 }, "\(markers)")
+        let parts = ["detect", "promote", "recover"].compactMap { p in j.checks.first { $0.name == "\(rto.name).\(p)" } }
+        #expect(parts.count == 3 && parts.allSatisfy(\.passed), "\(parts)")
+        #expect(try #require(parts.first?.value?.lower) >= 0.9, "no campaign before the election timeout: \(parts)")
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/reports/latest/logs/e1/etcd.log"))
         // At least one election: the highest term rose.
         let terms = try #require(j.probes.first { $0.probe == "term" }?.values).compactMap { $0 }
         #expect((terms.max() ?? 0) > (terms.first ?? .infinity), "\(terms)")

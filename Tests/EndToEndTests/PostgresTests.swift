@@ -73,6 +73,18 @@ struct PostgresTests {
         #expect(j.checks.contains { $0.name == "lost_writes" && $0.passed && $0.measured == "0" })
         #expect(j.checks.contains { $0.name == "converged" && $0.passed })
         #expect(j.residue.isEmpty, "\(j.residue)")
+        // PostgreSQL's own lines: the promote request after the operator's action started,
+        // the new timeline after it; the failover broken down by them.
+        let markers = j.markers ?? []
+        let asked = try #require(markers.first { $0.name == "promote-requested" && $0.source == "n2:postgres" }, "\(markers)")
+        let timeline = try #require(markers.first { $0.name == "new-timeline" }, "\(markers)")
+        let action = try #require(j.actions.first { $0.name == "promote-n2" }?.startedAt)
+        #expect(asked.at + asked.uncertaintyNs! >= action && timeline.at >= asked.at, "action at \(action): \(markers)")
+        let parts = ["detect", "promote", "recover"].compactMap { p in
+            j.checks.first { $0.name == "recovery_time(workload, after kill-primary).\(p)" }
+        }
+        #expect(parts.count == 3 && parts.allSatisfy(\.passed), "\(parts)")
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/reports/latest/logs/n2/postgres.log"))
     }
 
     @Test("reads from an asynchronous standby whose replay is paused: stale reads and a non-linearizable history")
