@@ -101,6 +101,35 @@ struct CLITests {
         #expect(bad.stderr.contains("GITHUB_STEP_SUMMARY") && bad.stderr.contains("the job summary is left out"), "\(bad.stderr)")
     }
 
+    @Test("the journal schema holds a real run's journal and refuses one with a key it does not name, or a wrong type")
+    func journalSchema() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let e = """
+            version: 1
+            title: schema
+            duration: 300ms
+            probes: [{name: p, interval: 50ms, command: {argv: ["true"]}}]
+            actions: [{name: a, at: 100ms, command: ["true"]}]
+            expect: {recovery_time: {probe: p, fault: none, max: 1s}}
+            faults: [{name: none, at: 50ms, duration: 100ms, pause: {host: local, process: {pidfile: sleeper.pid}}}]
+            """
+        try e.write(toFile: "\(dir)/e.yaml", atomically: true, encoding: .utf8)
+        let sleeper = try Spawned(["sleep", "30"])
+        defer { sleeper.stop() }
+        try "\(sleeper.pid)\n".write(toFile: "\(dir)/sleeper.pid", atomically: true, encoding: .utf8)
+        let run = try FaultlineBinary.run(["run", "e.yaml", "--state-dir", "st", "--out", "reports"], in: dir)
+        let path = "\(dir)/reports/latest/journal.json"
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(try journalSchemaComplaint(path) == nil)
+        var j = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        j["surprise"] = 1
+        j["duration_ns"] = "long"
+        try JSONSerialization.data(withJSONObject: j).write(to: URL(fileURLWithPath: "\(dir)/bad.json"))
+        let said = try #require(try journalSchemaComplaint("\(dir)/bad.json"))
+        #expect(said.contains("duration_ns: 'long' is not of type 'integer'") && said.contains("'surprise' was unexpected"), "\(said)")
+    }
+
     @Test("--format chooses the reports beside journal.json, for run and report; an unknown one is 64 before anything runs")
     func formats() throws {
         let dir = try temporaryDirectory()

@@ -34,6 +34,7 @@ struct EtcdTests {
         #expect(parts.count == 3 && parts.allSatisfy(\.passed), "\(parts)")
         #expect(try #require(parts.first?.value?.lower) >= 0.9, "no campaign before the election timeout: \(parts)")
         #expect(FileManager.default.fileExists(atPath: "\(dir)/reports/latest/logs/e1/etcd.log"))
+        #expect(try journalSchemaComplaint("\(dir)/reports/latest/journal.json") == nil)
         // At least one election: the highest term rose.
         let terms = try #require(j.probes.first { $0.probe == "term" }?.values).compactMap { $0 }
         #expect((terms.max() ?? 0) > (terms.first ?? .infinity), "\(terms)")

@@ -85,6 +85,7 @@ struct PostgresTests {
         }
         #expect(parts.count == 3 && parts.allSatisfy(\.passed), "\(parts)")
         #expect(FileManager.default.fileExists(atPath: "\(dir)/reports/latest/logs/n2/postgres.log"))
+        #expect(try journalSchemaComplaint("\(dir)/reports/latest/journal.json") == nil)
     }
 
     @Test("reads from an asynchronous standby whose replay is paused: stale reads and a non-linearizable history")

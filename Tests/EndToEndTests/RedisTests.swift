@@ -40,6 +40,8 @@ struct RedisTests {
         #expect(w.finalPrimary != "198.18.1.11:6379")
         #expect(j.residue.isEmpty, "\(j.residue)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/labs/redis"))
+        // The journal holds to its published schema (docs/journal.schema.json).
+        #expect(try journalSchemaComplaint("\(dir)/reports/latest/journal.json") == nil)
         // Sentinel's own account: each marker is at the instant its log line says, to the
         // millisecond, read here from the saved logs with a parser of the test's own.
         let markers = j.markers ?? []
@@ -162,6 +164,7 @@ struct RedisTests {
         let split = try #require(j.checks.first { $0.name == "split_brain" })
         #expect(!split.passed && split.evidence?.hasPrefix("198.18.1.11:6379 acknowledged") == true, "\(split)")
         #expect(j.residue.isEmpty, "\(j.residue)")
+        #expect(try journalSchemaComplaint("\(dir)/reports/latest/journal.json") == nil)
         // The page of a failed run leads with its evidence: the lost writes, who acknowledged
         // them, and the two primaries.
         let view = try BrowserView.open(

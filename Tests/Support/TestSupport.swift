@@ -328,3 +328,19 @@ public struct BrowserView: Decodable {
         return try JSONDecoder().decode(BrowserView.self, from: out)
     }
 }
+
+/// What scripts/check-journal.py says of the journal at `path` held to docs/journal.schema.json
+/// (Debian's python3-jsonschema): nil when it holds, else every violation. Throws when the
+/// checker cannot run.
+public func journalSchemaComplaint(_ path: String) throws -> String? {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let p = try Spawned(
+        ["/usr/bin/python3", root.appendingPathComponent("scripts/check-journal.py").path, path], in: dir, stdout: "\(dir)/out",
+        stderr: "\(dir)/out")
+    let status = p.wait()
+    let said = (try? String(contentsOfFile: "\(dir)/out", encoding: .utf8)) ?? ""
+    guard status == 0 || status == 1 else { throw TestFailure("check-journal.py exited \(status): \(said)") }
+    return status == 0 ? nil : said
+}
