@@ -73,8 +73,12 @@ public enum ProbeStatistics {
     /// of the last failed sample before the streak, which still saw the fault) and by `latest`
     /// (the completion of the streak's first success), both from `from`. Nil when the samples
     /// never show a sustained recovery; (0, 0) when the probe never failed after `from`.
+    ///
+    /// The samples judged are those still running at `from`, not only those started after it:
+    /// a request in flight when the fault lands meets it (one started 1 ms before a SIGSTOP
+    /// times out, and counting only later ones read a 200 ms freeze as no outage at all).
     public static func recovery(_ s: ProbeSeries, from: Nanos, streak: Int) -> (earliest: Nanos, latest: Nanos)? {
-        guard let first = s.started.firstIndex(where: { $0 >= from }) else { return nil }
+        guard let first = s.started.indices.first(where: { end(s, $0) > from }) else { return nil }
         guard s.ok[first...].contains(false) else { return (0, 0) }
         var runStart: Int?
         var run = 0
