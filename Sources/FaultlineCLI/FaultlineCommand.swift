@@ -40,7 +40,7 @@ public struct FaultlineCommand: ParsableCommand {
         version: version,
         subcommands: [
             Run.self, Validate.self, PlanCommand.self, Report.self, Recover.self, LabCommand.self, HostsCommand.self, ListFaults.self,
-            ProxyCommand.self, HaltCommand.self,
+            ProxyCommand.self, HaltCommand.self, HistoryCommand.self,
             Agent.self,
         ]
     )
