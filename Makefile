@@ -41,6 +41,7 @@ bench: release
 	bench/run.sh
 	bench/probes.sh
 	bench/checkers.sh
+	bench/report-html.sh
 	@if [ "$$(id -u)" -eq 0 ]; then bench/activation.sh; else echo "bench: activation figures need root (namespaces)"; fi
 	bench/proxy.sh
 	bench/queue-engine.sh
