@@ -49,6 +49,9 @@ struct RedisTests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/labs/redis"))
         // The journal holds to its published schema (docs/journal.schema.json).
         #expect(try journalSchemaComplaint("\(dir)/reports/latest/journal.json") == nil)
+        // One clock: every instant in it, wherever it sits, lies within the run on its clock.
+        let offClock = try instantsOffTheRunClock("\(dir)/reports/latest/journal.json")
+        #expect(offClock.isEmpty, "\(offClock.prefix(20))")
         // Sentinel's own account: each marker is at the instant its log line says, to the
         // millisecond, read here from the saved logs with a parser of the test's own.
         let markers = j.markers ?? []
@@ -172,6 +175,8 @@ struct RedisTests {
         #expect(!split.passed && split.evidence?.hasPrefix("198.18.1.11:6379 acknowledged") == true, "\(split)")
         #expect(j.residue.isEmpty, "\(j.residue)")
         #expect(try journalSchemaComplaint("\(dir)/reports/latest/journal.json") == nil)
+        let offClock = try instantsOffTheRunClock("\(dir)/reports/latest/journal.json")
+        #expect(offClock.isEmpty, "\(offClock.prefix(20))")
         // The page of a failed run leads with its evidence: the lost writes, who acknowledged
         // them, and the two primaries.
         let view = try BrowserView.open(

@@ -344,3 +344,49 @@ public func journalSchemaComplaint(_ path: String) throws -> String? {
     guard status == 0 || status == 1 else { throw TestFailure("check-journal.py exited \(status): \(said)") }
     return status == 0 ? nil : said
 }
+
+/// Every instant a journal holds that is not on the run's clock: any integer under a key named
+/// `at` or ending `_at`, and every sample's `scheduled` and `started`, anywhere in it (so an
+/// instant added later is held too), must lie between the run's start (0) and its end
+/// (`duration_ns`); `finished_at − started_at` on the wall clock must agree with `duration_ns`
+/// to within `wallSlack`. Returns each violation as `path: value`.
+public func instantsOffTheRunClock(_ path: String, wallSlack: Int64 = 20_000_000) throws -> [String] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let duration = (root["duration_ns"] as? NSNumber)?.int64Value
+    else { throw TestFailure("\(path): not a journal with duration_ns") }
+    var out: [String] = []
+    var seen = 0
+    func check(_ v: Any, _ where_: String) {
+        guard !(v is Bool), let n = v as? NSNumber else { return }
+        seen += 1
+        let t = n.int64Value
+        if t < 0 || t > duration { out.append("\(where_): \(t) (run 0…\(duration))") }
+    }
+    func walk(_ v: Any, _ path: String) {
+        if let d = v as? [String: Any] {
+            for (k, x) in d {
+                if k == "at" || k.hasSuffix("_at") {
+                    check(x, "\(path).\(k)")
+                } else if k == "scheduled" || k == "started", let a = x as? [Any] {
+                    for (i, t) in a.enumerated() { check(t, "\(path).\(k)[\(i)]") }
+                } else {
+                    walk(x, "\(path).\(k)")
+                }
+            }
+        } else if let a = v as? [Any] {
+            for (i, x) in a.enumerated() { walk(x, "\(path)[\(i)]") }
+        }
+    }
+    walk(root, "")
+    if seen < 10 { out.append("only \(seen) instants found: the walk is not reading this journal") }
+    let iso = ISO8601DateFormatter()
+    iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let s = (root["started_at"] as? String).flatMap(iso.date(from:)), let f = (root["finished_at"] as? String).flatMap(iso.date(from:)) {
+        let wall = Int64((f.timeIntervalSince(s) * 1e9).rounded())
+        if abs(wall - duration) > wallSlack { out.append("finished_at − started_at = \(wall) ns, duration_ns = \(duration)") }
+    } else {
+        out.append("started_at or finished_at missing or unreadable")
+    }
+    return out
+}

@@ -244,9 +244,10 @@ public final class Runner {
         journal.reasons += invalidReasons
         journal.verdict = v
         journal.exitCode = ExitCode.of(v, residue: !journal.residue.isEmpty)
-        journal.finishedAt = MonotonicClock.wallISO8601()
-        journal.durationNs = now
         emit(.finished(v))
+        // After the last event, so that every instant in the journal lies within the run.
+        journal.durationNs = now
+        journal.finishedAt = MonotonicClock.wallISO8601()
         return journal
     }
 
