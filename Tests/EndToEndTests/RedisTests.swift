@@ -37,6 +37,9 @@ struct RedisTests {
         let probe = try #require(j.checks.first { $0.name == "recovery_time(primary-writable, after kill-primary)" }?.value)
         let writers = try #require(j.checks.first { $0.name == "recovery_time(workload, after kill-primary)" }?.value)
         #expect(max(probe.lower!, writers.lower!) <= min(probe.upper!, writers.upper!), "probe \(probe), writers \(writers)")
+        // And the probe's bracket holds the writers' figure (their streak's first success, 10 ms
+        // apart, ends sooner after the switch than the probe's two round trips).
+        #expect(probe.lower! <= writers.value && writers.value <= probe.upper!, "probe \(probe), writers \(writers)")
         // Writes moved from the old primary to the one Sentinel promoted; every operation is
         // accounted for. Loss is measured, not judged: Redis promises nothing about it.
         let w = try #require(j.workload)
@@ -98,6 +101,15 @@ struct RedisTests {
         #expect(view.facts.outcomes.contains("198.18.1.11:6379") && view.facts.latency.contains("workload"), "\(view.facts)")
         #expect(view.facts.eventTicks > 0 && view.facts.failedChecks.isEmpty && !view.facts.overflow, "\(view.facts)")
         #expect(view.facts.markers.count == markers.count, "\(view.facts.markers)")
+        // Both reports show the failover's parts.
+        for file in ["report.html", "report.md"] {
+            let text = try String(contentsOfFile: "\(dir)/reports/latest/\(file)", encoding: .utf8)
+            for p in ["detect", "promote", "recover"] {
+                // Markdown escapes the underscore.
+                let name = "recovery\(file == "report.md" ? "\\_" : "_")time(workload, after kill-primary).\(p)"
+                #expect(text.contains(name), "\(file) lacks \(name)")
+            }
+        }
         #expect(view.facts.markers.contains { $0.contains("switch-master") }, "\(view.facts.markers)")
     }
 

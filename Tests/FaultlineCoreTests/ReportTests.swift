@@ -29,7 +29,8 @@ struct ReportTests {
             CheckResult(name: "steady_state.before(web)", passed: true, expected: "GET / → 200", measured: "ok in 1ms"),
             CheckResult(
                 name: "recovery_time(web, after kill-web)", passed: false, expected: "≤ 1s", measured: "2.5s",
-                evidence: "first of 3 successes in a row"),
+                evidence: "first of 3 successes in a row", value: .seconds(2_500 * ms, lower: 2_400 * ms, upper: 2_500 * ms),
+                bound: .seconds(1_000 * ms)),
         ]
         j.probes = [series("..xx..", name: "web")]
         var a = ActionRecord(name: "noop", command: "true", scheduledAt: 1_000 * ms)

@@ -23,6 +23,16 @@ public enum MetricsWriter {
 
         m.family("faultline_check_passed", "1 when the expectation held")
         for c in j.checks { m.sample([("check", c.name)], c.passed ? "1" : "0") }
+        // A check's figure and its bracket as numbers, in the unit the `unit` label names.
+        let valued = j.checks.filter { $0.value != nil }
+        m.family("faultline_check_value", "the figure a check judged (for a bound, its bracket's far end), in `unit`")
+        for c in valued { m.sample([("check", c.name), ("unit", c.value!.unit)], "\(c.value!.value)") }
+        m.family("faultline_check_value_lower", "the low end of the bracket the samples allow, in `unit`")
+        for c in valued { if let l = c.value!.lower { m.sample([("check", c.name), ("unit", c.value!.unit)], "\(l)") } }
+        m.family("faultline_check_value_upper", "the high end of the bracket the samples allow, in `unit`")
+        for c in valued { if let u = c.value!.upper { m.sample([("check", c.name), ("unit", c.value!.unit)], "\(u)") } }
+        m.family("faultline_check_bound", "the limit a check's expectation states, in `unit`")
+        for c in j.checks { if let b = c.bound { m.sample([("check", c.name), ("unit", b.unit)], "\(b.value)") } }
 
         let injected = j.faults.filter { $0.injectedAt != nil }
         m.family("faultline_fault_injected", "1 when the fault was injected")
