@@ -61,7 +61,8 @@ public struct AvailabilityExpectation: ExpectationKindReader, Equatable {
         }
         return [
             CheckResult(
-                name: name, passed: value >= min, expected: expected, measured: PercentText.format(value), evidence: evidence)
+                name: name, passed: value >= min, expected: expected, measured: PercentText.format(value), evidence: evidence,
+                value: Quantity(value: value, unit: "ratio"), bound: Quantity(value: min, unit: "ratio"))
         ]
     }
 }

@@ -39,7 +39,8 @@ public struct ErrorWindowExpectation: ExpectationKindReader, Equatable {
         return [
             CheckResult(
                 name: name, passed: len <= max, expected: "≤ \(DurationText.format(max))", measured: DurationText.format(len),
-                evidence: evidence ?? "no failed sample")
+                evidence: evidence ?? "no failed sample", value: .seconds(len, lower: Swift.min(atLeast, len), upper: len),
+                bound: .seconds(max))
         ]
     }
 }

@@ -36,7 +36,9 @@ public struct LostWritesExpectation: ExpectationKindReader, Equatable {
         return [
             CheckResult(
                 name: name, passed: h.finalPrimary != nil && r.lost.count <= max, expected: "≤ \(max)",
-                measured: h.finalPrimary == nil ? "unknown (no final read)" : "\(r.lost.count)", evidence: evidence)
+                measured: h.finalPrimary == nil ? "unknown (no final read)" : "\(r.lost.count)", evidence: evidence,
+                value: h.finalPrimary == nil ? nil : Quantity(value: Double(r.lost.count), unit: "writes"),
+                bound: Quantity(value: Double(max), unit: "writes"))
         ]
     }
 }
