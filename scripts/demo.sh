@@ -21,5 +21,5 @@ set +e
 code=$?
 set -e
 echo
-echo "demo: finished with exit code $code; the report is reports/latest/report.md ($(readlink reports/latest))"
+echo "demo: finished with exit code $code; the report is reports/latest/report.md, the page reports/latest/report.html ($(readlink reports/latest))"
 exit $code
