@@ -223,7 +223,7 @@ public enum HTMLWriter {
         .legend{font-size:.85em;color:var(--mute)}.k{display:inline-block;width:12px;height:10px;margin:0 4px 0 10px;vertical-align:middle}
         .k.ok{background:var(--ok)}.k.some-failed{background:#e57373}.k.failed{background:var(--bad)}.k.window{background:#1f77b4;opacity:.3}.k.stall{background:#888;opacity:.5}
         code{font-size:.9em;overflow-wrap:anywhere}footer{color:var(--mute);font-size:.8em;margin:24px 0}
-        @media (max-width:640px){body{font-size:14px;padding:6px}th,td{padding:3px 4px}}
+        @media (max-width:640px){body{font-size:14px;padding:6px}th,td{padding:3px 4px}.scroll>table{min-width:600px}}
         @media print{body{max-width:none}.scroll{overflow:visible}.chart svg{min-width:0}.verdict{-webkit-print-color-adjust:exact;print-color-adjust:exact}section{break-inside:avoid-page}}
         """
 }
