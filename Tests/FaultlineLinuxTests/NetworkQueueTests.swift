@@ -227,6 +227,14 @@ struct NetworkQueueTests {
         }
     }
 
+    /// CPU time the hypervisor took from this machine so far (all CPUs, in clock ticks: the
+    /// `steal` column of /proc/stat): a delay line starved by it is late by its own account.
+    static func stealTicks() -> Int {
+        let line = ((try? String(contentsOfFile: "/proc/stat", encoding: .utf8)) ?? "").split(separator: "\n").first ?? ""
+        let fields = line.split(separator: " ")
+        return fields.count > 8 ? Int(fields[8]) ?? 0 : 0
+    }
+
     func sorted(_ xs: [Nanos?]) -> [Nanos] { xs.compactMap { $0 }.sorted() }
     func quantile(_ s: [Nanos], _ q: Double) -> Nanos { s[min(s.count - 1, Int(Double(s.count) * q))] }
 
@@ -238,7 +246,9 @@ struct NetworkQueueTests {
         var s = Shaping()
         s.delay = 50 * Self.ms
         let e = try engine(pair, s)
+        let stolen = Self.stealTicks()
         let delayed = sorted(try pair.roundTrips(1_000))
+        let steal = Self.stealTicks() - stolen
         let stats = e.stop()
         let baseMedian = quantile(base, 0.5)
         let median = quantile(delayed, 0.5) - baseMedian
@@ -254,13 +264,14 @@ struct NetworkQueueTests {
         let ownLateness = quantile(stats.lateness.sorted(), 0.5)
         #expect(
             abs(median - 50 * Self.ms) <= Self.ms + max(0, ownLateness),
-            "median added \(DurationText.format(median)), the engine's own median lateness \(DurationText.format(ownLateness))")
+            "median added \(DurationText.format(median)), the engine's own median lateness \(DurationText.format(ownLateness)), \(steal) ticks of CPU stolen from this VM meanwhile"
+        )
         // A bound on correctness, not on speed: a delay line that added its delay twice, or
         // released packets a round of its timer late, would break it. How tight the tail is, is the benchmark's
         // (bench/queue-engine.sh, BENCHMARKS.md: p99 error 1.1 ms at 10k packets/s): here it
         // shares two cores with the other suites, and was once starved to +61.9 ms at p99 (136
         // packets late by its own account), where quiet runs give +50.2 ms.
-        #expect(p99 <= 65 * Self.ms, "p99 added \(DurationText.format(p99))")
+        #expect(p99 <= 65 * Self.ms, "p99 added \(DurationText.format(p99)), \(steal) ticks stolen")
         #expect(stats.received == 1_000 && stats.overflows == 0)
         // After the stop nothing is delayed any more.
         let after = sorted(try pair.roundTrips(100))
