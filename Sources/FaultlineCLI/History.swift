@@ -33,7 +33,7 @@ struct HistoryCommand: ParsableCommand {
             Output.stderr("faultline history: cannot read \(shown): \(error.localizedDescription)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
         }
-        var journals: [(folder: String, journal: Journal)] = []
+        var journals: [Journal] = []
         var unreadable = 0
         for name in names where name != "latest" && !name.hasPrefix(".") {
             let path = "\(dir)/\(name)/journal.json"
@@ -41,19 +41,11 @@ struct HistoryCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: "\(dir)/\(name)", isDirectory: &isDir), isDir.boolValue,
                 FileManager.default.fileExists(atPath: path)
             else { continue }
-            switch InputFile.read(path, maxBytes: Journal.maxBytes) {
-            case .success(let data):
-                do {
-                    journals.append((name, try Journal.decode(Data(data))))
-                } catch {
-                    unreadable += 1
-                    Output.stderr(
-                        "faultline history: \(ShownText.controlsEscaped(path)): not a faultline journal, left out: \(ShownText.escaped("\(error)", limit: 200))\n"
-                    )
-                }
-            case .failure(let p):
+            switch readJournal(path) {
+            case .success(let j): journals.append(j)
+            case .failure(let why):
                 unreadable += 1
-                Output.stderr("faultline history: \(ShownText.controlsEscaped(path)): \(p), left out\n")
+                Output.stderr("faultline history: \(ShownText.controlsEscaped(path)): \(why); left out\n")
             }
         }
         guard !journals.isEmpty else {

@@ -118,18 +118,11 @@ struct Report: ParsableCommand {
     func run() throws {
         let formats = try formatsOrExit(format)
         let shown = ShownText.controlsEscaped(journal)
-        let data: [UInt8]
-        switch InputFile.read(journal, maxBytes: Journal.maxBytes) {
-        case .success(let d): data = d
-        case .failure(let p):
-            Output.stderr("\(shown): \(p)\n")
-            throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
-        }
         let j: Journal
-        do {
-            j = try Journal.decode(Data(data))
-        } catch {
-            Output.stderr("\(shown): not a faultline journal: \(ShownText.escaped("\(error)", limit: 300))\n")
+        switch readJournal(journal) {
+        case .success(let read): j = read
+        case .failure(let why):
+            Output.stderr("\(shown): \(why)\n")
             throw ArgumentParser.ExitCode(FaultlineCore.ExitCode.badInput)
         }
         let dir = (journal as NSString).deletingLastPathComponent
@@ -142,6 +135,24 @@ struct Report: ParsableCommand {
         let files = formats.map(\.file)
         let named = files.count > 1 ? files.dropLast().joined(separator: ", ") + " and " + files.last! : files.joined()
         Output.line("rendered \(named) in \(dir.isEmpty ? "." : dir) (verdict \(j.verdict.rawValue))")
+    }
+}
+
+/// Why a journal could not be read, in words for stderr.
+struct JournalUnreadable: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The journal at `path` (`report`, `history`): bounded, a regular file, and a faultline journal.
+func readJournal(_ path: String) -> Result<Journal, JournalUnreadable> {
+    switch InputFile.read(path, maxBytes: Journal.maxBytes) {
+    case .failure(let p): return .failure(JournalUnreadable(description: "\(p)"))
+    case .success(let data):
+        do {
+            return .success(try Journal.decode(Data(data)))
+        } catch {
+            return .failure(JournalUnreadable(description: "not a faultline journal: \(ShownText.escaped("\(error)", limit: 300))"))
+        }
     }
 }
 

@@ -61,7 +61,7 @@ struct RedisTests {
         for name in ["sdown", "odown", "promoted", "switch-master"] {
             #expect(markers.contains { $0.name == name }, "\(name) missing from \(markers.map(\.name))")
         }
-        let origin = try #require(Self.isoFormatter().date(from: j.startedAt))
+        let origin = try #require(journalInstant(j.startedAt))
         let redisTime = Self.redisFormatter()
         var lines = 0
         for host in ["n1", "n2", "n3"] {
@@ -111,12 +111,6 @@ struct RedisTests {
             }
         }
         #expect(view.facts.markers.contains { $0.contains("switch-master") }, "\(view.facts.markers)")
-    }
-
-    static func isoFormatter() -> ISO8601DateFormatter {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
     }
 
     /// Redis's log time (`07 Dec 2026 22:37:01.123`), local as Redis writes it.

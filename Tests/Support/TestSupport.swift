@@ -380,13 +380,18 @@ public func instantsOffTheRunClock(_ path: String, wallSlack: Int64 = 20_000_000
     }
     walk(root, "")
     if seen < 10 { out.append("only \(seen) instants found: the walk is not reading this journal") }
-    let iso = ISO8601DateFormatter()
-    iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let s = (root["started_at"] as? String).flatMap(iso.date(from:)), let f = (root["finished_at"] as? String).flatMap(iso.date(from:)) {
+    if let s = (root["started_at"] as? String).flatMap(journalInstant), let f = (root["finished_at"] as? String).flatMap(journalInstant) {
         let wall = Int64((f.timeIntervalSince(s) * 1e9).rounded())
         if abs(wall - duration) > wallSlack { out.append("finished_at − started_at = \(wall) ns, duration_ns = \(duration)") }
     } else {
         out.append("started_at or finished_at missing or unreadable")
     }
     return out
+}
+
+/// A journal's wall-clock instant (`started_at`, `finished_at`: ISO 8601 with milliseconds).
+public func journalInstant(_ text: String) -> Date? {
+    let iso = ISO8601DateFormatter()
+    iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return iso.date(from: text)
 }

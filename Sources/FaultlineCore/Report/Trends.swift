@@ -8,14 +8,12 @@ public struct Trends: Sendable {
         public var startedAt: String
         public var verdict: Verdict
         public var checks: [CheckResult]
-        public var folder: String
 
-        public init(_ j: Journal, folder: String) {
+        public init(_ j: Journal) {
             runId = j.runId
             startedAt = j.startedAt
             verdict = j.verdict
             checks = j.checks
-            self.folder = folder
         }
     }
 
@@ -54,16 +52,16 @@ public struct Trends: Sendable {
 
     /// Groups runs by experiment (title and file), oldest first within each, and compares the
     /// newest with those before it.
-    public init(_ journals: [(folder: String, journal: Journal)]) {
+    public init(_ journals: [Journal]) {
         var order: [String] = []
         var groups: [String: (String, String, [Run])] = [:]
-        for (folder, j) in journals {
+        for j in journals {
             let key = "\(j.experiment.title)\u{0}\(j.experiment.file)"
             if groups[key] == nil {
                 order.append(key)
                 groups[key] = (j.experiment.title, j.experiment.file, [])
             }
-            groups[key]!.2.append(Run(j, folder: folder))
+            groups[key]!.2.append(Run(j))
         }
         series = order.map { key in
             let (title, file, unsorted) = groups[key]!

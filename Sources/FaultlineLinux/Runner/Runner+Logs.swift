@@ -10,7 +10,9 @@ extension Runner {
     /// `markers:` match become markers on the run's clock, and the logs are copied into
     /// `options.logsDirectory` (`HOST/SERVICE.log`), where they outlive the lab.
     func readLabLogs() {
-        guard !labLogsRead, let lab = experiment.lab, let state = labState else { return }
+        // Nothing to save and nothing to look for: the logs are not read at all.
+        guard !labLogsRead, options.logsDirectory != nil || !experiment.markers.isEmpty, let lab = experiment.lab, let state = labState
+        else { return }
         labLogsRead = true
         // The wall clock and the run's clock at one instant: a line's wall time maps onto the
         // run's clock through it (both read within a microsecond of each other).
